@@ -1,0 +1,60 @@
+"""`python -m grader COMMAND`: one subcommand per step of the pipeline.
+
+Each command lives in grader/commands/<name>.py and defines `HELP`, `add_arguments(parser)`
+and `run(args) -> int`. Modules are imported only when their command runs, so
+`python -m grader validate` never loads nbgrader.
+"""
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from grader.errors import GraderError
+
+COMMANDS = [
+    ("validate", "check questions.yaml: schema, expressions, contract ids, constraints"),
+    ("qa", "sample many variants of every problem and check answers and misconceptions"),
+    ("render", "write nbgrader source notebooks under source/ from the bank"),
+    ("release", "run nbgrader generate_assignment: source/ -> release/"),
+    ("simulate", "write a synthetic class of submissions under submitted/"),
+    ("grade", "autograde every submission of an assignment, in parallel"),
+    ("feedback", "write one HTML feedback page per student"),
+    ("report", "grades.csv, per-problem CSV, item analysis and plots"),
+    ("demo", "render, release, simulate, grade, feedback and report, end to end"),
+    ("bench", "time nbgrader autograde against `grader grade` on the same class"),
+]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+    parser.add_argument("--course", type=Path, default=Path("."),
+                        help="course directory (nbgrader_config.py, source/, release/ ...); default: .")
+    parser.add_argument("--bank", type=Path, default=None,
+                        help="question bank; default: COURSE/questions.yaml")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in COMMANDS:
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser.set_defaults(module=f"grader.commands.{name}")
+        _command_module(name).add_arguments(command_parser)
+    return parser
+
+
+def _command_module(name):
+    return importlib.import_module(f"grader.commands.{name}")
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    args.course = args.course.resolve()
+    if args.bank is None:
+        args.bank = args.course / "questions.yaml"
+    try:
+        return importlib.import_module(args.module).run(args) or 0
+    except GraderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
