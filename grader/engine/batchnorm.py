@@ -1,0 +1,4 @@
+"""(stub: being written)"""
+
+def batchnorm_forward(*args, **kwargs):
+    raise NotImplementedError('batchnorm_forward')
