@@ -45,3 +45,42 @@ def finite(name, value):
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: values must be finite")
     return arr
+
+
+def number(name, value):
+    """Return `value` as a finite Python float."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected a number, got {value!r}") from exc
+    if not np.isfinite(out):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return out
+
+
+def non_negative(name, value):
+    """Return `value` as a finite float that is >= 0."""
+    out = number(name, value)
+    if out < 0:
+        raise ValueError(f"{name}: must be >= 0, got {value!r}")
+    return out
+
+
+def rows_sum_to_one(name, arr, tol=1e-3):
+    """Check that every row (last axis) of a probability array sums to 1 within `tol`."""
+    sums = np.sum(arr, axis=-1)
+    if np.any(np.abs(sums - 1) > tol):
+        raise ValueError(f"{name}: each row must sum to 1 (within {tol}), got sums {np.round(sums, 6).tolist()}")
+
+
+def one_of(name, value, allowed):
+    """Return `value` lower-cased if it is one of `allowed` (strings)."""
+    key = str(value).lower() if isinstance(value, str) else value
+    if key not in allowed:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return key
+
+
+def scalar_or_array(arr):
+    """Return a 0-d array as a numpy scalar, anything else unchanged."""
+    return arr[()] if isinstance(arr, np.ndarray) and arr.ndim == 0 else arr
