@@ -1,11 +1,31 @@
-"""python -m grader release (stub: being written)."""
-
-from grader.errors import GraderError
+"""python -m grader release [--assignment A] [--check]: source/ -> release/ through nbgrader."""
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--assignment", action="append", metavar="A",
+                        help="release only this assignment (repeatable); default: every assignment")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when release/ is not what source/ generates, "
+                             "or when a release notebook leaks")
 
 
 def run(args):
-    raise GraderError("'release' is not implemented yet")
+    from grader.bank import load_bank
+    from grader.release import assignment_ids_of, check_release, release
+
+    bank = load_bank(args.bank, check_variants=False)
+    assignment_ids = assignment_ids_of(bank, args.assignment)
+    if args.check:
+        differences = check_release(args.course, bank, assignment_ids)
+        for difference in differences:
+            print(f"out of date: {difference.path} ({difference.what})")
+        if differences:
+            print("run `python -m grader release` to update release/")
+            return 1
+        print(f"release/ is in sync with source/ for {len(assignment_ids)} assignment(s); no leaks")
+        return 0
+    changed = release(args.course, bank, assignment_ids)
+    for path in changed:
+        print(f"wrote {path.relative_to(args.course)}")
+    print(f"released {len(assignment_ids)} assignment(s), {len(changed)} file(s) changed")
+    return 0

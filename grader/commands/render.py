@@ -1,11 +1,30 @@
-"""python -m grader render (stub: being written)."""
-
-from grader.errors import GraderError
+"""python -m grader render [--assignment A] [--check]: questions.yaml -> source/<a>/<a>.ipynb."""
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--assignment", action="append", metavar="A",
+                        help="render only this assignment (repeatable); default: every assignment")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 listing the notebooks that are out of date")
 
 
 def run(args):
-    raise GraderError("'render' is not implemented yet")
+    from grader.bank import load_bank
+    from grader.render import out_of_date, render_bank, write_rendered
+
+    bank = load_bank(args.bank)
+    rendered = render_bank(bank, args.course, args.assignment)
+    if args.check:
+        stale = out_of_date(rendered)
+        for path in stale:
+            print(f"out of date: {path.relative_to(args.course)}")
+        if stale:
+            print("run `python -m grader render` to update them")
+            return 1
+        print(f"{len(rendered)} source notebook(s) up to date")
+        return 0
+    written = write_rendered(rendered)
+    for path in written:
+        print(f"wrote {path.relative_to(args.course)}")
+    print(f"{len(rendered)} source notebook(s), {len(written)} changed")
+    return 0

@@ -1,0 +1,348 @@
+"""source/ -> release/ through nbgrader's generate_assignment (its Python API), then a leak check.
+
+nbgrader clears the solution regions and the hidden tests, locks cells, computes the
+checksums and records the source cells (hidden tests included) in the gradebook, which
+autograding later restores. The release notebook is then checked for anything a student
+must not see: solution or hidden-test code, the runtime, the digests, expected values.
+"""
+
+import ast
+import contextlib
+import filecmp
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from grader.bank.templates import latex, python_literal
+from grader.errors import GraderError
+from grader.render import (
+    SOURCE_DIR, answer_instructions, answer_shape, notebook_path, points_text, problem_variants,
+    row_labels, write_atomic,
+)
+
+RELEASE_DIR = "release"
+CONFIG_FILE = "nbgrader_config.py"
+LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "grader.runtime", "engine.",
+                "GRADER_RESULT", "from grader")
+# A decimal rendering needs this many significant digits to count as a leak: 3 digits
+# already pass the default `close` rule (rtol 1e-3) for many values, 2 digits do not.
+MIN_LEAK_SIGFIGS = 3
+NUMBER_TOKEN = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w])")
+WORD_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_'-]*")
+
+
+# --- nbgrader ---------------------------------------------------------------------------------
+
+def course_config(course, root=None, db_url=None, no_database=False):
+    """The course's nbgrader config (COURSE/nbgrader_config.py when present), rooted at `root`."""
+    from traitlets.config import Config, PyFileConfigLoader
+
+    course = Path(course).resolve()
+    config = Config()
+    if (course / CONFIG_FILE).is_file():
+        config.merge(PyFileConfigLoader(CONFIG_FILE, path=str(course)).load_config())
+    if not config.CourseDirectory.get("db_url"):
+        config.CourseDirectory.db_url = "sqlite:///" + str(course / "gradebook.db")
+    if db_url is not None:
+        config.CourseDirectory.db_url = db_url
+    config.CourseDirectory.root = str(Path(root or course).resolve())
+    config.GenerateAssignment.no_database = no_database
+    return config
+
+
+@contextlib.contextmanager
+def python_scripts_on_path():
+    """nbgrader's Gradebook runs `alembic` by name (nbgrader.api.get_alembic_version): make the
+    scripts of the running Python's environment findable even when it was not activated."""
+    scripts = os.path.dirname(sys.executable)
+    old_path = os.environ.get("PATH", "")
+    if scripts in old_path.split(os.pathsep):
+        yield
+        return
+    os.environ["PATH"] = scripts + os.pathsep + old_path
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old_path
+
+
+def generate_assignment(config, assignment_id):
+    """Run nbgrader's generate_assignment for one assignment; raise GraderError with its log on failure."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    with python_scripts_on_path():
+        result = api.generate_assignment(assignment_id, force=True, create=True)
+    if not result["success"]:
+        details = (result.get("log") or "") + (result.get("error") or "")
+        raise GraderError(f"nbgrader generate_assignment {assignment_id!r} failed:\n{details.strip()}")
+
+
+def generate_into(course, scratch, assignment_ids, use_database):
+    """Generate the assignments in a scratch course (a copy of their source dirs); return its release dir.
+
+    With `use_database` the course's gradebook records the assignment (autograde needs it);
+    otherwise nothing outside `scratch` is touched.
+    """
+    course, scratch = Path(course).resolve(), Path(scratch)
+    for assignment_id in assignment_ids:
+        source = course / SOURCE_DIR / assignment_id
+        if not (source / f"{assignment_id}.ipynb").is_file():
+            raise GraderError(f"no source notebook {source / (assignment_id + '.ipynb')}: "
+                              f"run `python -m grader render` first")
+        shutil.copytree(source, scratch / SOURCE_DIR / assignment_id)
+    config = course_config(course, root=scratch, no_database=not use_database)
+    for assignment_id in assignment_ids:
+        generate_assignment(config, assignment_id)
+    return scratch / RELEASE_DIR
+
+
+# --- leaks ------------------------------------------------------------------------------------
+
+def leaves(value):
+    """The scalars inside a value (arrays, lists, tuples, dicts, sets), as Python scalars."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in leaves(item)]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [leaf for item in value for leaf in leaves(item)]
+    if isinstance(value, np.ndarray):
+        return [leaf for item in value.ravel().tolist() for leaf in leaves(item)]
+    if isinstance(value, np.generic):
+        return [value.item()]
+    return [value]
+
+
+def number_tokens(text):
+    return NUMBER_TOKEN.findall(text)
+
+
+def token_value(token):
+    return float(token)
+
+
+def token_decimals(token):
+    """Decimal places a token states (`0.731` -> 3, `7.31e-1` -> 3, `14` -> 0)."""
+    mantissa, _, exponent = token.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return decimals - int(exponent or 0)
+
+
+def significant_digits(token):
+    mantissa = token.lower().partition("e")[0].replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+def token_shows(token, number):
+    """True when the text `token` is `number` (in absolute value) written out, rounded or truncated."""
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        return False
+    value, target = token_value(token), abs(number)
+    if "." not in token and "e" not in token.lower():
+        return float(target).is_integer() and value == target
+    if significant_digits(token) < MIN_LEAK_SIGFIGS:
+        return False
+    return abs(value - target) < 10.0 ** (-token_decimals(token))
+
+
+def value_texts(value):
+    """Every way the renderer may write a value: as Python and as LaTeX."""
+    texts = [python_literal(value)]
+    try:
+        texts.append(latex(value))
+    except TypeError:
+        pass
+    return texts
+
+
+def expected_values(variant):
+    """What a correct answer contains: the expected value, or for functions every case's result."""
+    problem = variant.problem
+    if problem.kind != "function":
+        return [variant.expected]
+    function = problem.answer.evaluate(variant.values)
+    results = []
+    for case in problem.function.cases:
+        try:
+            results.append(function(*[argument.evaluate(variant.values) for argument in case]))
+        except Exception:  # a case the engine rejects has no value to leak
+            continue
+    return results
+
+
+def _same_value(a, b):
+    try:
+        return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)))
+    except Exception:
+        return False
+
+
+def shown_values(variant):
+    """The parameter values a problem may show, except an `expr` parameter equal to the answer
+    (showing that one is showing the answer)."""
+    shown = []
+    for name, value in variant.values.items():
+        spec = variant.problem.params.get(name)
+        if spec is not None and spec.sampler == "expr" and _same_value(value, variant.expected):
+            continue
+        shown.append(value)
+    return shown
+
+
+def allowed_text(variant):
+    """Text a problem's cells may show: the prompt's template and the problem's own data, the
+    shown parameter values, and the renderer's own words, numbers and shape."""
+    problem = variant.problem
+    parts = [problem.title, problem.prompt, *problem.hints, points_text(problem.points),
+             f"Problem {variant.number}", answer_instructions(variant), str(answer_shape(variant))]
+    if problem.options:
+        parts += [f"{key} {text}" for key, text in problem.options.items()]
+    if problem.table:
+        parts += list(problem.table.columns) + row_labels(variant) + [str(len(row_labels(variant)))]
+    for value in shown_values(variant):
+        parts += value_texts(value)
+    return "\n".join(parts)
+
+
+def problem_cells(notebook, problem_id):
+    prefix = f"{problem_id}-"
+    return [cell for cell in notebook.cells
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").startswith(prefix)]
+
+
+def code_strings(source):
+    """The string constants of a code cell (its text when it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {source}
+    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def problem_leaks(notebook, variant):
+    """Expected values shown in the problem's release cells beyond what the prompt's own data explains."""
+    problem = variant.problem
+    cells = problem_cells(notebook, problem.id)
+    allowed_numbers = {token_value(token) for token in number_tokens(allowed_text(variant))}
+    allowed_words = set(WORD_TOKEN.findall(allowed_text(variant)))
+    expected = [leaf for value in expected_values(variant) for leaf in leaves(value)]
+    numbers = [leaf for leaf in expected if isinstance(leaf, (int, float)) and not isinstance(leaf, bool)]
+    strings = {leaf for leaf in expected if isinstance(leaf, str)}
+    shown_strings = {leaf for value in shown_values(variant) for leaf in leaves(value) if isinstance(leaf, str)}
+    found = []
+    for cell in cells:
+        where = f"{problem.id} cell {cell.metadata.nbgrader.grade_id}"
+        for token in number_tokens(cell.source):
+            if token_value(token) in allowed_numbers:
+                continue
+            if any(token_shows(token, number) for number in numbers):
+                found.append(f"{where}: shows {token}, an expected value")
+        if cell.cell_type == "code":
+            for text in sorted(code_strings(cell.source) & strings - shown_strings):
+                found.append(f"{where}: code holds the string {text!r}, an expected value")
+        else:
+            for word in sorted(set(WORD_TOKEN.findall(cell.source)) & strings - allowed_words):
+                found.append(f"{where}: shows the word {word!r}, an expected value")
+    return found
+
+
+def find_leaks(notebook, bank, assignment_id):
+    """Everything in a release notebook a student must not see; [] when it is clean."""
+    found = []
+    digests = {problem.digest for problem in bank.problems.values() if problem.digest}
+    for cell in notebook.cells:
+        texts = [cell.source] + [str(output) for output in cell.get("outputs", [])]
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "?")
+        for text in texts:
+            found += [f"cell {grade_id}: contains {marker!r}" for marker in LEAK_MARKERS if marker in text]
+            found += [f"cell {grade_id}: contains the digest {digest}" for digest in sorted(digests)
+                      if digest in text]
+    for variant in problem_variants(bank, assignment_id):
+        found += problem_leaks(notebook, variant)
+    return found
+
+
+def check_no_leaks(release_dir, bank, assignment_ids):
+    """Raise GraderError listing every leak in the release notebooks under `release_dir`."""
+    found = []
+    for assignment_id in assignment_ids:
+        path = notebook_path(release_dir.parent, assignment_id, release_dir.name)
+        notebook = nbformat.read(path, as_version=4)
+        found += [f"{path.name}: {leak}" for leak in find_leaks(notebook, bank, assignment_id)]
+    if found:
+        raise GraderError("release notebooks would leak to students:\n  " + "\n  ".join(found))
+
+
+# --- release and check --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Difference:
+    path: Path
+    what: str
+
+
+def tree_files(directory):
+    directory = Path(directory)
+    if not directory.is_dir():
+        return set()
+    return {path.relative_to(directory) for path in directory.rglob("*") if path.is_file()}
+
+
+def compare_trees(expected_dir, actual_dir):
+    """Files that differ between a freshly generated release dir and the committed one."""
+    expected, actual = tree_files(expected_dir), tree_files(actual_dir)
+    differences = [Difference(path, "missing") for path in sorted(expected - actual)]
+    differences += [Difference(path, "not generated from source/") for path in sorted(actual - expected)]
+    differences += [Difference(path, "differs") for path in sorted(expected & actual)
+                    if not filecmp.cmp(expected_dir / path, actual_dir / path, shallow=False)]
+    return differences
+
+
+def assignment_ids_of(bank, requested):
+    ids = list(bank.assignments) if not requested else list(requested)
+    unknown = [a for a in ids if a not in bank.assignments]
+    if unknown:
+        raise GraderError(f"{bank.path}: no assignment {', '.join(map(repr, unknown))} "
+                          f"(assignments: {', '.join(bank.assignments)})")
+    return ids
+
+
+def release(course, bank, assignment_ids):
+    """Generate, leak-check, then replace release/<a>/ (all or nothing); return the files that changed."""
+    course = Path(course).resolve()
+    with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
+        generated = generate_into(course, Path(scratch), assignment_ids, use_database=True)
+        check_no_leaks(generated, bank, assignment_ids)
+        changed = []
+        for assignment_id in assignment_ids:
+            for difference in compare_trees(generated / assignment_id, course / RELEASE_DIR / assignment_id):
+                target = course / RELEASE_DIR / assignment_id / difference.path
+                if difference.what == "not generated from source/":
+                    target.unlink()
+                else:
+                    write_atomic(target, (generated / assignment_id / difference.path).read_bytes())
+                changed.append(target)
+        return changed
+
+
+def check_release(course, bank, assignment_ids):
+    """Differences between release/ and a fresh generation from source/ (nothing is written)."""
+    course = Path(course).resolve()
+    with tempfile.TemporaryDirectory(prefix="grader-release-check-") as scratch:
+        generated = generate_into(course, Path(scratch), assignment_ids, use_database=False)
+        check_no_leaks(course / RELEASE_DIR, bank,
+                       [a for a in assignment_ids if notebook_path(course, a, RELEASE_DIR).is_file()])
+        differences = []
+        for assignment_id in assignment_ids:
+            differences += [Difference(Path(RELEASE_DIR) / assignment_id / d.path, d.what)
+                            for d in compare_trees(generated / assignment_id, course / RELEASE_DIR / assignment_id)]
+        return differences

@@ -1,0 +1,25 @@
+"""nbgrader configuration of the ELEN 521 course directory (this file's directory).
+
+`python -m grader release` and `grade` load this file; so do nbgrader's own commands
+(`nbgrader generate_assignment`, `nbgrader autograde`) when run from here.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = COURSE_ROOT
+c.CourseDirectory.course_id = "elen521"
+# The embedded SQLite gradebook (nbgrader's default, spelled out); made on demand, not committed.
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")
+
+# What replaces a solution region in the release notebooks.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Autograding runs every notebook top to bottom in a fresh kernel; a cell that hangs fails.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+c.Execute.allow_errors = True
