@@ -1,0 +1,143 @@
+"""Prompts: a sandboxed Jinja2 environment with the `latex` and `py` filters.
+
+`render_prompt(problem, values)` fills a problem's prompt with a variant's values;
+`python_literal(value)` writes a value as deterministic Python source (the renderer's
+input cells use it, and so does the `py` filter).
+"""
+
+import functools
+import math
+
+import jinja2
+import jinja2.meta
+import jinja2.sandbox
+import numpy as np
+
+
+def _float_literal(value):
+    if math.isnan(value):
+        return 'float("nan")'
+    if math.isinf(value):
+        return 'float("inf")' if value > 0 else '-float("inf")'
+    return repr(float(value))
+
+
+def _scalar(value):
+    """numpy scalars and 0-d arrays as Python scalars; anything else unchanged."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def python_literal(value):
+    """Python source that evaluates (with `import numpy as np`) to `value`; same value -> same text."""
+    value = _scalar(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return _float_literal(value)
+    if isinstance(value, np.ndarray):
+        return _array_literal(value)
+    if isinstance(value, tuple):
+        items = [python_literal(item) for item in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    if isinstance(value, list):
+        return f"[{', '.join(python_literal(item) for item in value)}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (set, frozenset)):
+        if not value:
+            return "set()"
+        return "{" + ", ".join(sorted(python_literal(item) for item in value)) + "}"
+    raise TypeError(f"no Python literal for a value of type {type(value).__name__}")
+
+
+def _array_literal(array):
+    if array.dtype == bool:
+        body = python_literal(array.tolist())
+        return f"np.array({body})" if array.size else f"np.zeros({array.shape!r}, dtype=bool)"
+    if np.issubdtype(array.dtype, np.integer):
+        return f"np.array({python_literal(array.tolist())})" if array.size else f"np.zeros({array.shape!r}, dtype=int)"
+    if np.issubdtype(array.dtype, np.floating):
+        if not array.size:
+            return f"np.zeros({array.shape!r})"
+        return f"np.array({python_literal(array.astype(float).tolist())})"
+    return f"np.array({python_literal(array.tolist())})"
+
+
+def _latex_number(value):
+    if isinstance(value, bool):
+        return rf"\text{{{value}}}"
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return r"\mathrm{NaN}"
+    if math.isinf(value):
+        return r"\infty" if value > 0 else r"-\infty"
+    text = repr(float(value))
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return text
+
+
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "&": r"\&",
+                   "%": r"\%", "$": r"\$", "#": r"\#", "^": r"\^{}", "~": r"\~{}"}
+
+
+def latex(value):
+    """A number, vector, matrix, string or tuple as LaTeX (math mode)."""
+    value = _scalar(value)
+    if isinstance(value, str):
+        return r"\text{" + "".join(_LATEX_SPECIALS.get(ch, ch) for ch in value) + "}"
+    if isinstance(value, (bool, int, float)):
+        return _latex_number(value)
+    if isinstance(value, tuple):
+        return r"\left(" + ", ".join(latex(item) for item in value) + r"\right)"
+    if isinstance(value, (list, np.ndarray)):
+        array = np.asarray(value, dtype=object)
+        if array.ndim == 1:
+            return r"\begin{bmatrix} " + " & ".join(latex(item) for item in array) + r" \end{bmatrix}"
+        if array.ndim == 2:
+            rows = (" & ".join(latex(item) for item in row) for row in array)
+            return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+        return r"\left(" + ", ".join(latex(item) for item in array) + r"\right)"
+    if value is None:
+        return r"\text{None}"
+    raise TypeError(f"latex: cannot format a value of type {type(value).__name__}")
+
+
+def _latex_element(value):
+    return latex(value.tolist() if isinstance(value, np.ndarray) else value)
+
+
+def _make_environment():
+    env = jinja2.sandbox.SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters["latex"] = latex
+    env.filters["py"] = python_literal
+    return env
+
+
+ENVIRONMENT = _make_environment()
+
+
+def prompt_names(prompt):
+    """The variables a prompt uses (raises jinja2.TemplateSyntaxError when it does not parse)."""
+    return jinja2.meta.find_undeclared_variables(ENVIRONMENT.parse(prompt))
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(prompt):
+    return ENVIRONMENT.from_string(prompt)
+
+
+def render_text(prompt, values):
+    return _template(prompt).render(**values)
+
+
+def render_prompt(problem, values):
+    """The problem's prompt filled with a variant's values (Markdown with LaTeX)."""
+    return render_text(problem.prompt, values)
