@@ -21,16 +21,29 @@ def same_shape(name_a, a, name_b, b):
         raise ValueError(f"{name_a} and {name_b}: shapes differ, {np.shape(a)} vs {np.shape(b)}")
 
 
+def _whole_number(value):
+    """int(value) when value is a whole number (3, 3.0, np.int64(3)), else None (also for bool, nan, "3")."""
+    if isinstance(value, (bool, str, bytes)):
+        return None
+    try:
+        as_int = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return as_int if as_int == value else None
+
+
 def non_negative_int(name, value):
-    if isinstance(value, bool) or int(value) != value or value < 0:
+    as_int = _whole_number(value)
+    if as_int is None or as_int < 0:
         raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
-    return int(value)
+    return as_int
 
 
 def positive_int(name, value):
-    if isinstance(value, bool) or int(value) != value or value < 1:
+    as_int = _whole_number(value)
+    if as_int is None or as_int < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
+    return as_int
 
 
 def probabilities(name, value):

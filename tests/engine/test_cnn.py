@@ -53,6 +53,9 @@ def test_same_padding_keeps_size_at_stride_one(W, K):
     ((8, 3, -1, 1), "P"),
     ((8, 3, 0, 0), "S"),
     ((8, 3, 0, 1.5), "S"),
+    ((float("nan"), 3, 0, 1), "W"),
+    (("32", 3, 0, 1), "W"),
+    ((None, 3, 0, 1), "W"),
 ])
 def test_conv_output_size_errors(args, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
@@ -213,7 +216,7 @@ def test_network_summary_matches_torch_sequential(seed):
             assert isinstance(row["params"], int) and all(isinstance(n, int) for n in row["output_shape"])
 
 
-def test_network_summary_sheet_style_table():
+def test_network_summary_worked_table():
     table = engine.network_summary((3, 32, 32), [
         {"type": "conv", "out_channels": 16, "kernel": 5, "padding": 2},
         {"type": "maxpool", "size": 2},
