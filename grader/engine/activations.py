@@ -28,7 +28,7 @@ def softmax(z, axis=-1):
     adding a constant), so no exponent exceeds 0.
     """
     z = as_array("z", z, min_ndim=1)
-    if not -z.ndim <= axis < z.ndim:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -z.ndim <= axis < z.ndim:
         raise ValueError(f"axis: {axis} is out of range for z of shape {z.shape}")
     shifted = z - np.max(z, axis=axis, keepdims=True)
     with np.errstate(under="ignore"):

@@ -111,6 +111,8 @@ def test_relu6_is_relu_capped_at_six(z):
 def test_softmax_axis_out_of_range():
     with pytest.raises(ValueError, match="axis"):
         engine.softmax(np.ones((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="axis"):
+        engine.softmax(np.ones((2, 3)), axis=None)
 
 
 def test_non_numeric_input_names_z():
