@@ -1,11 +1,16 @@
-"""python -m grader grade (stub: being written)."""
-
-from grader.errors import GraderError
+"""python -m grader grade ASSIGNMENT: autograde every submission, in parallel, into autograded/ and the gradebook."""
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("assignment", help="the nbgrader assignment id, e.g. cnn-detection")
+    parser.add_argument("--student", action="append", default=None,
+                        help="grade only this student (repeatable)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="parallel worker processes (default: the number of cores)")
 
 
 def run(args):
-    raise GraderError("'grade' is not implemented yet")
+    from grader.grading.progress import grade_with_progress, print_summary
+    grade_run = grade_with_progress(args.course, args.assignment, students=args.student, workers=args.workers)
+    print_summary(grade_run)
+    return 0

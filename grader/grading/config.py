@@ -1,0 +1,86 @@
+"""The nbgrader configuration grading runs under: the course's nbgrader_config.py plus defences.
+
+Scores equal `nbgrader autograde`'s only under the same configuration, so the bench and the
+tests give nbgrader exactly the file `write_config` writes.
+"""
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from traitlets.config import Config, PyFileConfigLoader
+
+from grader.errors import GraderError
+
+# Defences set unless the course's own config sets them (nbgrader's defaults are all off).
+DEFENCES = {
+    # put deleted test cells back, so deleting a test cell cannot earn its points
+    ("OverwriteCells", "add_missing_cells"): True,
+    # cut huge outputs (a million printed lines) and tracebacks
+    ("LimitOutput", "max_lines"): 1000,
+    ("LimitOutput", "max_traceback"): 100,
+    # harmless warnings on stderr would zero a test cell (nbgrader: any stderr output = 0 points)
+    ("IgnorePattern", "enabled"): True,
+    ("IgnorePattern", "pattern"): r"(?:[A-Za-z]+Warning: |warnings\.warn\(|^\s*$)",
+    # per-cell timeout; an interrupted cell records an error and the rest of the notebook runs
+    ("Execute", "timeout"): 30,
+    ("Execute", "interrupt_on_timeout"): True,
+}
+
+
+def skip_tag() -> str:
+    """nbclient skips cells tagged `skip_cells_with_tag`; the default 'skip-execution' lets a
+    student skip a test cell (no output = full marks). A tag nobody can guess closes that."""
+    return "skip-" + secrets.token_hex(8)
+
+
+def load_course_config(course: Path) -> Config:
+    path = Path(course) / "nbgrader_config.py"
+    if not path.is_file():
+        raise GraderError(f"{path}: no nbgrader_config.py in the course directory")
+    try:
+        return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+    except Exception as exc:  # a syntax error in the config file, say where
+        raise GraderError(f"{path}: cannot load the nbgrader configuration: {exc}") from exc
+
+
+def effective_config(course: Path, tag: str | None = None) -> Config:
+    """The course config, the defences it leaves unset, the course root and one skip tag."""
+    config = load_course_config(course)
+    for (section, name), value in DEFENCES.items():
+        if name not in config[section]:
+            config[section][name] = value
+    config.CourseDirectory.root = str(Path(course).resolve())
+    if "db_url" not in config.CourseDirectory:
+        config.CourseDirectory.db_url = f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
+    if "skip_cells_with_tag" not in config.Execute:
+        config.Execute.skip_cells_with_tag = tag or skip_tag()
+    return config
+
+
+def write_config(config: Config, path: Path, root: Path, db_url: str) -> None:
+    """Write `config` as an nbgrader_config.py that `nbgrader autograde` reads (for the bench)."""
+    lines = ["c = get_config()"]
+    for section in sorted(config):
+        if not isinstance(config[section], Config):
+            continue
+        for name in sorted(config[section]):
+            value = config[section][name]
+            if section == "CourseDirectory" and name in ("root", "db_url"):
+                continue
+            lines.append(f"c.{section}.{name} = {value!r}")
+    lines.append(f"c.CourseDirectory.root = {str(root)!r}")
+    lines.append(f"c.CourseDirectory.db_url = {db_url!r}")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+
+
+def with_venv_on_path(env: dict | None = None) -> dict:
+    """nbgrader runs the `alembic` script when it makes a gradebook; keep the venv's bin on PATH."""
+    env = dict(os.environ if env is None else env)
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")])
+    return env

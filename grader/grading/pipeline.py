@@ -1,0 +1,162 @@
+"""Autograde one submitted notebook with nbgrader's own preprocessors, without touching the gradebook.
+
+The two phases are nbgrader's (converters/autograde.py): sanitize (ClearOutput, DeduplicateIds,
+OverwriteKernelspec, OverwriteCells, CheckCellMetadata) then autograde (Execute, IgnorePattern,
+ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata).
+Two replacements, both for robustness, neither changes a score nbgrader would give:
+
+* Execute -> ResilientExecute: takes a pre-started kernel, and when the kernel dies in a cell
+  (os._exit, the OOM killer) it marks that cell with an error and runs the notebook again in a
+  fresh kernel without it, so the student keeps every other score (nbgrader gives up on the
+  whole submission);
+* SaveAutoGrades and AssignLatePenalties run in the parent (gradebook.py), the only process that
+  writes to the gradebook. Workers read a private snapshot of it (OverwriteCells needs the
+  source cells), so SQLite never sees two writers.
+"""
+
+import copy
+import os
+import time
+import traceback
+
+import nbformat
+from nbclient.exceptions import DeadKernelError
+from nbconvert.exporters import NotebookExporter
+from nbformat.notebooknode import NotebookNode
+from traitlets.config import Config
+
+from nbgrader.converters.autograde import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
+
+MAX_KERNEL_DEATHS = 3
+KERNEL_DIED = "KernelDied"
+
+
+class ResilientExecute(Execute):
+    """nbgrader's Execute, fed by a KernelPool, surviving kernel deaths."""
+
+    pool = None          # set by the worker: a KernelPool
+    prestart_next = True
+    workdir = None       # the kernel's working directory: autograded/<student>/<assignment>/
+
+    def preprocess(self, nb, resources=None, km=None):
+        pristine = copy.deepcopy(nb)
+        self.dead_cells = {}
+        while True:
+            attempt = copy.deepcopy(pristine)
+            self._current_index = None
+            kernel_name = attempt.metadata.get("kernelspec", {}).get("name", "python3")
+            km = self.pool.take(kernel_name, prestart_next=self.prestart_next and not self.dead_cells)
+            try:
+                return super().preprocess(attempt, resources, km=km)
+            except DeadKernelError:
+                if self._current_index is None or len(self.dead_cells) >= MAX_KERNEL_DEATHS:
+                    raise
+                self.dead_cells[self._current_index] = "The kernel died while running this cell."
+            finally:
+                self._stop(km)
+
+    def _stop(self, km):
+        from grader.grading.kernels import shutdown
+        if self.kc is not None:
+            try:
+                self.kc.stop_channels()
+            except Exception:
+                pass
+            self.kc = None
+        shutdown(km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._current_index is None:
+            self._enter_workdir()
+        self._current_index = index
+        if index in self.dead_cells:
+            cell.outputs = [kernel_died_output(self.dead_cells[index])]
+            cell.execution_count = None
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+    def _enter_workdir(self):
+        # silent: no execution count, no `_`, and no name left in the student's namespace
+        if self.workdir:
+            msg_id = self.kc.execute(f"__import__('os').chdir({str(self.workdir)!r})",
+                                     silent=True, store_history=False)
+            self.wait_for_reply(msg_id)
+
+
+def kernel_died_output(message: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=KERNEL_DIED, evalue=message,
+                        traceback=[f"{KERNEL_DIED}: {message}"])
+
+
+def _exporter(config: Config, preprocessors) -> NotebookExporter:
+    exporter = NotebookExporter(config=config)
+    exporter._preprocessors = []
+    for pp in preprocessors:
+        exporter.register_preprocessor(pp)
+    return exporter
+
+
+class NotebookGrader:
+    """Per-worker state: nbgrader's preprocessor chain under the course config."""
+
+    def __init__(self, config: Config, snapshot_db_url: str, pool):
+        config = copy.deepcopy(config)
+        config.Exporter.default_preprocessors = []
+        config.CourseDirectory.db_url = snapshot_db_url
+        self.config = config
+        self.db_url = snapshot_db_url
+        autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
+        self.sanitize = _exporter(config, autograde.sanitize_preprocessors)
+        steps = [ResilientExecute if pp is Execute else pp for pp in autograde.autograde_preprocessors
+                 if pp not in (SaveAutoGrades, AssignLatePenalties)]
+        self.autograde = _exporter(config, steps)
+        self.execute = next(pp for pp in self.autograde._preprocessors if isinstance(pp, ResilientExecute))
+        self.execute.pool = pool
+
+    def grade(self, task: dict) -> dict:
+        """Sanitize and execute one notebook; return the autograded notebook as JSON text."""
+        started = time.monotonic()
+        result = {"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
+                  "dead_cells": [], "error": None}
+        resources = {"unique_key": task["notebook"], "output_files_dir": f"{task['notebook']}_files",
+                     "nbgrader": {"student": task["student"], "assignment": task["assignment"],
+                                  "notebook": task["notebook"], "db_url": self.db_url}}
+        try:
+            sanitized, _ = self.sanitize.from_filename(task["submitted"], resources=copy.deepcopy(resources))
+            nb = nbformat.reads(sanitized, as_version=4)
+            resources["metadata"] = {"name": task["notebook"], "path": task["workdir"]}
+            self.execute.workdir = task["workdir"]
+            self.execute.prestart_next = task.get("prestart_next", True)
+            previous = os.environ.get("NBGRADER_EXECUTION")
+            os.environ["NBGRADER_EXECUTION"] = "autograde"
+            try:
+                output, _ = self.autograde.from_notebook_node(nb, resources=resources)
+            finally:
+                _restore_env("NBGRADER_EXECUTION", previous)
+            result["notebook_json"] = output
+            result["dead_cells"] = sorted(self.execute.dead_cells)
+        except Exception as exc:
+            result["error"] = describe_failure(exc)
+            result["traceback"] = traceback.format_exc()
+        result["seconds"] = time.monotonic() - started
+        return result
+
+
+def _restore_env(name, value):
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for the TA: why nothing could be run."""
+    name = type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, nbformat.reader.NotJSONError) or "NotJSONError" in name or "JSONDecodeError" in name:
+        return f"not a notebook (not valid JSON): {text[:160]}"
+    if isinstance(exc, DeadKernelError):
+        return f"the kernel died {MAX_KERNEL_DEATHS + 1} times"
+    return f"{name}: {text[:200]}"

@@ -1,0 +1,47 @@
+"""A rich progress bar while grading, and a summary table after."""
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from grader.grading.runner import grade_assignment
+
+
+def grade_with_progress(course, assignment, students=None, workers=None, console=None, config=None):
+    console = console or Console()
+    columns = [TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[last]}")]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(assignment, total=None, last="")
+
+        def advance(student):
+            progress.update(task, advance=1, last=student)
+
+        from grader.grading.runner import find_submissions  # total known before workers start
+        from nbgrader.coursedir import CourseDirectory
+        from grader.grading.config import effective_config
+        config = config or effective_config(course)
+        progress.update(task, total=len(find_submissions(CourseDirectory(config=config), assignment, students)))
+        return grade_assignment(course, assignment, students=students, workers=workers,
+                                on_progress=advance, config=config)
+
+
+def summary_table(grade_run) -> Table:
+    table = Table(title=f"{grade_run.assignment}: {len(grade_run.outcomes)} submissions graded "
+                        f"in {grade_run.seconds:.1f} s with {grade_run.workers} workers")
+    table.add_column("student")
+    table.add_column("score", justify="right")
+    table.add_column("what went wrong (the student still gets every score earned)")
+    for student in sorted(grade_run.outcomes):
+        outcome = grade_run.outcomes[student]
+        table.add_row(student, f"{outcome.score:g} / {outcome.max_score:g}", "; ".join(outcome.reasons))
+    return table
+
+
+def print_summary(grade_run, console=None):
+    console = console or Console()
+    console.print(summary_table(grade_run))
+    scores = [o.score for o in grade_run.outcomes.values()]
+    broken = len(grade_run.broken)
+    console.print(f"mean {sum(scores) / len(scores):.2f}; {broken} submission(s) with problems listed above; "
+                  f"autograded notebooks under autograded/<student>/{grade_run.assignment}/")

@@ -1,0 +1,64 @@
+"""Why a submission needs a TA's eye: read from the autograded notebook and nbgrader's repair log."""
+
+import re
+
+from nbgrader import utils
+
+from grader.grading.pipeline import KERNEL_DIED
+
+_CHANGED = re.compile(r"Attribute '(\w+)' for cell (\S+) has changed")
+_MISSING = re.compile(r"Missing grade cell (\S+) encountered")
+_SUSPICIOUS_TAGS = ("skip-execution", "raises-exception")
+
+
+def cell_name(cell, index: int) -> str:
+    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+
+
+def notebook_reasons(nb, warnings: list[str]) -> list[str]:
+    reasons = []
+    for message in warnings:
+        if match := _MISSING.search(message):
+            reasons.append(f"{match.group(1)}: deleted; nbgrader added it back")
+        elif (match := _CHANGED.search(message)) and match.group(1) != "checksum":
+            # a checksum "change" is normal: release removed the hidden tests (see edited_locked_cells)
+            attribute, cell = match.groups()
+            reasons.append(f"{cell}: {attribute} changed; restored from the source")
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        name = cell_name(cell, index)
+        for tag in cell.metadata.get("tags", []):
+            if tag in _SUSPICIOUS_TAGS and utils.is_grade(cell):
+                reasons.append(f"{name}: tagged '{tag}' (ignored, the cell ran)")
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                if output.ename == KERNEL_DIED:
+                    reasons.append(f"{name}: the kernel died (os._exit, out of memory); rerun without it")
+                elif output.ename == "CellTimeoutError":
+                    reasons.append(f"{name}: timed out (infinite loop?)")
+                elif not utils.is_grade(cell) or utils.is_solution(cell):
+                    reasons.append(f"{name}: {output.ename}")
+            elif output.output_type == "stream" and "... Output truncated ..." in output.text:
+                reasons.append(f"{name}: huge output, truncated")
+    return _unique(reasons)
+
+
+def _unique(items):
+    return list(dict.fromkeys(items))
+
+
+def edited_locked_cells(submitted_path, release_path) -> list[str]:
+    """Locked cells whose text differs from the released notebook (nbgrader restores them)."""
+    import nbformat
+    try:
+        submitted = nbformat.read(submitted_path, as_version=4)
+        released = nbformat.read(release_path, as_version=4)
+    except Exception:
+        return []
+    original = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells
+                if c.metadata.get("nbgrader", {}).get("locked")}
+    return [f"{cell.metadata['nbgrader']['grade_id']}: locked cell edited; restored from the source"
+            for cell in submitted.cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in original
+            and cell.source != original[cell.metadata["nbgrader"]["grade_id"]]]

@@ -1,0 +1,181 @@
+"""Grade a whole class: kernels run in parallel worker processes, the gradebook is written by this one."""
+
+import os
+import shutil
+import stat
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+from sqlalchemy.exc import SAWarning
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import find_all_files
+
+from grader.errors import GraderError
+from grader.grading import gradebook as gbops
+from grader.grading.config import effective_config, with_venv_on_path
+from grader.grading.reasons import notebook_reasons
+from grader.grading.worker import grade_task, init_worker
+
+
+@dataclass
+class Outcome:
+    student: str
+    score: float = 0.0
+    max_score: float = 0.0
+    reasons: list = field(default_factory=list)
+    failed: bool = False          # nothing could be run: every grade 0, flagged for review
+    seconds: float = 0.0
+
+
+@dataclass
+class GradeRun:
+    assignment: str
+    outcomes: dict                # student -> Outcome
+    seconds: float
+    workers: int
+
+    @property
+    def broken(self):
+        return {s: o for s, o in self.outcomes.items() if o.reasons}
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def find_submissions(coursedir: CourseDirectory, assignment: str, only: list[str] | None) -> dict[str, Path]:
+    root = Path(coursedir.root) / coursedir.submitted_directory
+    found = {p.parent.name: p for p in sorted(root.glob(f"*/{assignment}")) if p.is_dir()}
+    if only:
+        missing = [s for s in only if s not in found]
+        if missing:
+            raise GraderError(f"{root}: no submission of '{assignment}' by {', '.join(missing)}")
+        found = {s: found[s] for s in only}
+    if not found:
+        raise GraderError(f"{root}: no submissions of '{assignment}' (expected {root}/<student>/{assignment}/)")
+    return found
+
+
+def _prepare_workdir(coursedir: CourseDirectory, assignment: str, student: str, submitted: Path) -> Path:
+    """autograded/<student>/<assignment>/ as nbgrader makes it: the student's other files, then the
+    source's (which win). Old autograded notebooks stay until their replacement is written."""
+    dest = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in dest.iterdir():
+        if entry.suffix != ".ipynb":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    for origin in (submitted, source):
+        for filename in find_all_files(str(origin), coursedir.ignore + ["*.ipynb"]):
+            target = dest / Path(filename).relative_to(origin)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            shutil.copy(filename, target)
+    return dest
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)   # nbgrader's 444
+    os.replace(tmp, path)
+
+
+def _timestamp(coursedir, submitted: Path):
+    return coursedir.get_existing_timestamp(str(submitted))
+
+
+def grade_assignment(course: Path, assignment: str, students: list[str] | None = None,
+                     workers: int | None = None, on_progress=None, config=None) -> GradeRun:
+    """Autograde every submission of `assignment` (or only `students`) into autograded/ and the gradebook."""
+    started = time.monotonic()
+    os.environ.update(with_venv_on_path())
+    config = config or effective_config(course)
+    coursedir = CourseDirectory(config=config)
+    submissions = find_submissions(coursedir, assignment, students)
+    workers = max(1, min(workers or default_workers(), len(submissions)))
+    outcomes = {s: Outcome(s) for s in submissions}
+
+    with gbops.open_gradebook(config) as gb, warnings.catch_warnings():
+        # nbgrader's add_submission trips SQLAlchemy autoflush warnings; harmless, and not ours to fix
+        warnings.simplefilter("ignore", category=SAWarning)
+        notebooks = gbops.assignment_notebooks(gb, assignment, config.CourseDirectory.db_url)
+        gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
+        tasks = []
+        release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
+        for student, submitted in submissions.items():
+            workdir = _prepare_workdir(coursedir, assignment, student, submitted)
+            for notebook in notebooks:
+                path = submitted / f"{notebook}.ipynb"
+                if not path.exists():
+                    gbops.record_zero(gb, assignment, student, notebook, needs_review=False)
+                    outcomes[student].reasons.append(f"{notebook}.ipynb: not submitted")
+                    continue
+                tasks.append({"student": student, "assignment": assignment, "notebook": notebook,
+                              "submitted": str(path), "workdir": str(workdir),
+                              "release": str(release / f"{notebook}.ipynb")})
+        for index, task in enumerate(tasks):
+            task["prestart_next"] = index < len(tasks) - workers
+
+        def record(result):
+            outcome = outcomes[result["student"]]
+            outcome.seconds += result.get("seconds", 0.0)
+            if result["notebook_json"] is None:
+                gbops.record_zero(gb, assignment, result["student"], result["notebook"], needs_review=True)
+                outcome.failed = True
+                outcome.reasons.append(f"{result['notebook']}.ipynb: {result['error']}")
+            else:
+                nb = nbformat.reads(result["notebook_json"], as_version=4)
+                gbops.record_notebook(gb, config, assignment, result["student"], result["notebook"], nb)
+                workdir = Path(coursedir.format_path(coursedir.autograded_directory, result["student"], assignment))
+                _write_atomically(workdir / f"{result['notebook']}.ipynb", result["notebook_json"])
+                outcome.reasons.extend(result.get("edited", []) + notebook_reasons(nb, result.get("warnings", [])))
+            if on_progress:
+                on_progress(result["student"])
+
+        with tempfile.TemporaryDirectory(prefix="grader-snapshot-") as tmp:
+            snapshot = Path(tmp) / "gradebook.db"
+            gbops.snapshot(config.CourseDirectory.db_url, snapshot)
+            _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env()), record)
+
+        for student, found in gbops.scores(gb, assignment, submissions).items():
+            outcomes[student].score = found["score"]
+            outcomes[student].max_score = found["max_score"]
+    return GradeRun(assignment, outcomes, time.monotonic() - started, workers)
+
+
+def _kernel_env() -> dict:
+    env = with_venv_on_path()
+    env["NBGRADER_EXECUTION"] = "autograde"
+    return env
+
+
+def _run_parallel(tasks, workers, initargs, record, attempts: int = 2):
+    """Run tasks in `workers` processes; a task whose worker crashed is retried once in a new pool."""
+    pending = list(tasks)
+    for attempt in range(attempts):
+        if not pending:
+            return
+        crashed = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=init_worker, initargs=initargs) as pool:
+            futures = {pool.submit(grade_task, task): task for task in pending}
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    crashed.append(futures[future])
+                    continue
+                record(result)
+        pending = crashed
+    for task in pending:
+        record({"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
+                "error": "the grading worker crashed twice on this notebook"})

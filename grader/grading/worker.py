@@ -1,0 +1,64 @@
+"""What runs inside each worker process: one NotebookGrader, one KernelPool, for the process's life."""
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+_state = {}
+
+
+class _WarningCollector(logging.Handler):
+    """nbgrader's preprocessors log what they repair (a missing cell, an edited locked cell)."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
+    from grader.grading.kernels import KernelPool
+    from grader.grading.pipeline import NotebookGrader
+
+    private = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+    db_copy = private / "gradebook.db"
+    shutil.copyfile(snapshot_path, db_copy)
+    pool = KernelPool(env=kernel_env)
+    collector = _WarningCollector()
+    logger = logging.getLogger("traitlets")
+    logger.addHandler(collector)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    _state.update(grader=NotebookGrader(config, f"sqlite:///{db_copy}", pool), pool=pool,
+                  collector=collector, private=private)
+    atexit.register(_close)
+
+
+def _close():
+    pool = _state.pop("pool", None)
+    if pool is not None:
+        pool.close()
+    private = _state.pop("private", None)
+    if private is not None:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def grade_task(task: dict) -> dict:
+    collector = _state["collector"]
+    collector.messages = []
+    result = _state["grader"].grade(task)
+    result["warnings"] = [m for m in collector.messages if _worth_reporting(m)]
+    if task.get("release"):
+        from grader.grading.reasons import edited_locked_cells
+        result["edited"] = edited_locked_cells(task["submitted"], task["release"])
+    return result
+
+
+def _worth_reporting(message: str) -> bool:
+    return "has changed" in message or "Missing grade cell" in message or "does not exist in the database" in message
