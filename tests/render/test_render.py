@@ -1,0 +1,253 @@
+"""The renderer: notebook structure, solutions through the engine, determinism, --check, atomicity."""
+
+import re
+from types import SimpleNamespace
+
+import nbformat
+import numpy as np
+import pytest
+from nbgrader.nbgraderformat import MetadataValidator
+
+from grader import engine, render
+from grader.bank import load_bank
+from grader.cli import main
+from grader.variants import draw
+
+from render_kit import ASSIGNMENT, FIXTURE_BANK
+
+CELL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def rendered_notebook(bank, assignment=ASSIGNMENT):
+    return nbformat.reads(render.notebook_text(render.render_assignment(bank, assignment)), as_version=4)
+
+
+def cells_by_grade_id(notebook):
+    return {cell.metadata.nbgrader.grade_id: cell for cell in notebook.cells}
+
+
+def solution_code(cell):
+    lines = cell.source.splitlines()
+    begin, end = lines.index("### BEGIN SOLUTION"), lines.index("### END SOLUTION")
+    return "\n".join(lines[begin + 1:end])
+
+
+def visible_checks(cell):
+    return cell.source.split("### BEGIN HIDDEN TESTS")[0]
+
+
+def run_problem_setup(notebook, problem_id):
+    """Execute the setup cell and the problem's input cell; return the namespace."""
+    cells = cells_by_grade_id(notebook)
+    namespace = {}
+    exec(cells["setup"].source, namespace)
+    if f"{problem_id}-inputs" in cells:
+        exec(cells[f"{problem_id}-inputs"].source, namespace)
+    return namespace
+
+
+# --- determinism --------------------------------------------------------------------------------
+
+def test_rendering_twice_from_two_loads_gives_identical_bytes(tmp_path):
+    first = render.render_bank(load_bank(FIXTURE_BANK), tmp_path)
+    second = render.render_bank(load_bank(FIXTURE_BANK), tmp_path)
+    assert list(first) == list(second)
+    assert all(first[path].encode() == second[path].encode() for path in first)
+
+
+def test_render_command_is_idempotent(course, capsys):
+    assert main(["--course", str(course), "render"]) == 0
+    paths = sorted((course / "source").rglob("*.ipynb"))
+    assert [p.relative_to(course).as_posix() for p in paths] == [
+        "source/fixture-a/fixture-a.ipynb", "source/fixture-b/fixture-b.ipynb"]
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+    capsys.readouterr()
+    assert main(["--course", str(course), "render"]) == 0
+    assert "0 changed" in capsys.readouterr().out
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths} == before
+
+
+# --- structure ------------------------------------------------------------------------------------
+
+def test_notebook_passes_nbgraders_metadata_validator(fixture_bank):
+    notebook = rendered_notebook(fixture_bank)
+    MetadataValidator().validate_nb(notebook)   # raises nbgrader's ValidationError when invalid
+    assert notebook.nbformat == 4 and notebook.nbformat_minor == 5
+    assert notebook.metadata.kernelspec.name == "python3"
+    for cell in notebook.cells:
+        assert cell.metadata.nbgrader.schema_version == 3
+        assert cell.metadata.nbgrader.task is False
+        assert CELL_ID.match(cell.id)
+
+
+def test_each_problem_has_prompt_inputs_answer_and_test_cells_in_order(fixture_bank):
+    notebook = rendered_notebook(fixture_bank)
+    grade_ids = [cell.metadata.nbgrader.grade_id for cell in notebook.cells]
+    assert len(set(grade_ids)) == len(grade_ids)
+    expected = ["title", "setup"]
+    for problem_id in fixture_bank.assignments[ASSIGNMENT].problems:
+        problem = fixture_bank.problems[problem_id]
+        expected += [f"{problem_id}-prompt"] + ([f"{problem_id}-inputs"] if problem.inputs else [])
+        expected += [f"{problem_id}-answer", f"{problem_id}-test"]
+    assert grade_ids == expected
+    cells = cells_by_grade_id(notebook)
+    for problem_id in fixture_bank.assignments[ASSIGNMENT].problems:
+        answer, test = cells[f"{problem_id}-answer"].metadata.nbgrader, cells[f"{problem_id}-test"].metadata.nbgrader
+        assert (answer.solution, answer.grade, answer.locked) == (True, False, False)
+        assert (test.solution, test.grade, test.locked) == (False, True, True)
+        assert test.points == fixture_bank.problems[problem_id].points
+        assert cells[f"{problem_id}-prompt"].metadata.nbgrader.locked is True
+
+
+def test_prompt_shows_the_variants_values_and_where_to_answer(fixture_bank):
+    values = draw(fixture_bank, fixture_bank.problems["conv-out"], ASSIGNMENT)
+    prompt = cells_by_grade_id(rendered_notebook(fixture_bank))["conv-out-prompt"].source
+    assert f"${values['W']}\\times{values['W']}$" in prompt
+    assert f"$K = {values['K']}$" in prompt and f"$P = {values['P']}$" in prompt
+    assert "O = ⌊(W − K + 2P)/S⌋ + 1" in prompt           # the hint
+    assert "`q1`" in prompt and "(2 points)" in prompt
+
+
+def test_test_cells_call_the_runtime_with_the_problems_digest(fixture_bank):
+    cells = cells_by_grade_id(rendered_notebook(fixture_bank))
+    variables = {"conv-out": "q1", "softmax-rows": "q2", "relu-init": "q3", "softmax-fn": "softmax",
+                 "net-table": "q5"}
+    for problem_id, variable in variables.items():
+        digest = fixture_bank.problems[problem_id].digest
+        hidden = cells[f"{problem_id}-test"].source.split("### BEGIN HIDDEN TESTS\n")[1]
+        assert hidden == (f'from grader.runtime import check\n'
+                          f'check("{problem_id}", {variable}, assignment="{ASSIGNMENT}", digest="{digest}")\n'
+                          f'### END HIDDEN TESTS')
+
+
+# --- solutions go through the engine --------------------------------------------------------------
+
+def test_solutions_are_engine_calls_that_compute_the_banks_answer(fixture_bank):
+    notebook = rendered_notebook(fixture_bank)
+    cells = cells_by_grade_id(notebook)
+    for number, problem_id in enumerate(fixture_bank.assignments[ASSIGNMENT].problems, start=1):
+        problem = fixture_bank.problems[problem_id]
+        values = draw(fixture_bank, problem, ASSIGNMENT)
+        code = solution_code(cells[f"{problem_id}-answer"])
+        namespace = run_problem_setup(notebook, problem_id)
+        exec(code, namespace)
+        if problem.kind == "choice":
+            assert namespace[f"q{number}"] == "B"
+            continue
+        assert "from grader import engine" in code and "engine." in code
+        if problem.kind == "function":
+            student = namespace["softmax"]
+            for z in (values["z"], np.array([[1000.0, -1000.0, 0.0]])):
+                np.testing.assert_allclose(student(z), engine.softmax(z), rtol=1e-12)
+            continue
+        expected = problem.answer.evaluate(values)   # the bank's own evaluation of the expression
+        got = namespace[f"q{number}"]
+        if problem.kind == "table":
+            assert got == expected
+        else:
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_solution_inlines_scalar_parameters_and_names_array_inputs(fixture_bank):
+    cells = cells_by_grade_id(rendered_notebook(fixture_bank))
+    values = draw(fixture_bank, fixture_bank.problems["conv-out"], ASSIGNMENT)
+    assert solution_code(cells["conv-out-answer"]) == (
+        "from grader import engine\n"
+        f"q1 = engine.conv_output_size({values['W']}, {values['K']}, {values['P']}, {values['S']})")
+    assert solution_code(cells["softmax-rows-answer"]) == "from grader import engine\nq2 = engine.softmax(z)"
+    assert solution_code(cells["softmax-fn-answer"]) == (
+        "from grader import engine\ndef softmax(z):\n    return engine.softmax(z)")
+
+
+# --- visible format checks --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("problem_id, good, bad", [
+    ("conv-out", "q1 = 7", "q1 = '7'"),
+    ("conv-out", "q1 = 7.5", "q1 = [7]"),
+    ("softmax-rows", "q2 = np.ones((2, 3))", "q2 = np.ones((3, 2))"),
+    ("relu-init", "q3 = 'C'", "q3 = 2"),
+    ("softmax-fn", "softmax = lambda z: z", "softmax = 3"),
+    ("net-table", "q5 = [0, 0, 0, 0]", "q5 = [0, 0, 0]"),
+])
+def test_visible_checks_test_the_format_only(fixture_bank, problem_id, good, bad):
+    notebook = rendered_notebook(fixture_bank)
+    checks = visible_checks(cells_by_grade_id(notebook)[f"{problem_id}-test"])
+    namespace = run_problem_setup(notebook, problem_id)
+    exec(good, namespace)
+    exec(checks, namespace)          # a wrong value of the right format passes
+    namespace = run_problem_setup(notebook, problem_id)
+    exec(bad, namespace)
+    with pytest.raises(AssertionError):
+        exec(checks, namespace)
+
+
+def test_shape_is_checked_only_when_the_inputs_already_give_it():
+    problem = SimpleNamespace(kind="array", id="kept")
+    kept_boxes = render.ProblemVariant(1, problem, {"boxes": np.zeros((5, 4)), "t": 0.5}, np.array([0, 3]))
+    checks = "\n".join(render.format_checks(kept_boxes))
+    assert "np.ndim(q1) == 1" in checks and "(2,)" not in checks
+    same_shape = render.ProblemVariant(1, problem, {"x": np.zeros((2, 3))}, np.ones((2, 3)))
+    assert "np.shape(q1) == (2, 3)" in "\n".join(render.format_checks(same_shape))
+
+
+def test_cell_ids_of_long_grade_ids_are_valid_distinct_and_stable():
+    long_a, long_b = "p" * 70 + "-answer", "p" * 70 + "-test"
+    ids = [render.cell_id(long_a), render.cell_id(long_b)]
+    assert all(CELL_ID.match(i) for i in ids) and ids[0] != ids[1]
+    assert render.cell_id(long_a) == ids[0]
+    assert render.cell_id("conv-out-test") == "conv-out-test"
+
+
+# --- --check and atomic writes -------------------------------------------------------------------------
+
+def snapshot(directory):
+    return {p: p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_render_check_fails_after_the_bank_changes_and_passes_after_rerender(course, capsys):
+    assert main(["--course", str(course), "render"]) == 0
+    assert main(["--course", str(course), "render", "--check"]) == 0
+    bank = course / "questions.yaml"
+    bank.write_text(bank.read_text().replace("What is the output's spatial size", "Compute the output size"))
+    before = snapshot(course / "source")
+    capsys.readouterr()
+    assert main(["--course", str(course), "render", "--check"]) == 1
+    out = capsys.readouterr().out
+    # conv-out is in both assignments: both notebooks are out of date, and --check wrote nothing
+    assert "out of date: source/fixture-a/fixture-a.ipynb" in out
+    assert "out of date: source/fixture-b/fixture-b.ipynb" in out
+    assert snapshot(course / "source") == before
+    assert main(["--course", str(course), "render"]) == 0
+    assert main(["--course", str(course), "render", "--check"]) == 0
+    assert "Compute the output size" in (course / "source/fixture-b/fixture-b.ipynb").read_text()
+
+
+def test_render_check_on_a_missing_notebook_fails(course, capsys):
+    assert main(["--course", str(course), "render", "--check"]) == 1
+    assert not (course / "source").exists()
+
+
+def test_a_failure_in_any_assignment_writes_nothing(course, monkeypatch, capsys):
+    real = render.render_assignment
+
+    def failing(bank, assignment_id):
+        if assignment_id == "fixture-b":
+            raise render.GraderError("boom in fixture-b")
+        return real(bank, assignment_id)
+
+    monkeypatch.setattr(render, "render_assignment", failing)
+    assert main(["--course", str(course), "render"]) == 2
+    assert "boom in fixture-b" in capsys.readouterr().err
+    assert not (course / "source").exists()
+
+
+def test_unknown_assignment_is_a_clear_error(course, capsys):
+    assert main(["--course", str(course), "render", "--assignment", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no assignment 'nope'" in err and "fixture-a" in err
+    assert not (course / "source").exists()
+
+
+def test_only_the_requested_assignment_is_rendered(course):
+    assert main(["--course", str(course), "render", "--assignment", "fixture-b"]) == 0
+    assert [p.name for p in (course / "source").iterdir()] == ["fixture-b"]
