@@ -1,11 +1,54 @@
-"""python -m grader validate (stub: being written)."""
+"""python -m grader validate: load the bank with every check and print a summary.
 
-from grader.errors import GraderError
+Exit 0 when the bank is valid; on errors print each one as `file:line: problem: message`
+and exit 2. Writes nothing.
+"""
+
+import sys
+from collections import Counter
+
+from grader.bank import BankError, load_bank
+from grader.bank.model import KINDS
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--quiet", action="store_true", help="print nothing when the bank is valid")
+
+
+def summary_lines(bank, contracts):
+    """The summary as lines of text: problems per kind and assignment, contract coverage, misconceptions."""
+    problems = bank.problems.values()
+    kinds = Counter(problem.kind for problem in problems)
+    lines = [f"{bank.path}: valid. {len(bank.problems)} problems, {len(bank.assignments)} assignments "
+             f"(seed {bank.seed}, variants keyed by {bank.variant_key})"]
+    lines.append("problems per kind: " + ", ".join(f"{kind} {kinds[kind]}" for kind in KINDS))
+    for assignment in bank.assignments.values():
+        points = sum(bank.problems[pid].points for pid in assignment.problems)
+        lines.append(f"  {assignment.id}: {len(assignment.problems)} problems, {points:g} points — {assignment.title}")
+    unassigned = [pid for pid in bank.problems if not bank.assignments_of(pid)]
+    if unassigned:
+        lines.append(f"  in no assignment: {', '.join(unassigned)}")
+    covered = {contract for problem in problems for contract in problem.formula}
+    missing = [contract for contract in contracts if contract not in covered]
+    lines.append(f"contract ids covered: {len(contracts) - len(missing)}/{len(contracts)}"
+                 + (f"; missing: {', '.join(missing)}" if missing else ""))
+    misconceptions = sum(len(problem.misconceptions) for problem in problems)
+    with_any = sum(1 for problem in problems if problem.misconceptions)
+    lines.append(f"misconceptions: {misconceptions} in {with_any} problems")
+    return lines
 
 
 def run(args):
-    raise GraderError("'validate' is not implemented yet")
+    from grader.engine import CONTRACTS
+
+    try:
+        bank = load_bank(args.bank)
+    except BankError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        print(f"{len(exc.issues)} error{'s' if len(exc.issues) != 1 else ''}: the bank is not valid",
+              file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print("\n".join(summary_lines(bank, list(CONTRACTS))))
+    return 0
