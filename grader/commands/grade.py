@@ -7,10 +7,17 @@ def add_arguments(parser):
                         help="grade only this student (repeatable)")
     parser.add_argument("--workers", type=int, default=None,
                         help="parallel worker processes (default: the number of cores)")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="seconds a cell may run (nbgrader Execute.timeout); default: the course config")
 
 
 def run(args):
     from grader.grading.progress import grade_with_progress, print_summary
-    grade_run = grade_with_progress(args.course, args.assignment, students=args.student, workers=args.workers)
+    from grader.grading.config import effective_config
+    config = effective_config(args.course)
+    if args.timeout:
+        config.Execute.timeout = args.timeout
+    grade_run = grade_with_progress(args.course, args.assignment, students=args.student, workers=args.workers,
+                                    config=config)
     print_summary(grade_run)
     return 0

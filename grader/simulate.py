@@ -1,0 +1,220 @@
+"""A synthetic class: realistic submissions under submitted/<student>/<assignment>/, deterministic from a seed.
+
+Each student follows a profile. The first students cover every profile once (so a class of 30
+shows every kind of breakage), the rest are drawn from the ordinary ones. For every problem the
+plan records what the student wrote and the fraction of the points it should earn, computed
+in-process with the bank's own rule (grader.compare.grade_answer) on the value written, or 0
+when the answer cell cannot produce a value; grading the notebooks must agree with the plan.
+"""
+
+import copy
+import hashlib
+import json
+import os
+import random
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from grader.bank.templates import python_literal
+from grader.compare import grade_answer
+from grader.errors import GraderError
+from grader.render import problem_variants, solution_lines
+
+ORDINARY = ["correct", "partial", "misconception", "partial", "correct"]
+# breakage in one answer cell (the problem loses its points, every other problem is graded)
+CELL_BREAKAGE = {
+    "syntax-error": "{var} = (1 +",
+    "exception": "{var} = 1 / 0",
+    "infinite-loop": "while True:\n    pass",
+    "kernel-exit": "import os\nos._exit(1)",
+    "kernel-killed": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)  # what the OOM killer does",
+    "memory-error": "{var} = bytearray(10 ** 15)",
+    "huge-output": "for i in range(200000):\n    print(i)\n{var} = None",
+    "nan-answer": "{var} = float('nan')",
+    "inf-answer": "{var} = float('inf')",
+    "none-answer": "{var} = None",
+    "string-answer": "{var} = 'forty-two'",
+    "wrong-shape": "import numpy as np\n{var} = np.zeros((7, 5))",
+}
+# breakage of the notebook's structure (every answer is right; nbgrader must undo the damage)
+NOTEBOOK_BREAKAGE = ["deleted-cells", "added-cells", "edited-locked", "skip-tag", "not-json"]
+PROFILES = ["correct", "partial", "misconception", "empty", *CELL_BREAKAGE, *NOTEBOOK_BREAKAGE]
+BROKEN = set(CELL_BREAKAGE) | set(NOTEBOOK_BREAKAGE)
+
+
+@dataclass
+class Answer:
+    problem: str
+    what: str            # correct | misconception:<id> | wrong | empty | <breakage>
+    fraction: float      # of the problem's points, expected
+    points: float
+
+
+@dataclass
+class SimulatedStudent:
+    student: str
+    profile: str
+    answers: list = field(default_factory=list)
+
+    @property
+    def expected_score(self):
+        return sum(a.fraction * a.points for a in self.answers)
+
+
+def student_ids(count: int) -> list[str]:
+    return [f"student{number:03d}" for number in range(1, count + 1)]
+
+
+def profile_of(index: int, rng: random.Random) -> str:
+    return PROFILES[index] if index < len(PROFILES) else rng.choice(ORDINARY)
+
+
+def _value_answer(variant, value):
+    return f"{variant.variable} = {python_literal(value)}"
+
+
+def _off_by_five_percent(expected):
+    if isinstance(expected, (int, float, np.integer, np.floating)) and not isinstance(expected, bool):
+        return expected * 1.05 + 1
+    if isinstance(expected, np.ndarray) and expected.dtype.kind in "fi":
+        return expected * 1.05 + 1
+    return None
+
+
+def _misconception_value(variant, misconception):
+    if variant.problem.kind == "choice":
+        return misconception.option
+    if misconception.answer is None or variant.problem.kind == "function":
+        return None
+    try:
+        return misconception.answer.evaluate(variant.values)
+    except Exception:
+        return None
+
+
+def _fraction(variant, value) -> float:
+    return float(grade_answer(variant.problem, value, variant.values).fraction)
+
+
+def answer_for(variant, what: str, rng: random.Random):
+    """(cell source, Answer) for one problem."""
+    problem, points = variant.problem, float(variant.problem.points)
+    if what == "correct":
+        if problem.kind == "function":
+            return "\n".join(solution_lines(variant)), Answer(problem.id, "correct", 1.0, points)
+        return _value_answer(variant, variant.expected), Answer(problem.id, "correct", 1.0, points)
+    if what == "misconception":
+        for misconception in problem.misconceptions:
+            value = _misconception_value(variant, misconception)
+            if value is not None:
+                return (_value_answer(variant, value),
+                        Answer(problem.id, f"misconception:{misconception.id}", _fraction(variant, value), points))
+        what = "wrong"
+    if what == "wrong":
+        value = _off_by_five_percent(variant.expected)
+        if value is not None:
+            return _value_answer(variant, value), Answer(problem.id, "wrong", _fraction(variant, value), points)
+        return None, Answer(problem.id, "empty", 0.0, points)
+    if what == "empty":
+        return None, Answer(problem.id, "empty", 0.0, points)
+    if what in CELL_BREAKAGE:
+        return CELL_BREAKAGE[what].format(var=variant.variable), Answer(problem.id, what, 0.0, points)
+    raise GraderError(f"simulate: unknown answer kind {what!r}")
+
+
+def plan_answers(variants, profile: str, rng: random.Random):
+    """{problem id: (source or None, Answer)} following the profile."""
+    broken_problem = rng.randrange(len(variants))
+    plan = {}
+    for index, variant in enumerate(variants):
+        if profile == "partial":
+            what = rng.choice(["correct", "misconception", "wrong", "correct"])
+        elif profile in ("misconception", "empty"):
+            what = profile
+        elif profile in CELL_BREAKAGE and index == broken_problem:
+            what = profile
+        else:
+            what = "correct"
+        plan[variant.problem.id] = answer_for(variant, what, rng)
+    return plan
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id", "")
+
+
+def _break_notebook(nb, profile: str, rng: random.Random) -> None:
+    tests = [c for c in nb.cells if _grade_id(c).endswith("-test")]
+    victim = tests[rng.randrange(len(tests))]
+    if profile == "deleted-cells":
+        nb.cells.remove(victim)
+        markdown = [c for c in nb.cells if c.cell_type == "markdown"]
+        if markdown:
+            nb.cells.remove(markdown[0])
+    elif profile == "added-cells":
+        at = nb.cells.index(victim)
+        nb.cells.insert(at, nbformat.v4.new_code_cell("# scratch work\nscratch = [1, 2, 3]\nsum(scratch)"))
+        nb.cells.append(nbformat.v4.new_markdown_cell("My notes: check the formula sheet."))
+    elif profile == "edited-locked":
+        for cell in tests:
+            cell.source = "# I am sure my answer is right\npass"
+    elif profile == "skip-tag":
+        for cell in tests:
+            cell.metadata.setdefault("tags", []).append("skip-execution")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _rng(seed: int, *parts) -> random.Random:
+    digest = hashlib.sha256(":".join(map(str, (seed, *parts))).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def simulate_class(bank, course: Path, assignment: str, students: int, seed: int = 521) -> list[SimulatedStudent]:
+    """Write `students` submissions of `assignment` under course/submitted/; return the plan."""
+    if students < 1:
+        raise GraderError(f"simulate: --students must be at least 1 (got {students})")
+    release = Path(course) / "release" / assignment / f"{assignment}.ipynb"
+    if not release.is_file():
+        raise GraderError(f"{release}: no released notebook; run `python -m grader release` first")
+    released = nbformat.read(release, as_version=4)
+    variants = problem_variants(bank, assignment)
+    answer_cells = {_grade_id(c)[: -len("-answer")] for c in released.cells if _grade_id(c).endswith("-answer")}
+    missing = [v.problem.id for v in variants if v.problem.id not in answer_cells]
+    if missing:
+        raise GraderError(f"{release}: no answer cell for {', '.join(missing)}; release the assignment again")
+    class_plan = []
+    for index, student in enumerate(student_ids(students)):
+        profile = profile_of(index, _rng(seed, assignment, "profile", index))
+        rng = _rng(seed, assignment, student)
+        plan = plan_answers(variants, profile, rng)
+        nb = copy.deepcopy(released)
+        for cell in nb.cells:
+            problem = _grade_id(cell)[: -len("-answer")] if _grade_id(cell).endswith("-answer") else None
+            if problem in plan and plan[problem][0] is not None:
+                cell.source = plan[problem][0]
+        _break_notebook(nb, profile, rng)
+        answers = [answer for _, answer in plan.values()]
+        path = Path(course) / "submitted" / student / assignment / f"{assignment}.ipynb"
+        if profile == "not-json":
+            text = nbformat.writes(nb)[: 400] + "\n<<<<<<< HEAD (a merge conflict)\n"
+            answers = [Answer(a.problem, "not-json", 0.0, a.points) for a in answers]
+        else:
+            text = nbformat.writes(nb)
+        _write_atomically(path, text)
+        class_plan.append(SimulatedStudent(student, profile, answers))
+    return class_plan
+
+
+def plan_json(class_plan) -> str:
+    return json.dumps([asdict(s) for s in class_plan], indent=1, sort_keys=True)
