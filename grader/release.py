@@ -187,30 +187,53 @@ def _same_value(a, b):
 
 
 def shown_values(variant):
-    """The parameter values a problem may show, except an `expr` parameter equal to the answer
-    (showing that one is showing the answer)."""
-    shown = []
+    """{name: value} of the parameters a problem may show, except an `expr` parameter equal to
+    the answer (showing that one is showing the answer)."""
+    shown = {}
     for name, value in variant.values.items():
         spec = variant.problem.params.get(name)
         if spec is not None and spec.sampler == "expr" and _same_value(value, variant.expected):
             continue
-        shown.append(value)
+        shown[name] = value
     return shown
 
 
-def allowed_text(variant):
-    """Text a problem's cells may show: the prompt's template and the problem's own data, the
-    shown parameter values, and the renderer's own words, numbers and shape."""
+def cell_role(cell):
+    """'prompt', 'inputs', 'answer' or 'test': the suffix of the cell's grade id."""
+    return cell.metadata.nbgrader.grade_id.rpartition("-")[2]
+
+
+def allowed_text(variant, role):
+    """Text one of a problem's cells may show, by the cell's role. Every cell: the renderer's
+    format checks (shape, number of dimensions and of rows). The prompt: also the template
+    and the problem's own data and the shown parameter values. The inputs cell: also the
+    shown values of the inputs. Answer and test cells: nothing else."""
     problem = variant.problem
-    parts = [problem.title, problem.prompt, *problem.hints, points_text(problem.points),
-             f"Problem {variant.number}", answer_instructions(variant), str(answer_shape(variant))]
-    if problem.options:
-        parts += [f"{key} {text}" for key, text in problem.options.items()]
+    shape = answer_shape(variant)
+    parts = [str(shape), str(len(shape))]
     if problem.table:
-        parts += list(problem.table.columns) + row_labels(variant) + [str(len(row_labels(variant)))]
-    for value in shown_values(variant):
-        parts += value_texts(value)
+        parts.append(str(len(row_labels(variant))))
+    shown = shown_values(variant)
+    if role == "prompt":
+        parts += [problem.title, problem.prompt, *problem.hints, points_text(problem.points),
+                  f"Problem {variant.number}", answer_instructions(variant)]
+        if problem.options:
+            parts += [f"{key} {text}" for key, text in problem.options.items()]
+        if problem.table:
+            parts += list(problem.table.columns) + row_labels(variant)
+        parts += [text for value in shown.values() for text in value_texts(value)]
+    elif role == "inputs":
+        parts += [text for name in variant.input_names if name in shown for text in value_texts(shown[name])]
     return "\n".join(parts)
+
+
+def shown_strings(variant, role):
+    """The strings inside the parameter values a code cell of this role may hold."""
+    if role != "inputs":
+        return set()
+    shown = shown_values(variant)
+    return {leaf for name in variant.input_names if name in shown
+            for leaf in leaves(shown[name]) if isinstance(leaf, str)}
 
 
 def problem_cells(notebook, problem_id):
@@ -229,28 +252,25 @@ def code_strings(source):
 
 
 def problem_leaks(notebook, variant):
-    """Expected values shown in the problem's release cells beyond what the prompt's own data explains."""
+    """Expected values shown in the problem's release cells beyond what each cell's role explains."""
     problem = variant.problem
-    cells = problem_cells(notebook, problem.id)
-    allowed_numbers = {token_value(token) for token in number_tokens(allowed_text(variant))}
-    allowed_words = set(WORD_TOKEN.findall(allowed_text(variant)))
     expected = [leaf for value in expected_values(variant) for leaf in leaves(value)]
     numbers = [leaf for leaf in expected if isinstance(leaf, (int, float)) and not isinstance(leaf, bool)]
     strings = {leaf for leaf in expected if isinstance(leaf, str)}
-    shown_strings = {leaf for value in shown_values(variant) for leaf in leaves(value) if isinstance(leaf, str)}
     found = []
-    for cell in cells:
+    for cell in problem_cells(notebook, problem.id):
+        role = cell_role(cell)
+        allowed = allowed_text(variant, role)
+        allowed_numbers = {token_value(token) for token in number_tokens(allowed)}
         where = f"{problem.id} cell {cell.metadata.nbgrader.grade_id}"
         for token in number_tokens(cell.source):
-            if token_value(token) in allowed_numbers:
-                continue
-            if any(token_shows(token, number) for number in numbers):
+            if token_value(token) not in allowed_numbers and any(token_shows(token, n) for n in numbers):
                 found.append(f"{where}: shows {token}, an expected value")
         if cell.cell_type == "code":
-            for text in sorted(code_strings(cell.source) & strings - shown_strings):
+            for text in sorted(code_strings(cell.source) & strings - shown_strings(variant, role)):
                 found.append(f"{where}: code holds the string {text!r}, an expected value")
         else:
-            for word in sorted(set(WORD_TOKEN.findall(cell.source)) & strings - allowed_words):
+            for word in sorted(set(WORD_TOKEN.findall(cell.source)) & strings - set(WORD_TOKEN.findall(allowed))):
                 found.append(f"{where}: shows the word {word!r}, an expected value")
     return found
 

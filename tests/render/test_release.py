@@ -1,0 +1,205 @@
+"""Release through nbgrader: nothing leaks, --check catches drift, and the committed notebooks are in sync."""
+
+import copy
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from grader import release as rel
+from grader import render
+from grader.bank import load_bank
+from grader.cli import main
+from grader.errors import GraderError
+from grader.variants import draw
+from render_kit import ASSIGNMENT, FIXTURE_BANK, REPO_ROOT, make_course
+
+
+def release_notebook(course, assignment=ASSIGNMENT):
+    return nbformat.read(render.notebook_path(course, assignment, rel.RELEASE_DIR), as_version=4)
+
+
+def cell(notebook, grade_id):
+    return next(c for c in notebook.cells if c.metadata.nbgrader.grade_id == grade_id)
+
+
+@pytest.fixture
+def released(course):
+    assert main(["--course", str(course), "render"]) == 0
+    assert main(["--course", str(course), "release"]) == 0
+    return course
+
+
+def snapshot(directory):
+    return {p: p.read_bytes() for p in sorted(Path(directory).rglob("*")) if p.is_file()}
+
+
+# --- what the release holds ------------------------------------------------------------------------
+
+def test_release_has_stubs_and_format_checks_but_no_solutions_or_hidden_tests(released, fixture_bank):
+    notebook = release_notebook(released)
+    text = nbformat.writes(notebook)
+    for marker in rel.LEAK_MARKERS:
+        assert marker not in text
+    for problem in fixture_bank.problems.values():
+        assert problem.digest not in text
+    assert cell(notebook, "conv-out-answer").source == "# YOUR CODE HERE\nraise NotImplementedError()"
+    assert cell(notebook, "conv-out-test").source.startswith("# Format checks.")
+    assert rel.find_leaks(notebook, fixture_bank, ASSIGNMENT) == []
+    assert (released / "gradebook.db").is_file()   # autograde restores the hidden tests from it
+
+
+def test_release_is_idempotent(released, capsys):
+    before = snapshot(released / "release")
+    capsys.readouterr()
+    assert main(["--course", str(released), "release"]) == 0
+    assert "0 file(s) changed" in capsys.readouterr().out
+    assert snapshot(released / "release") == before
+
+
+# --- the leak detector can see leaks -----------------------------------------------------------------
+
+def expected_conv(bank):
+    v = draw(bank, bank.problems["conv-out"], ASSIGNMENT)
+    return (v["W"] - v["K"] + 2 * v["P"]) // v["S"] + 1   # the sheet's formula, written out
+
+
+def leaks_after(released, bank, edit):
+    notebook = copy.deepcopy(release_notebook(released))
+    edit(notebook)
+    return rel.find_leaks(notebook, bank, ASSIGNMENT)
+
+
+def test_an_expected_integer_in_a_test_cell_is_a_leak(released, fixture_bank):
+    answer = expected_conv(fixture_bank)
+
+    def edit(nb):
+        cell(nb, "conv-out-test").source += f"\n# hint: {answer}"
+
+    assert leaks_after(released, fixture_bank, edit) == [
+        f"conv-out cell conv-out-test: shows {answer}, an expected value"]
+
+
+def test_an_expected_float_with_four_digits_in_a_prompt_is_a_leak(released, fixture_bank):
+    z = draw(fixture_bank, fixture_bank.problems["softmax-rows"], ASSIGNMENT)["z"]
+    p = np.exp(z[1]) / np.exp(z[1]).sum()                 # softmax of the second row, by hand
+    shown = f"{p[2]:.4f}"
+
+    def edit(nb):
+        cell(nb, "softmax-rows-prompt").source += f"\n\nFor instance, one entry is {shown}."
+
+    found = leaks_after(released, fixture_bank, edit)
+    assert found == [f"softmax-rows cell softmax-rows-prompt: shows {shown}, an expected value"]
+
+
+def test_two_significant_digits_are_too_few_to_count(released, fixture_bank):
+    z = draw(fixture_bank, fixture_bank.problems["softmax-rows"], ASSIGNMENT)["z"]
+    p = np.exp(z[1]) / np.exp(z[1]).sum()
+    two_digits = f"{p[2]:.2g}"
+
+    def edit(nb):
+        cell(nb, "softmax-rows-prompt").source += f"\n\nRoughly {two_digits}."
+
+    assert leaks_after(released, fixture_bank, edit) == []
+
+
+def test_the_choice_key_in_code_is_a_leak_but_in_the_option_list_is_not(released, fixture_bank):
+    def edit(nb):
+        cell(nb, "relu-init-test").source += '\nassert q3 in {"B"}'
+
+    assert leaks_after(released, fixture_bank, edit) == [
+        "relu-init cell relu-init-test: code holds the string 'B', an expected value"]
+    assert "- **B.** He" in cell(release_notebook(released), "relu-init-prompt").source
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("### BEGIN SOLUTION", "cell conv-out-test: contains 'BEGIN SOLUTION'"),
+    ("from grader.runtime import check", "cell conv-out-test: contains 'grader.runtime'"),
+])
+def test_markers_are_leaks(released, fixture_bank, text, expected):
+    def edit(nb):
+        cell(nb, "conv-out-test").source += "\n" + text
+
+    assert expected in leaks_after(released, fixture_bank, edit)
+
+
+def test_a_digest_is_a_leak(released, fixture_bank):
+    digest = fixture_bank.problems["net-table"].digest
+
+    def edit(nb):
+        cell(nb, "title").source += f"\n{digest}"
+
+    assert leaks_after(released, fixture_bank, edit) == [f"cell title: contains the digest {digest}"]
+
+
+def test_a_prompt_showing_a_parameter_that_is_the_answer_is_refused(tmp_path, capsys):
+    text = FIXTURE_BANK.read_text().replace(
+        "      S: {choice: [1, 2]}\n",
+        "      S: {choice: [1, 2]}\n      O: {expr: 'conv_output_size(W, K, P, S)'}\n", 1).replace(
+        "What is the output's spatial size $O$?", "(It is $O = {{ O }}$.)", 1)
+    course = make_course(tmp_path / "course", text)
+    answer = expected_conv(load_bank(course / "questions.yaml"))
+    assert main(["--course", str(course), "render"]) == 0
+    assert main(["--course", str(course), "release"]) == 2
+    err = capsys.readouterr().err
+    assert f"conv-out cell conv-out-prompt: shows {answer}, an expected value" in err
+    assert not (course / rel.RELEASE_DIR).exists()     # nothing released
+
+
+# --- --check -------------------------------------------------------------------------------------
+
+def test_release_check_passes_when_in_sync(released, capsys):
+    assert main(["--course", str(released), "release", "--check"]) == 0
+
+
+def test_release_check_catches_hand_edits_and_extra_files_and_writes_nothing(released, capsys):
+    path = render.notebook_path(released, ASSIGNMENT, rel.RELEASE_DIR)
+    path.write_text(path.read_text().replace("Every kind of problem", "Edited by hand"))
+    (path.parent / "stray.txt").write_text("x")
+    before = snapshot(released / "release")
+    capsys.readouterr()
+    assert main(["--course", str(released), "release", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert f"out of date: release/{ASSIGNMENT}/{ASSIGNMENT}.ipynb (differs)" in out
+    assert f"out of date: release/{ASSIGNMENT}/stray.txt (not generated from source/)" in out
+    assert snapshot(released / "release") == before
+    assert main(["--course", str(released), "release"]) == 0
+    assert main(["--course", str(released), "release", "--check"]) == 0
+    assert not (path.parent / "stray.txt").exists()
+
+
+def test_release_check_catches_a_rerendered_source(released, capsys):
+    bank = released / "questions.yaml"
+    bank.write_text(bank.read_text().replace("Which initialisation", "Which weight initialisation"))
+    assert main(["--course", str(released), "render"]) == 0
+    assert main(["--course", str(released), "release", "--check"]) == 1
+    assert main(["--course", str(released), "release"]) == 0
+    assert main(["--course", str(released), "release", "--check"]) == 0
+
+
+def test_release_without_source_is_a_clear_error(course, capsys):
+    assert main(["--course", str(course), "release"]) == 2
+    assert "run `python -m grader render` first" in capsys.readouterr().err
+
+
+# --- the committed notebooks ---------------------------------------------------------------------------
+
+committed_bank = REPO_ROOT / "questions.yaml"
+needs_bank = pytest.mark.skipif(not committed_bank.is_file(), reason="no questions.yaml in the repository")
+
+
+@needs_bank
+def test_committed_source_and_release_are_in_sync_with_questions_yaml(capsys):
+    assert main(["--course", str(REPO_ROOT), "render", "--check"]) == 0, capsys.readouterr().out
+    assert main(["--course", str(REPO_ROOT), "release", "--check"]) == 0, capsys.readouterr().out
+
+
+@needs_bank
+def test_committed_release_notebooks_leak_nothing():
+    bank = load_bank(committed_bank, check_variants=False)
+    for assignment_id in bank.assignments:
+        path = render.notebook_path(REPO_ROOT, assignment_id, rel.RELEASE_DIR)
+        assert path.is_file(), f"{path} is missing: run `python -m grader release`"
+        notebook = nbformat.read(path, as_version=4)
+        assert rel.find_leaks(notebook, bank, assignment_id) == []
