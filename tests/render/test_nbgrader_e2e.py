@@ -16,7 +16,7 @@ import pytest
 from grader import render
 from grader.release import course_config, python_scripts_on_path, release
 from grader.variants import draw
-from render_kit import ASSIGNMENT, make_course
+from render_kit import ASSIGNMENT, REPO_ROOT, make_course
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader")]
 
@@ -146,3 +146,22 @@ def test_nbgrader_validate_passes_the_source_and_fails_the_release(graded_course
         assert validator.validate(str(render.notebook_path(course, ASSIGNMENT))) == {}
         failed = validator.validate(str(render.notebook_path(course, ASSIGNMENT, "release")))
     assert len(failed.get("failed", [])) == len(PROBLEMS)
+
+
+@pytest.mark.skipif(not (REPO_ROOT / "questions.yaml").is_file(), reason="no questions.yaml in the repository")
+def test_every_committed_source_notebook_passes_nbgrader_validate():
+    """Each solution of the real bank earns its full points through its own hidden test."""
+    from nbgrader.validator import Validator
+
+    config = course_config(REPO_ROOT)
+    validator = Validator(config=config)
+    notebooks = sorted((REPO_ROOT / "source").glob("*/*.ipynb"))
+    assert notebooks, "no committed source notebooks: run `python -m grader render`"
+    patch = pytest.MonkeyPatch()
+    patch.delenv("GRADER_BANK", raising=False)
+    try:
+        with python_scripts_on_path():
+            failures = {path.name: validator.validate(str(path)) for path in notebooks}
+    finally:
+        patch.undo()
+    assert {name: result for name, result in failures.items() if result} == {}
