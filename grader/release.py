@@ -122,8 +122,12 @@ def leaves(value):
     return [value]
 
 
+LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+
+
 def number_tokens(text):
-    return NUMBER_TOKEN.findall(text)
+    """The unsigned numbers written in a text (`q3` is a name, `\\times52` shows 52)."""
+    return NUMBER_TOKEN.findall(LATEX_COMMAND.sub(" ", text))
 
 
 def token_value(token):
@@ -147,8 +151,8 @@ def token_shows(token, number):
     if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
         return False
     value, target = token_value(token), abs(number)
-    if "." not in token and "e" not in token.lower():
-        return float(target).is_integer() and value == target
+    if float(target).is_integer() and value == target:
+        return True
     if significant_digits(token) < MIN_LEAK_SIGFIGS:
         return False
     return abs(value - target) < 10.0 ** (-token_decimals(token))

@@ -203,3 +203,19 @@ def test_committed_release_notebooks_leak_nothing():
         assert path.is_file(), f"{path} is missing: run `python -m grader release`"
         notebook = nbformat.read(path, as_version=4)
         assert rel.find_leaks(notebook, bank, assignment_id) == []
+
+
+@pytest.mark.parametrize("text, number, shown", [
+    (r"$O = 50$", 50, True),
+    (r"$50\times50$", 50, True),          # a LaTeX command does not hide a number
+    ("q50 = 3", 50, False),                # a name is not a number
+    ("0.7311", 0.73105858, True),          # rounded
+    ("0.7310", 0.73105858, True),          # truncated
+    ("7.311e-1", 0.73105858, True),
+    ("0.73", 0.73105858, False),           # two significant digits: too few to pass the rule
+    ("-0.7311", -0.73105858, True),
+    ("12346", 12345.678, True),
+    ("0.7312", 0.73105858, False),
+])
+def test_number_matching(text, number, shown):
+    assert any(rel.token_shows(token, number) for token in rel.number_tokens(text)) is shown
