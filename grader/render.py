@@ -148,7 +148,9 @@ def function_solution(variant):
                           f"{problem.function.name!r}")
     arguments = definition.args
     call_args = [arg.arg for arg in arguments.posonlyargs + arguments.args]
+    call_args += [f"*{arguments.vararg.arg}"] if arguments.vararg else []
     call_args += [f"{arg.arg}={arg.arg}" for arg in arguments.kwonlyargs]
+    call_args += [f"**{arguments.kwarg.arg}"] if arguments.kwarg else []
     imports, callee = expression_code(problem.answer, variant)
     body = f"def {signature}:\n    return {callee}({', '.join(call_args)})"
     return imports, body
