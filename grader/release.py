@@ -331,6 +331,14 @@ def compare_trees(expected_dir, actual_dir):
     return differences
 
 
+def orphaned_releases(bank, course):
+    """release/<x>/ directories of assignments the bank no longer has."""
+    root = Path(course) / RELEASE_DIR
+    if not root.is_dir():
+        return []
+    return sorted(path for path in root.iterdir() if path.is_dir() and path.name not in bank.assignments)
+
+
 def assignment_ids_of(bank, requested):
     ids = list(bank.assignments) if not requested else list(requested)
     unknown = [a for a in ids if a not in bank.assignments]

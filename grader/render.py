@@ -27,6 +27,7 @@ from grader.errors import GraderError
 from grader.variants import draw, variant_key_for
 
 SOURCE_DIR = "source"
+RENDERED_MARK = "from grader.runtime import check"   # in every notebook this module writes
 NBGRADER_SCHEMA_VERSION = 3
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
@@ -373,6 +374,20 @@ def out_of_date(rendered):
     """Paths whose file on disk is missing or differs from the rendered text."""
     return [path for path, text in rendered.items()
             if not path.is_file() or path.read_bytes() != text.encode("utf-8")]
+
+
+def orphaned(bank, course):
+    """Notebooks this renderer wrote for assignments the bank no longer has."""
+    return [path for path in sorted((Path(course) / SOURCE_DIR).glob("*/*.ipynb"))
+            if path.stem == path.parent.name and path.stem not in bank.assignments
+            and RENDERED_MARK in path.read_text(encoding="utf-8")]
+
+
+def remove_orphans(paths):
+    for path in paths:
+        path.unlink()
+        if not any(path.parent.iterdir()):
+            path.parent.rmdir()
 
 
 def write_atomic(path, data):

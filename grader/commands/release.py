@@ -11,15 +11,20 @@ def add_arguments(parser):
 
 def run(args):
     from grader.bank import load_bank
-    from grader.release import assignment_ids_of, check_release, release
+    import shutil
+
+    from grader.release import assignment_ids_of, check_release, orphaned_releases, release
 
     bank = load_bank(args.bank, check_variants=False)
     assignment_ids = assignment_ids_of(bank, args.assignment)
+    orphans = orphaned_releases(bank, args.course) if not args.assignment else []
     if args.check:
         differences = check_release(args.course, bank, assignment_ids)
         for difference in differences:
             print(f"out of date: {difference.path} ({difference.what})")
-        if differences:
+        for path in orphans:
+            print(f"not in the bank: {path.relative_to(args.course)}/")
+        if differences or orphans:
             print("run `python -m grader release` to update release/")
             return 1
         print(f"release/ is in sync with source/ for {len(assignment_ids)} assignment(s); no leaks")
@@ -27,5 +32,8 @@ def run(args):
     changed = release(args.course, bank, assignment_ids)
     for path in changed:
         print(f"wrote {path.relative_to(args.course)}")
+    for path in orphans:
+        shutil.rmtree(path)
+        print(f"removed {path.relative_to(args.course)}/ (no such assignment in the bank)")
     print(f"released {len(assignment_ids)} assignment(s), {len(changed)} file(s) changed")
     return 0

@@ -10,15 +10,18 @@ def add_arguments(parser):
 
 def run(args):
     from grader.bank import load_bank
-    from grader.render import out_of_date, render_bank, write_rendered
+    from grader.render import orphaned, out_of_date, remove_orphans, render_bank, write_rendered
 
     bank = load_bank(args.bank)
     rendered = render_bank(bank, args.course, args.assignment)
+    orphans = orphaned(bank, args.course) if not args.assignment else []
     if args.check:
         stale = out_of_date(rendered)
         for path in stale:
             print(f"out of date: {path.relative_to(args.course)}")
-        if stale:
+        for path in orphans:
+            print(f"not in the bank: {path.relative_to(args.course)}")
+        if stale or orphans:
             print("run `python -m grader render` to update them")
             return 1
         print(f"{len(rendered)} source notebook(s) up to date")
@@ -26,5 +29,8 @@ def run(args):
     written = write_rendered(rendered)
     for path in written:
         print(f"wrote {path.relative_to(args.course)}")
+    remove_orphans(orphans)
+    for path in orphans:
+        print(f"removed {path.relative_to(args.course)} (no such assignment in the bank)")
     print(f"{len(rendered)} source notebook(s), {len(written)} changed")
     return 0

@@ -219,3 +219,24 @@ def test_committed_release_notebooks_leak_nothing():
 ])
 def test_number_matching(text, number, shown):
     assert any(rel.token_shows(token, number) for token in rel.number_tokens(text)) is shown
+
+
+def test_an_assignment_dropped_from_the_bank_is_flagged_then_removed(released, capsys):
+    bank = released / "questions.yaml"
+    bank.write_text(bank.read_text().replace(
+        "  - id: fixture-b\n    title: One problem\n    problems: [conv-out]\n", ""))
+    hand_made = released / "source" / "notes" / "notes.ipynb"
+    hand_made.parent.mkdir()
+    hand_made.write_text("{}")                  # not rendered by grader: left alone
+    capsys.readouterr()
+    assert main(["--course", str(released), "render", "--check"]) == 1
+    assert main(["--course", str(released), "release", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "not in the bank: source/fixture-b/fixture-b.ipynb" in out
+    assert "not in the bank: release/fixture-b/" in out
+    assert "notes" not in out
+    assert main(["--course", str(released), "render"]) == 0
+    assert main(["--course", str(released), "release"]) == 0
+    assert not (released / "source" / "fixture-b").exists() and not (released / "release" / "fixture-b").exists()
+    assert hand_made.is_file()
+    assert main(["--course", str(released), "render", "--check"]) == 0
