@@ -8,7 +8,6 @@ exactly the expected scores. nbgrader's validator must pass the source and fail 
 """
 
 import json
-from pathlib import Path
 
 import nbformat
 import pytest

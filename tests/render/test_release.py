@@ -11,7 +11,6 @@ from grader import release as rel
 from grader import render
 from grader.bank import load_bank
 from grader.cli import main
-from grader.errors import GraderError
 from grader.variants import draw
 from render_kit import ASSIGNMENT, FIXTURE_BANK, REPO_ROOT, make_course
 

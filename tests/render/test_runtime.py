@@ -5,7 +5,6 @@ import os
 import re
 from types import SimpleNamespace
 
-import nbformat
 import numpy as np
 import pytest
 from nbgrader.utils import get_partial_grade
