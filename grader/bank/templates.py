@@ -33,7 +33,8 @@ def _scalar(value):
 
 def python_literal(value):
     """Python source that evaluates (with `import numpy as np`) to `value`; same value -> same text."""
-    value = _scalar(value)
+    if isinstance(value, np.generic):
+        value = value.item()
     if value is None or isinstance(value, (bool, int, str)):
         return repr(value)
     if isinstance(value, float):
@@ -107,10 +108,6 @@ def latex(value):
     if value is None:
         return r"\text{None}"
     raise TypeError(f"latex: cannot format a value of type {type(value).__name__}")
-
-
-def _latex_element(value):
-    return latex(value.tolist() if isinstance(value, np.ndarray) else value)
 
 
 def _make_environment():
