@@ -1,0 +1,148 @@
+"""Variant QA and the validate/qa commands."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.bank import load_bank_text
+from grader.cli import main
+from grader.qa import not_finite, not_integer, run_qa
+
+HERE = Path(__file__).parent
+MINI = HERE / "fixtures" / "mini.yaml"
+
+HEAD = textwrap.dedent("""\
+    course: T
+    seed: 11
+    assignments: [{id: a, title: A, problems: [p]}]
+    problems:
+      - id: p
+        title: P
+        section: cnn
+        formula: [cnn.out_size]
+        points: 1
+        prompt: x
+    """)
+
+
+def bank_with(body, check_variants=False):
+    return load_bank_text(HEAD + textwrap.indent(textwrap.dedent(body), "    "), check_variants=check_variants)
+
+
+def only_report(bank, variants=200):
+    (report,) = run_qa(bank, variants)
+    return report
+
+
+def test_qa_catches_a_misconception_inside_the_tolerance():
+    # forgot-padding equals the answer whenever P = 0 (a quarter of the variants).
+    report = only_report(bank_with("""\
+        kind: numeric
+        params:
+          W: {int: [16, 64]}
+          P: {int: [0, 3]}
+        answer: W - 3 + 2*P
+        misconceptions:
+          - {id: forgot-padding, answer: W - 3, feedback: f}
+        """))
+    assert report.failed and set(report.failures) == {"misconception"}
+    assert 20 < report.failures["misconception"] < 80          # about 200 / 4
+    assert "misconception 'forgot-padding' is graded correct" in report.examples["misconception"]
+
+
+def test_qa_catches_a_misconception_within_a_close_tolerance():
+    report = only_report(bank_with("""\
+        kind: numeric
+        params:
+          x: {float: [1, 2], decimals: 2}
+        answer: x
+        compare: {rule: close, rtol: 0.01}
+        misconceptions:
+          - {id: slightly-off, answer: x * 1.005, feedback: f}
+        """), 50)
+    assert report.failures["misconception"] == 50
+
+
+def test_qa_catches_an_unsatisfiable_constraint_the_load_time_draw_missed():
+    # Satisfiable only for a few keys: validate's single draw may pass, QA sees the rest.
+    report = only_report(bank_with("""\
+        kind: numeric
+        params:
+          a: {int: [0, 1000000]}
+        constraints: [a < 0]
+        answer: a
+        """), 3)
+    assert report.failures["draw"] == 3
+    assert "cannot be met: 'a < 0'" in report.examples["draw"]
+
+
+def test_qa_catches_non_finite_and_non_integer_answers_and_raising_answers():
+    report = only_report(bank_with("""\
+        kind: numeric
+        params:
+          n: {int: [0, 3]}
+        answer: 1 / n if n else float('inf')
+        compare: {rule: exact}
+        """))
+    assert report.failures["not finite"] > 0 and report.failures["not integer"] > 0
+    report = only_report(bank_with("""\
+        kind: numeric
+        params:
+          n: {int: [0, 3]}
+        answer: 6 // n
+        """))
+    assert report.failures["answer error"] > 0 and "ZeroDivisionError" in report.examples["answer error"]
+
+
+def test_qa_choice_misconception_that_is_the_answer():
+    report = only_report(bank_with("""\
+        kind: choice
+        options: {A: a, B: b}
+        answer: A
+        misconceptions:
+          - {id: same, option: A, feedback: f}
+        """), 5)
+    assert report.failures["misconception"] == 5
+
+
+def test_qa_passes_the_mini_bank_and_counts_distinct_answers():
+    from grader.bank import load_bank
+
+    reports = run_qa(load_bank(MINI), 300)
+    assert [r.problem_id for r in reports if r.failed] == []
+    by_id = {r.problem_id: r for r in reports}
+    assert by_id["init-choice"].distinct == 1 and by_id["softmax-rows"].distinct == 300
+
+
+def test_helpers_find_nan_and_non_integers_anywhere():
+    import numpy as np
+
+    assert not_finite([{"a": (1, np.array([0.0, np.nan]))}]) and not not_finite({"a": [1, 2.5]})
+    assert not_integer([{"params": 3, "shape": (1, 2.5)}]) and not not_integer([1, 2.0, np.int64(3)])
+
+
+def test_validate_command(capsys):
+    assert main(["--bank", str(MINI), "validate"]) == 0
+    out = capsys.readouterr().out
+    assert "problems per kind: numeric 1, array 1, choice 2, function 1, table 1" in out
+    assert "contract ids covered: 6/62; missing: loss.mse" in out
+    assert "misconceptions: 4 in 4 problems" in out
+
+
+def test_validate_command_on_a_broken_bank(capsys):
+    broken = HERE / "broken" / "unknown-name.yaml"
+    assert main(["--bank", str(broken), "validate"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown-name.yaml:18: problem 'p1': answer: unknown name 'conv_out'" in err
+
+
+def test_qa_command_exit_codes(tmp_path, capsys):
+    assert main(["--bank", str(MINI), "qa", "--variants", "30"]) == 0
+    assert "no failures" in capsys.readouterr().out
+    bad = tmp_path / "questions.yaml"
+    bad.write_text(MINI.read_text().replace("P: {int: [1, 3]}", "P: {int: [0, 3]}"))
+    assert main(["--bank", str(bad), "qa", "--variants", "40", "--problem", "conv-size"]) == 1
+    out = capsys.readouterr().out
+    assert "conv-size" in out and "misconception" in out and "softmax-rows" not in out
+    assert main(["--bank", str(bad), "qa", "--problem", "nope"]) == 2
