@@ -80,6 +80,8 @@ def _public_part(part, secret):
 # --- rules --------------------------------------------------------------------------------
 
 def _scalar(value):
+    if hasattr(value, "detach") and hasattr(value, "numpy") and getattr(value, "ndim", None) == 0:
+        value = value.detach().cpu().numpy()  # a 0-d torch tensor
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, np.generic):
@@ -174,8 +176,13 @@ def compare_number(answer, expected, rule):
         if isinstance(answer, complex):
             return Check(False, "expected a real number, got a complex number")
         return Check(False, f"expected a number, got {_what(answer)}")
-    if not math.isfinite(answer):
-        return Check(False, f"the answer is {answer}, not a finite number")
+    try:
+        finite = math.isfinite(answer)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite:
+        shown = answer if isinstance(answer, float) else "an integer too large for a float"
+        return Check(False, f"the answer is {shown}, not a finite number")
     if not math.isfinite(expected):
         return Check(False, "this variant has no finite answer; tell the instructor")
     absolute, relative = _errors(float(answer), float(expected))
@@ -273,8 +280,11 @@ def compare_value(answer, expected, rule):
             return Check(False, f"expected a string, got {_what(answer)}")
         ok = answer.strip().casefold() == expected.strip().casefold()
         return Check(ok, "" if ok else "not the expected value")
-    ok = _scalar(answer) == expected and type(_scalar(answer)) is type(expected)
-    return Check(bool(ok), "" if ok else "not the expected value")
+    try:
+        ok = bool(type(_scalar(answer)) is type(expected) and _scalar(answer) == expected)
+    except Exception:  # noqa: BLE001 (an answer whose == misbehaves)
+        ok = False
+    return Check(ok, "" if ok else "not the expected value")
 
 
 def _combine(checks, what):

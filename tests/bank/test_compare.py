@@ -292,3 +292,29 @@ def test_secret_problems_omit_the_error():
         """)
     data = json.loads(grade_answer(problem, 3.0, values).to_json())
     assert "error" not in data and data["fraction"] == 0.0
+
+
+def test_more_odd_answers_never_raise(close_problem, mini):
+    problem, values = close_problem
+
+    class Weird:
+        def __eq__(self, other):
+            raise RuntimeError("no")
+
+        def __float__(self):
+            raise RuntimeError("no")
+
+    for answer in (10 ** 400, -(10 ** 400), Weird(), object(), {"a": 1}, {1.0}, b"1", np.array([]), [[]]):
+        result = grade_answer(problem, answer, values)
+        assert result.fraction == 0.0 and result.message
+    assert grade_answer(problem, 10 ** 400, values).message == \
+        "The answer is an integer too large for a float, not a finite number."
+    choice, choice_values = mini["init-choice"]
+    for answer in (None, Weird(), ["B", None], {"B": 1}):
+        assert grade_answer(choice, answer, choice_values).fraction == 0.0
+
+
+def test_numeric_accepts_a_zero_dim_torch_tensor(close_problem):
+    torch = pytest.importorskip("torch")
+    problem, values = close_problem
+    assert grade_answer(problem, torch.tensor(123.4567, dtype=torch.float64), values).correct

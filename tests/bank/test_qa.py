@@ -146,3 +146,14 @@ def test_qa_command_exit_codes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "conv-size" in out and "misconception" in out and "softmax-rows" not in out
     assert main(["--bank", str(bad), "qa", "--problem", "nope"]) == 2
+
+
+def test_the_course_bank_validates_and_passes_a_short_qa():
+    from grader.bank import load_bank
+
+    path = HERE.parent.parent / "questions.yaml"
+    if not path.exists():
+        pytest.skip("no questions.yaml yet")
+    bank = load_bank(path)
+    failing = {r.problem_id: dict(r.examples) for r in run_qa(bank, 20) if r.failed}
+    assert failing == {}
