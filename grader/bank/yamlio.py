@@ -26,8 +26,12 @@ class LineList(list):
         self.lines = {}
 
 
-class LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences record the lines of their entries."""
+# libyaml's parser when PyYAML was built with it (about 10x faster; same nodes and marks).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LineLoader(_SAFE_LOADER):
+    """A safe loader whose mappings and sequences record the lines of their entries."""
 
     def construct_mapping(self, node, deep=False):
         if not isinstance(node, yaml.MappingNode):
@@ -79,7 +83,7 @@ class YamlSyntaxError(Exception):
 def load_yaml(text):
     """Parse YAML text into LineDict/LineList/scalars; raise YamlSyntaxError with a line."""
     try:
-        return yaml.load(text, Loader=LineLoader)  # noqa: S506 (LineLoader is a SafeLoader)
+        return yaml.load(text, Loader=LineLoader)  # noqa: S506 (LineLoader is a safe loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
