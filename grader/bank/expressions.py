@@ -12,7 +12,6 @@ import ast
 import copy
 import functools
 import inspect
-import math
 import types
 
 import numpy as np
@@ -267,7 +266,3 @@ def is_true(value):
     if isinstance(value, np.ndarray):
         return bool(np.all(value))
     return bool(value)
-
-
-def finite_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
