@@ -172,3 +172,23 @@ def test_yaml_duplicate_keys_are_errors_with_a_line():
     with pytest.raises(BankError) as caught:
         load_bank_text(text)
     assert caught.value.line == 3 and "duplicate key 'seed'" in caught.value.message
+
+
+def test_schema_semantic_and_variant_errors_are_reported_together():
+    text = textwrap.dedent("""\
+        course: T
+        seed: 1
+        assignments: [{id: a1, title: A, problems: [p1, p2, p3]}]
+        problems:
+          - {id: p1, title: P, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
+             answer: 1 // 0}
+          - {id: p2, title: P, section: cnnx, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
+             answer: "1"}
+          - {id: p3, title: P, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
+             answer: nothing}
+        """)
+    with pytest.raises(BankError) as caught:
+        load_bank_text(text)
+    assert [(i.line, i.problem, i.message.split(":")[0]) for i in caught.value.issues] == [
+        (6, "p1", "answer"), (7, "p2", "section"), (10, "p3", "answer")]
+    assert "ZeroDivisionError" in caught.value.issues[0].message
