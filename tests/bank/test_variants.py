@@ -242,3 +242,19 @@ def test_probability_rows_stay_inside_the_open_interval_with_coarse_rounding():
         p = draw(bank, bank.problems["p"], "a", f"k{index}")["p"]
         assert np.all((p > 0) & (p < 1)) and np.allclose(p.sum(axis=1), 1, atol=1e-9)
         assert math.isclose(float(np.round(p, 2).sum()), float(p.sum()), abs_tol=1e-6)
+
+
+def test_sampled_parameters_follow_their_distributions_across_keys():
+    bank = _bank("i: {int: [1, 6]}\nc: {choice: [a, b, c]}\n"
+                 "z: {array: {shape: [1], dist: normal, mean: 5, std: 2, decimals: 6}}\n"
+                 "f: {float: [-1, 3], decimals: 6}")
+    problem = bank.problems["p"]
+    draws = [draw(bank, problem, "a", f"stat-{index}") for index in range(3000)]
+    faces = np.bincount([d["i"] for d in draws], minlength=7)[1:]
+    assert stats.chisquare(faces).pvalue > 1e-4
+    letters = [sum(d["c"] == letter for d in draws) for letter in "abc"]
+    assert stats.chisquare(letters).pvalue > 1e-4
+    normals = [d["z"][0] for d in draws]
+    assert stats.kstest(normals, "norm", args=(5, 2)).pvalue > 1e-4
+    floats = [d["f"] for d in draws]
+    assert stats.kstest(floats, "uniform", args=(-1, 4)).pvalue > 1e-4
