@@ -120,3 +120,15 @@ def sdpa_without_scaling(Q, K, V, mask=None):
     Q = np.asarray(Q, dtype=float)
     d_k = np.asarray(K).shape[-1]
     return engine.scaled_dot_product_attention(Q * np.sqrt(d_k), K, V, mask=mask)
+
+
+def gates_by_unit(state):
+    """The rows of a per-unit table: one dict {gate: value} per hidden unit, from a step's dict of vectors.
+
+    Not a misconception itself: it lays out lstm_step's (or lstm_step_x_first's) gates
+    f, i, c_tilde, c, o, h as table rows, so a table problem and its misconception
+    tables are written the same way.
+    """
+    names = list(state)
+    units = len(np.atleast_1d(state[names[0]]))
+    return [{name: float(np.atleast_1d(state[name])[unit]) for name in names} for unit in range(units)]
