@@ -1,11 +1,16 @@
-"""python -m grader feedback (stub: being written)."""
-
-from grader.errors import GraderError
+"""python -m grader feedback ASSIGNMENT: one HTML page per graded student under feedback/."""
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("assignment", help="the nbgrader assignment id")
+    parser.add_argument("--student", action="append", default=None, help="only this student (repeatable)")
 
 
 def run(args):
-    raise GraderError("'feedback' is not implemented yet")
+    from grader.feedback import write_feedback
+    from grader.grading.config import load_bank_if_any, effective_config
+
+    written = write_feedback(effective_config(args.course), args.course, args.assignment,
+                             bank=load_bank_if_any(args.bank), students=args.student)
+    print(f"wrote {len(written)} feedback page(s) under {args.course / 'feedback'}/<student>/{args.assignment}/")
+    return 0

@@ -84,3 +84,11 @@ def with_venv_on_path(env: dict | None = None) -> dict:
     if bindir not in env.get("PATH", "").split(os.pathsep):
         env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")])
     return env
+
+
+def load_bank_if_any(path: Path):
+    """The question bank (titles, hints, misconception feedback), or None when there is none."""
+    if path is None or not Path(path).is_file():
+        return None
+    from grader.bank import load_bank
+    return load_bank(Path(path), check_variants=False)
