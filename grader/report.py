@@ -1,0 +1,164 @@
+"""Reports of one assignment under reports/<assignment>/: grades.csv (nbgrader's export),
+problems.csv (score per student and problem), item-analysis.csv and two PNG plots.
+
+Item analysis per problem: mean score, % full marks, the upper-lower 27 % discrimination index
+(mean fraction of the top 27 % of students by total minus that of the bottom 27 %), and the most
+frequent misconception (from the GRADER_RESULT lines of the autograded notebooks).
+"""
+
+import csv
+import io
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from grader.feedback import grader_results
+
+GROUP = 0.27
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def _csv_bytes(header, rows) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def discrimination_index(fractions: np.ndarray, totals: np.ndarray, group: float = GROUP) -> float:
+    """Upper-lower index: mean item fraction of the top `group` by total minus the bottom `group`.
+    Ties in the total are broken by student order (stable sort), so the result is deterministic."""
+    n = len(totals)
+    k = max(1, int(round(group * n)))
+    order = np.argsort(totals, kind="stable")
+    return float(fractions[order[-k:]].mean() - fractions[order[:k]].mean())
+
+
+def collect(gb, course: Path, assignment: str):
+    """(students, problems, points[student][problem], max_points[problem], misconceptions[problem])."""
+    submissions = sorted(gb.find_assignment(assignment).submissions, key=lambda s: s.student.id)
+    students, table, max_points, misconceptions = [], {}, {}, {}
+    for submission in submissions:
+        student = submission.student.id
+        students.append(student)
+        table[student] = {}
+        for notebook in submission.notebooks:
+            path = Path(course) / "autograded" / student / assignment / f"{notebook.name}.ipynb"
+            results = {}
+            if path.exists():
+                import nbformat
+                try:
+                    results = grader_results(nbformat.read(path, as_version=4))
+                except Exception:
+                    results = {}
+            for grade in notebook.grades:
+                if not grade.name.endswith("-test"):
+                    continue
+                problem = grade.name[: -len("-test")]
+                table[student][problem] = float(grade.score or 0)
+                max_points[problem] = float(grade.max_score)
+                found = results.get(problem, {}).get("misconception")
+                if found:
+                    misconceptions.setdefault(problem, Counter())[found] += 1
+    order = {}
+    if submissions:
+        for notebook in submissions[0].notebooks:
+            for i, cell in enumerate(notebook.notebook.source_cells):
+                order.setdefault(cell.name[: -len("-test")], i)
+    problems = sorted(max_points, key=lambda p: (order.get(p, 0), p))
+    return students, problems, table, max_points, misconceptions
+
+
+def item_analysis(students, problems, table, max_points, misconceptions):
+    totals = np.array([sum(table[s].get(p, 0.0) for p in problems) for s in students])
+    rows = []
+    for problem in problems:
+        fractions = np.array([table[s].get(problem, 0.0) / max_points[problem] for s in students])
+        common = misconceptions.get(problem, Counter()).most_common()
+        top = min(common, key=lambda kv: (-kv[1], kv[0])) if common else None
+        rows.append({
+            "problem": problem,
+            "max_points": max_points[problem],
+            "mean": float(np.mean(fractions * max_points[problem])),
+            "full_marks_pct": float(100 * np.mean(np.isclose(fractions, 1.0))),
+            "discrimination": discrimination_index(fractions, totals),
+            "top_misconception": top[0] if top else "",
+            "top_misconception_count": top[1] if top else 0,
+        })
+    return rows
+
+
+def export_grades_csv(config, path: Path) -> None:
+    """nbgrader's own export (CsvExportPlugin), as `nbgrader export` writes it."""
+    from nbgrader.plugins.export import CsvExportPlugin
+    from nbgrader.api import Gradebook
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "grades.csv"
+        plugin = CsvExportPlugin(config=config)
+        plugin.to = str(out)
+        with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
+            plugin.export(gb)
+        _write_atomically(path, out.read_bytes())
+
+
+def _plots(folder: Path, assignment, students, problems, table, max_points, rows):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    totals = [sum(table[s].get(p, 0.0) for p in problems) for s in students]
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.hist(totals, bins=min(20, max(5, len(set(totals)))), range=(0, sum(max_points.values())), color="#3a6ea5")
+    axes.set_xlabel("total score")
+    axes.set_ylabel("students")
+    axes.set_title(f"{assignment}: score histogram")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    plt.close(figure)
+    _write_atomically(folder / "score-histogram.png", buffer.getvalue())
+
+    figure, axes = plt.subplots(figsize=(max(6, 0.8 * len(problems)), 4))
+    means = [100 * r["mean"] / r["max_points"] for r in rows]
+    axes.bar(range(len(problems)), means, color="#4a9d5b")
+    axes.set_xticks(range(len(problems)), problems, rotation=45, ha="right")
+    axes.set_ylabel("mean score (% of points)")
+    axes.set_ylim(0, 100)
+    axes.set_title(f"{assignment}: per problem")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    plt.close(figure)
+    _write_atomically(folder / "problems.png", buffer.getvalue())
+
+
+def write_reports(config, course: Path, assignment: str) -> dict:
+    """Write every report; return {name: path} and the item analysis rows."""
+    from nbgrader.api import Gradebook
+
+    folder = Path(course) / "reports" / assignment
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
+        students, problems, table, max_points, misconceptions = collect(gb, course, assignment)
+    export_grades_csv(config, folder / "grades.csv")
+    _write_atomically(folder / "problems.csv", _csv_bytes(
+        ["student", *problems, "total"],
+        [[s, *(f"{table[s].get(p, 0.0):g}" for p in problems), f"{sum(table[s].values()):g}"] for s in students]))
+    rows = item_analysis(students, problems, table, max_points, misconceptions)
+    _write_atomically(folder / "item-analysis.csv", _csv_bytes(
+        ["problem", "max_points", "mean", "full_marks_pct", "discrimination", "top_misconception", "count"],
+        [[r["problem"], f"{r['max_points']:g}", f"{r['mean']:.3f}", f"{r['full_marks_pct']:.1f}",
+          f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"]] for r in rows]))
+    _plots(folder, assignment, students, problems, table, max_points, rows)
+    return {"folder": folder, "rows": rows, "students": len(students)}
