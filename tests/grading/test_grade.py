@@ -1,0 +1,144 @@
+"""Batch grading of a class holding every kind of broken submission, against hand-computed scores
+and against a real `nbgrader autograde` run under the same configuration."""
+
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+import course_kit as kit
+from grader.grading import grade_assignment
+from grader.grading.config import effective_config, write_config
+
+pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("grading")]
+
+R = kit.RIGHT
+
+
+def _with(**answers):
+    return {**R, **answers}
+
+
+def _delete_cell(grade_id):
+    def edit(nb):
+        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+    return edit
+
+
+def _edit_test(grade_id, source=None, tag=None):
+    def edit(nb):
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                if source is not None:
+                    cell.source = source
+                if tag is not None:
+                    cell.metadata.setdefault("tags", []).append(tag)
+    return edit
+
+
+def _add_cells(nb):
+    nb.cells.insert(3, nbformat.v4.new_code_cell("scratch = [1, 2, 3]\nsum(scratch)"))
+    nb.cells.append(nbformat.v4.new_markdown_cell("my notes"))
+
+
+# student -> (answers, edit, raw, expected total out of 6); p1 = 2 points, p2 = 3, p3 = 1
+CLASS = {
+    "right": (R, None, None, 6.0),
+    "empty": ({}, None, None, 0.0),
+    "misconception": (_with(p1="q1 = 15"), None, None, 0.5 + 3 + 1),
+    "syntax": (_with(p1="q1 = (1 +"), None, None, 4.0),
+    "exception": (_with(p2="q2 = 1 / 0"), None, None, 3.0),
+    "loop": (_with(p3="while True:\n    pass"), None, None, 5.0),
+    "exit": (_with(p2="import os\nos._exit(1)"), None, None, 3.0),
+    "killed": (_with(p1="import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"), None, None, 4.0),
+    "memory": (_with(p3="q3 = bytearray(10 ** 15)"), None, None, 5.0),
+    "huge": (_with(p1="for i in range(200000):\n    print(i)\nq1 = 14"), None, None, 6.0),
+    "nan": (_with(p2="q2 = np.array([np.nan, 0.25])"), None, None, 3.0),
+    "inf": (_with(p1="q1 = float('inf')"), None, None, 4.0),
+    "none": (_with(p1="q1 = None"), None, None, 4.0),
+    "string": (_with(p1="q1 = '14'"), None, None, 4.0),
+    "shape": (_with(p2="q2 = np.zeros((3, 3))"), None, None, 3.0),
+    "deleted": (_with(p3='q3 = "A"'), _delete_cell("p3-test"), None, 5.0),
+    "added": (R, _add_cells, None, 6.0),
+    "locked": (_with(p1="q1 = 99"), _edit_test("p1-test", source="pass"), None, 4.0),
+    "skiptag": (_with(p1="q1 = 99"), _edit_test("p1-test", tag="skip-execution"), None, 4.0),
+    "notjson": (None, None, '{"cells": [ this is not json', 0.0),
+}
+KERNEL_DEATHS = {"exit", "killed"}   # nbgrader fails these whole submissions; grader keeps the rest
+
+
+def _scores(root, student=None):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        subs = gb.find_assignment(kit.ASSIGNMENT).submissions
+        return {s.student.id: {g.name: g.score for n in s.notebooks for g in n.grades} for s in subs}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    ours = kit.make_course(tmp_path_factory.mktemp("ours"), timeout=3)
+    theirs = kit.make_course(tmp_path_factory.mktemp("nbgrader"), timeout=3)
+    config = effective_config(ours)
+    write_config(config, theirs / "nbgrader_config.py", theirs, f"sqlite:///{theirs / 'gradebook.db'}")
+    for root in (ours, theirs):
+        for student, (answers, edit, raw, _) in CLASS.items():
+            kit.submit(root, student, answers, raw=raw, edit=edit)
+    run = grade_assignment(ours, kit.ASSIGNMENT, config=config)
+    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", kit.ASSIGNMENT], cwd=theirs,
+                   capture_output=True, env=kit.venv_env())
+    return ours, theirs, run, config
+
+
+def test_every_kind_of_submission_gets_exactly_its_earned_score(graded):
+    ours, _, run, _ = graded
+    got = {s: o.score for s, o in run.outcomes.items()}
+    assert got == {s: spec[3] for s, spec in CLASS.items()}
+
+
+def test_scores_equal_nbgrader_autograde_except_where_nbgrader_drops_the_submission(graded):
+    ours, theirs, _, _ = graded
+    mine, nbgraders = _scores(ours), _scores(theirs)
+    assert set(mine) == set(nbgraders) == set(CLASS)
+    for student in CLASS:
+        if student in KERNEL_DEATHS:
+            assert not (theirs / "autograded" / student).joinpath(kit.ASSIGNMENT).exists()
+            assert sum(v or 0 for v in nbgraders[student].values()) == 0
+        else:
+            assert mine[student] == nbgraders[student], student
+
+
+def test_broken_students_are_listed_with_the_reason(graded):
+    _, _, run, _ = graded
+    reasons = {s: " ".join(o.reasons) for s, o in run.outcomes.items()}
+    assert "SyntaxError" in reasons["syntax"]
+    assert "ZeroDivisionError" in reasons["exception"]
+    assert "timed out" in reasons["loop"]
+    assert "kernel died" in reasons["exit"] and "kernel died" in reasons["killed"]
+    assert "MemoryError" in reasons["memory"]
+    assert "truncated" in reasons["huge"]
+    assert "added it back" in reasons["deleted"]
+    assert "locked cell edited" in reasons["locked"]
+    assert "skip-execution" in reasons["skiptag"]
+    assert "not valid JSON" in reasons["notjson"] and run.outcomes["notjson"].failed
+    assert reasons["right"] == "" and reasons["added"] == ""
+
+
+def test_huge_output_is_cut_to_the_configured_limit(graded):
+    ours, _, _, config = graded
+    nb = nbformat.read(ours / "autograded" / "huge" / kit.ASSIGNMENT / f"{kit.ASSIGNMENT}.ipynb", as_version=4)
+    lines = sum(o.text.count("\n") + 1 for c in nb.cells if c.cell_type == "code"
+                for o in c.outputs if o.output_type == "stream")
+    assert lines <= 3 * config.LimitOutput.max_lines
+
+
+def test_regrading_is_idempotent_and_one_student_can_be_regraded(graded):
+    ours, _, run, config = graded
+    before = _scores(ours)
+    again = grade_assignment(ours, kit.ASSIGNMENT, students=["misconception", "exit"], config=config)
+    assert set(again.outcomes) == {"misconception", "exit"}
+    assert _scores(ours) == before
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{ours / 'gradebook.db'}") as gb:
+        assert len(gb.find_assignment(kit.ASSIGNMENT).submissions) == len(CLASS)
