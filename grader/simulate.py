@@ -157,8 +157,10 @@ def _break_notebook(nb, profile: str, rng: random.Random) -> None:
             nb.cells.remove(markdown[0])
     elif profile == "added-cells":
         at = nb.cells.index(victim)
-        nb.cells.insert(at, nbformat.v4.new_code_cell("# scratch work\nscratch = [1, 2, 3]\nsum(scratch)"))
-        nb.cells.append(nbformat.v4.new_markdown_cell("My notes: check the formula sheet."))
+        # fixed cell ids: nbformat would draw random ones, and the class must be the same every time
+        nb.cells.insert(at, nbformat.v4.new_code_cell("# scratch work\nscratch = [1, 2, 3]\nsum(scratch)",
+                                                      id="student-scratch"))
+        nb.cells.append(nbformat.v4.new_markdown_cell("My notes: check the formula sheet.", id="student-notes"))
     elif profile == "edited-locked":
         for cell in tests:
             cell.source = "# I am sure my answer is right\npass"
