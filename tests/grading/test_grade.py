@@ -78,8 +78,8 @@ def _scores(root, student=None):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    ours = kit.make_course(tmp_path_factory.mktemp("ours"), timeout=3)
-    theirs = kit.make_course(tmp_path_factory.mktemp("nbgrader"), timeout=3)
+    ours = kit.make_course(tmp_path_factory.mktemp("ours"), timeout=10)
+    theirs = kit.make_course(tmp_path_factory.mktemp("nbgrader"), timeout=10)
     config = effective_config(ours)
     write_config(config, theirs / "nbgrader_config.py", theirs, f"sqlite:///{theirs / 'gradebook.db'}")
     for root in (ours, theirs):
