@@ -1,5 +1,6 @@
 """Why a submission needs a TA's eye: read from the autograded notebook and nbgrader's repair log."""
 
+import json
 import re
 
 from nbgrader import utils
@@ -41,9 +42,31 @@ def notebook_reasons(nb, warnings: list[str]) -> list[str]:
                     continue    # the release stub: not answered, not broken
                 elif not utils.is_grade(cell) or utils.is_solution(cell):
                     reasons.append(f"{name}: {output.ename}")
+                elif output.ename != "NameError":   # NameError: the answer cell failed, reported above
+                    reasons.append(f"{name}: {output.ename}: {str(output.evalue)[:100]}")
             elif output.output_type == "stream" and "... Output truncated ..." in output.text:
                 reasons.append(f"{name}: huge output, truncated")
+            elif output.output_type == "stream" and utils.is_grade(cell):
+                reasons.extend(_unusable_answers(output.text))
     return _unique(reasons)
+
+
+_UNUSABLE = re.compile(r"NaN|infinite|\bNone\b|a string|shape|expected a|got ")
+
+
+def _unusable_answers(text: str) -> list[str]:
+    """Answers the check could not use (NaN, inf, None, a string, a wrong shape), from GRADER_RESULT."""
+    found = []
+    for line in text.splitlines():
+        if line.startswith("GRADER_RESULT "):
+            try:
+                result = json.loads(line.split(" ", 1)[1])
+            except ValueError:
+                continue
+            message = str(result.get("message") or "")
+            if not result.get("fraction") and _UNUSABLE.search(message):
+                found.append(f"{result.get('problem')}: {message[:120]}")
+    return found
 
 
 def _unique(items):
