@@ -14,6 +14,13 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
+# Imported while the kernel boots (ahead of need), so notebooks do not pay for them. `and None`:
+# nothing is displayed and no name is bound in the student's namespace.
+PRELOAD = ("numpy", "grader.runtime")
+
+
+def preload_arguments(modules=PRELOAD) -> list[str]:
+    return [f"--IPKernelApp.exec_lines=__import__({name!r}) and None" for name in modules]
 
 
 class KernelPool:
@@ -29,7 +36,7 @@ class KernelPool:
         connection_file = self._dir / f"kernel-{uuid.uuid4().hex}.json"
         km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
                                 connection_file=str(connection_file))
-        run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY], env=self.env,
+        run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments()], env=self.env,
                                   cwd=str(self._dir))
         return km
 
