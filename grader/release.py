@@ -41,7 +41,7 @@ WORD_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_'-]*")
 
 # --- nbgrader ---------------------------------------------------------------------------------
 
-def course_config(course, root=None, db_url=None, no_database=False):
+def course_config(course, root=None, db_url=None):
     """The course's nbgrader config (COURSE/nbgrader_config.py when present), rooted at `root`."""
     from traitlets.config import Config, PyFileConfigLoader
 
@@ -54,7 +54,6 @@ def course_config(course, root=None, db_url=None, no_database=False):
     if db_url is not None:
         config.CourseDirectory.db_url = db_url
     config.CourseDirectory.root = str(Path(root or course).resolve())
-    config.GenerateAssignment.no_database = no_database
     return config
 
 
@@ -101,7 +100,10 @@ def generate_into(course, scratch, assignment_ids, use_database):
             raise GraderError(f"no source notebook {source / (assignment_id + '.ipynb')}: "
                               f"run `python -m grader render` first")
         shutil.copytree(source, scratch / SOURCE_DIR / assignment_id)
-    config = course_config(course, root=scratch, no_database=not use_database)
+    # nbgrader's SaveCells writes to a gradebook even with no_database set, so a run that must
+    # leave the course alone gets a throwaway gradebook inside the scratch course.
+    scratch_db = None if use_database else "sqlite:///" + str((scratch / "gradebook.db").resolve())
+    config = course_config(course, root=scratch, db_url=scratch_db)
     for assignment_id in assignment_ids:
         generate_assignment(config, assignment_id)
     return scratch / RELEASE_DIR

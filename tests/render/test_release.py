@@ -152,6 +152,12 @@ def test_release_check_passes_when_in_sync(released, capsys):
     assert main(["--course", str(released), "release", "--check"]) == 0
 
 
+def test_release_check_needs_no_gradebook_and_makes_none(released, capsys):
+    (released / "gradebook.db").unlink()    # a fresh clone has release/ committed but no gradebook
+    assert main(["--course", str(released), "release", "--check"]) == 0, capsys.readouterr()
+    assert not (released / "gradebook.db").exists()
+
+
 def test_release_check_catches_hand_edits_and_extra_files_and_writes_nothing(released, capsys):
     path = render.notebook_path(released, ASSIGNMENT, rel.RELEASE_DIR)
     path.write_text(path.read_text().replace("Every kind of problem", "Edited by hand"))
