@@ -13,7 +13,7 @@ VALUES = [
 ]
 
 
-@pytest.mark.parametrize("value", VALUES, ids=[repr(v)[:30] for v in VALUES])
+@pytest.mark.parametrize("value", VALUES, ids=[f"{i}-{type(v).__name__}" for i, v in enumerate(VALUES)])
 def test_python_literal_round_trips(value):
     source = python_literal(value)
     back = eval(source, {"np": np})  # noqa: S307 (our own output)
