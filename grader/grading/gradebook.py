@@ -9,7 +9,8 @@ import sqlite3
 from pathlib import Path
 
 from nbgrader import utils
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
+from sqlalchemy.orm import joinedload
 from nbgrader.preprocessors import AssignLatePenalties
 
 from grader.errors import GraderError
@@ -44,16 +45,31 @@ def prepare_submissions(gb: Gradebook, assignment: str, students: dict[str, str 
 def record_notebook(gb: Gradebook, config, assignment: str, student: str, notebook_id: str, nb) -> None:
     """Save the autograder scores and comments of one executed notebook, then the late penalty."""
     try:
+        submitted = gb.find_submission_notebook(notebook_id, assignment, student)
+        grades = _by_cell_name(gb, Grade, submitted)        # two queries, not two per cell
+        comments = _by_cell_name(gb, Comment, submitted)
         for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if utils.is_grade(cell):
-                _save_score(gb, cell, notebook_id, assignment, student)
+                _save_score(_entry(grades, grade_id, "grade", notebook_id), cell)
             if utils.is_solution(cell) or utils.is_task(cell):
-                _save_comment(gb, cell, notebook_id, assignment, student)
-        _assign_late_penalty(gb, config, assignment, student, notebook_id)
+                _save_comment(_entry(comments, grade_id, "comment", notebook_id), cell)
+        _assign_late_penalty(gb, config, assignment, student, submitted)
         gb.db.commit()
     except Exception:
         gb.db.rollback()
         raise
+
+
+def _by_cell_name(gb, model, submitted):
+    rows = gb.db.query(model).filter(model.notebook == submitted).options(joinedload(model.cell))
+    return {row.cell.name: row for row in rows}
+
+
+def _entry(entries, grade_id, kind, notebook_id):
+    if grade_id not in entries:
+        raise MissingEntry(f"no {kind} for cell '{grade_id}' of notebook '{notebook_id}' in the gradebook")
+    return entries[grade_id]
 
 
 def record_zero(gb: Gradebook, assignment: str, student: str, notebook_id: str, *, needs_review: bool) -> None:
@@ -70,24 +86,21 @@ def record_zero(gb: Gradebook, assignment: str, student: str, notebook_id: str, 
         raise
 
 
-def _save_score(gb, cell, notebook_id, assignment, student):
-    grade = gb.find_grade(cell.metadata["nbgrader"]["grade_id"], notebook_id, assignment, student)
+def _save_score(grade, cell):
     auto_score, _ = utils.determine_grade(cell)
     grade.auto_score = auto_score
     grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
 
 
-def _save_comment(gb, cell, notebook_id, assignment, student):
-    comment = gb.find_comment(cell.metadata["nbgrader"]["grade_id"], notebook_id, assignment, student)
+def _save_comment(comment, cell):
     unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
     comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
 
 
-def _assign_late_penalty(gb, config, assignment, student, notebook_id):
+def _assign_late_penalty(gb, config, assignment, student, notebook):
     assigner = AssignLatePenalties(config=config)
     assigner.init_plugin()
-    submission = gb.find_submission(assignment, student)
-    notebook = gb.find_submission_notebook(notebook_id, assignment, student)
+    submission = notebook.assignment
     gb.db.flush()
     notebook.late_submission_penalty = None
     if submission.total_seconds_late > 0:

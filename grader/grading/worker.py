@@ -28,7 +28,7 @@ def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
     private = Path(tempfile.mkdtemp(prefix="grader-worker-"))
     db_copy = private / "gradebook.db"
     shutil.copyfile(snapshot_path, db_copy)
-    pool = KernelPool(env=kernel_env)
+    pool = KernelPool(env=kernel_env, server=_fork_server(config, kernel_env))
     collector = _WarningCollector()
     logger = logging.getLogger("traitlets")
     logger.addHandler(collector)
@@ -38,6 +38,21 @@ def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
     _state.update(grader=NotebookGrader(config, f"sqlite:///{db_copy}", pool), pool=pool,
                   collector=collector, private=private)
     atexit.register(_close)
+
+
+def _fork_server(config, kernel_env):
+    """A kernel fork server with the course's bank loaded; None (plain kernel launches) if it fails."""
+    from grader.grading.kernels import ForkServer
+    from grader.runtime import find_bank
+    try:
+        bank = find_bank(config.CourseDirectory.root, environ=kernel_env)
+    except Exception:
+        bank = None
+    try:
+        return ForkServer(bank, env=kernel_env)
+    except Exception as exc:
+        logging.getLogger("grader").warning("kernels start without the fork server: %s", exc)
+        return None
 
 
 def _close():

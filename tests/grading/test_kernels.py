@@ -1,0 +1,126 @@
+"""Forked kernels: each notebook gets a fresh process that behaves like a freshly launched kernel."""
+
+import asyncio
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from grader.grading.kernels import ForkServer, KernelPool, shutdown
+
+pytestmark = pytest.mark.xdist_group("kernels")
+
+
+def run_code(km, code, timeout=30):
+    """Run `code` in the kernel; return its stdout and the error name (or None)."""
+    async def go():
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            out, errors = [], []
+
+            def hook(msg):
+                if msg["msg_type"] == "stream":
+                    out.append(msg["content"]["text"])
+                elif msg["msg_type"] == "error":
+                    errors.append(msg["content"]["ename"])
+            await kc.execute_interactive(code, output_hook=hook, timeout=timeout)
+            return "".join(out), (errors[0] if errors else None)
+        finally:
+            kc.stop_channels()
+    return asyncio.run(go())
+
+
+PROBE = ("import os, sys, json, random, numpy; print(json.dumps({'pid': os.getpid(), 'ppid': os.getppid(), "
+         "'cwd': os.getcwd(), 'path': sys.path, 'env': os.environ.get('PROBE_VAR'), "
+         "'rand': random.random(), 'np': float(numpy.random.random()), "
+         "'leftover': 'student_answer' in globals(), 'sigchld': str(__import__('signal').getsignal(17))}))")
+
+
+@pytest.fixture
+def server(tmp_path):
+    bank = tmp_path / "questions.yaml"
+    bank.write_text("not a bank: the server must start anyway\n")
+    server = ForkServer(bank, env=dict(os.environ, PROBE_VAR="server"))
+    yield server
+    server.close()
+
+
+def probe(km):
+    out, error = run_code(km, PROBE)
+    assert error is None
+    return json.loads(out)
+
+
+def test_forked_kernels_are_fresh_processes_with_the_requested_env_and_cwd(server, tmp_path):
+    pool = KernelPool(env=dict(os.environ, PROBE_VAR="kernel"), server=server)
+    try:
+        first = pool.take("python3")
+        assert run_code(first, "student_answer = 42") == ("", None)
+        seen_first = probe(first)
+        shutdown(first)
+        second = pool.take("python3", prestart_next=False)
+        seen_second = probe(second)
+        shutdown(second)
+    finally:
+        pool.close()
+    assert seen_first["ppid"] == server.pid and seen_second["ppid"] == server.pid
+    assert seen_first["pid"] != seen_second["pid"]
+    assert seen_first["leftover"] is True and seen_second["leftover"] is False   # nothing carried over
+    assert seen_second["env"] == "kernel"
+    assert seen_second["cwd"] == str(pool._dir)
+    assert os.getcwd() not in seen_second["path"][:1]
+    assert seen_first["rand"] != seen_second["rand"] and seen_first["np"] != seen_second["np"]
+    assert seen_second["sigchld"] == str(signal.SIG_DFL)
+
+
+def test_a_kernel_that_exits_is_seen_dead_and_an_interrupt_reaches_it(server):
+    pool = KernelPool(server=server)
+    try:
+        km = pool.take("python3", prestart_next=False)
+        run_code(km, "1")
+
+        async def interrupt_a_loop():
+            kc = km.client()
+            kc.start_channels()
+            await kc.wait_for_ready(timeout=30)
+            msg_id = kc.execute("import time\nwhile True: time.sleep(0.01)")
+            await asyncio.sleep(0.5)
+            await km.interrupt_kernel()
+            while True:
+                reply = await kc.get_shell_msg(timeout=10)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    kc.stop_channels()
+                    return reply["content"]
+        reply = asyncio.run(interrupt_a_loop())
+        assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+        assert asyncio.run(km.is_alive())
+        pid = km.provisioner.pid
+        try:
+            run_code(km, "import os; os._exit(3)", timeout=5)
+        except Exception:
+            pass
+        deadline = time.monotonic() + 10
+        while asyncio.run(km.is_alive()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not asyncio.run(km.is_alive())
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)                       # reaped by the server: no zombie left behind
+        shutdown(km)
+    finally:
+        pool.close()
+
+
+def test_the_server_exits_when_its_client_closes(server):
+    process = server.process
+    server.close()
+    assert process.poll() is not None
+
+
+def test_commands_other_than_ipykernel_are_not_forked(server):
+    assert server.serves([os.path.realpath(os.sys.executable), "-m", "ipykernel_launcher", "-f", "x.json"])
+    assert not server.serves(["/usr/bin/python2", "-m", "ipykernel_launcher", "-f", "x.json"])
+    assert not server.serves([os.sys.executable, "-m", "some_other_kernel", "-f", "x.json"])
