@@ -21,6 +21,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Autograding runs every notebook top to bottom in a fresh kernel: a cell that hangs is
 # interrupted after 30 s, records an error (0 points) and the rest of the notebook still runs.
-# (grader/grading/config.py adds its defences to whatever this file leaves unset.)
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
+
+# nbgrader's defences, for `python -m grader grade` and plain `nbgrader autograde` alike
+# (grader/grading/config.py, DEFENCES): deleted test cells put back, huge outputs cut,
+# harmless warnings on stderr ignored, and a skip-execution tag no student can guess.
+from grader.grading.config import apply_defences  # noqa: E402
+
+apply_defences(c)

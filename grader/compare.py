@@ -331,10 +331,25 @@ def _make_result(problem, fraction, rule_text, message, *, misconception=None, e
                   message=message, rule=rule_text, error=error, parts=parts or [], secret=problem.secret)
 
 
-def _error_dict(check):
-    if check.absolute is None:
+# How far off an answer was is published in coarse bands only: fine enough to tell a slip from
+# a wrong method, too coarse to give the expected value away (the answer plus an exact error
+# would). The finest band, 1 %, is ten times the default tolerance.
+RELATIVE_BANDS = (0.01, 0.1, 0.5, 1.0)
+
+
+def error_band(absolute, relative):
+    """{'relative_at_most': b}, {'relative_above': 1.0}, or, where the expected value is 0,
+    {'absolute_at_most': the power of ten at or above the error}; None when there is no error."""
+    if absolute is None or not math.isfinite(absolute) or absolute == 0:
         return None
-    return {"absolute": check.absolute, "relative": check.relative}
+    if relative is not None:
+        bound = next((b for b in RELATIVE_BANDS if relative <= b), None)
+        return {"relative_at_most": bound} if bound is not None else {"relative_above": RELATIVE_BANDS[-1]}
+    return {"absolute_at_most": 10.0 ** math.ceil(math.log10(absolute))}
+
+
+def _error_dict(check):
+    return error_band(check.absolute, check.relative)
 
 
 def _grade_value(problem, answer, values, expected):

@@ -67,12 +67,16 @@ def test_cell_errors(nb) -> dict[str, str]:
 
 
 def _format_error(error: dict | None) -> str:
-    if not error or error.get("absolute") is None:
+    """The error band of a result (grader.compare.error_band) as words."""
+    if not error:
         return ""
-    text = f"{error['absolute']:.4g}"
-    if error.get("relative") is not None:
-        text += f" ({100 * error['relative']:.3g} % of the expected value)"
-    return text
+    if error.get("relative_at_most") is not None:
+        return f"within {100 * error['relative_at_most']:g} % of the expected value, but outside the tolerance"
+    if error.get("relative_above") is not None:
+        return f"more than {100 * error['relative_above']:g} % away from the expected value"
+    if error.get("absolute_at_most") is not None:
+        return f"off by at most {error['absolute_at_most']:g}"
+    return ""
 
 
 def _format_part(part: dict) -> str:
@@ -94,7 +98,7 @@ def problem_feedback(problem_id, score, max_score, result, error_name, spec) -> 
         return item
     item.message = result.get("message") or ""
     item.rule = result.get("rule") or ""
-    if not secret:
+    if not secret and status != "right":
         item.error = _format_error(result.get("error"))
     misconception = result.get("misconception")
     if misconception:

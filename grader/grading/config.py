@@ -45,17 +45,23 @@ def load_course_config(course: Path) -> Config:
         raise GraderError(f"{path}: cannot load the nbgrader configuration: {exc}") from exc
 
 
-def effective_config(course: Path, tag: str | None = None) -> Config:
-    """The course config, the defences it leaves unset, the course root and one skip tag."""
-    config = load_course_config(course)
+def apply_defences(config: Config, tag: str | None = None) -> Config:
+    """Set every defence (and one unguessable skip tag) that `config` leaves unset.
+    The course's nbgrader_config.py calls this, so plain `nbgrader autograde` has them too."""
     for (section, name), value in DEFENCES.items():
         if name not in config[section]:
             config[section][name] = value
+    if "skip_cells_with_tag" not in config.Execute:
+        config.Execute.skip_cells_with_tag = tag or skip_tag()
+    return config
+
+
+def effective_config(course: Path, tag: str | None = None) -> Config:
+    """The course config, the defences it leaves unset, the course root and one skip tag."""
+    config = apply_defences(load_course_config(course), tag)
     config.CourseDirectory.root = str(Path(course).resolve())
     if "db_url" not in config.CourseDirectory:
         config.CourseDirectory.db_url = f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
-    if "skip_cells_with_tag" not in config.Execute:
-        config.Execute.skip_cells_with_tag = tag or skip_tag()
     return config
 
 

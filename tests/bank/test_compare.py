@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from grader.bank import load_bank, load_bank_text
-from grader.compare import grade_answer, rule_for
+from grader.compare import RELATIVE_BANDS, error_band, grade_answer, rule_for
 from grader.variants import draw
 
 MINI = Path(__file__).parent / "fixtures" / "mini.yaml"
@@ -98,7 +98,7 @@ def test_exact_integer_rule_and_default_rules():
     wrong = grade_answer(problem, 47, values)
     assert not wrong.correct and wrong.message == "Not the expected value."
     assert wrong.rule == "must equal the expected integer exactly"
-    assert wrong.error == {"absolute": 1.0, "relative": 1 / 48}
+    assert wrong.error == {"relative_at_most": 0.1}            # |47 - 48| / 48, as a band only
     assert not grade_answer(problem, 48.5, values).correct
     assert not grade_answer(problem, "48", values).correct
     floating, float_values = one_problem("""\
@@ -266,7 +266,7 @@ def test_to_json_has_the_fields_and_never_the_expected_value(close_problem, arra
     data = json.loads(line)
     assert set(data) == {"problem", "fraction", "points", "max_points", "correct", "misconception", "message",
                          "rule", "error"}
-    assert data["problem"] == "p" and data["error"]["absolute"] == pytest.approx(200 - 123.456789)
+    assert data["problem"] == "p" and data["error"] == {"relative_at_most": 1.0}   # 62 % off
     _assert_no_expected(line, [123.456789, 123.457, 123.46])
     for answer in (None, "x", float("nan"), 123.456789 / 2, 123.456789):
         _assert_no_expected(grade_answer(problem, answer, values).to_json(), [123.456789])
@@ -282,6 +282,28 @@ def test_to_json_has_the_fields_and_never_the_expected_value(close_problem, arra
     wrong = [{"output_size": 1, "params": 2}, {"output_size": 3, "params": 4}]
     _assert_no_expected(json.dumps(json.loads(grade_answer(problem, wrong, values).to_json())["parts"]),
                         [W - K + 1, K * K * C * F + F, K * K * F * F + F])
+
+
+@pytest.mark.parametrize("absolute, relative, band", [
+    (0.0, 0.0, None),
+    (float("nan"), None, None),
+    (1e-4, 0.01, {"relative_at_most": 0.01}),
+    (1e-4, 0.0100001, {"relative_at_most": 0.1}),
+    (5.0, 0.5, {"relative_at_most": 0.5}),
+    (7.0, 0.7, {"relative_at_most": 1.0}),
+    (30.0, 3.0, {"relative_above": 1.0}),
+    (0.003, None, {"absolute_at_most": 0.01}),       # the expected value is 0
+    (20.0, None, {"absolute_at_most": 100.0}),
+])
+def test_error_bands(absolute, relative, band):
+    assert error_band(absolute, relative) == band
+
+
+def test_a_band_never_pins_the_expected_value_within_the_tolerance():
+    # Every expected value in [a/(1+b), a/(1-b)] fits the band b of answer a; at the finest band
+    # that interval is 20 times wider than the default ±0.1 % tolerance.
+    finest = min(RELATIVE_BANDS)
+    assert (1 / (1 - finest) - 1 / (1 + finest)) > 20 * 1e-3 * 0.99
 
 
 def test_secret_problems_omit_the_error():

@@ -47,11 +47,11 @@ assert q1 is not None, "q1 is empty"
 ### BEGIN HIDDEN TESTS
 {check}
 if q1 == 14:
-    _r = _report("p1", 1.0, 2.0, "Right.", "exact", {{"absolute": 0, "relative": 0}})
+    _r = _report("p1", 1.0, 2.0, "Right.", "exact")
 elif q1 == 15:
-    _r = _report("p1", 0.25, 2.0, "Floor, not ceiling.", "exact", {{"absolute": 1, "relative": 1/14}}, "ceil-not-floor")
+    _r = _report("p1", 0.25, 2.0, "Floor, not ceiling.", "exact", {{"relative_at_most": 0.1}}, "ceil-not-floor")
 else:
-    _r = _report("p1", 0.0, 2.0, "Not the expected value.", "exact", {{"absolute": abs(q1 - 14), "relative": abs(q1 - 14) / 14}})
+    _r = _report("p1", 0.0, 2.0, "Not the expected value.", "exact", {{"relative_above": 1.0}})
 _r
 ### END HIDDEN TESTS
 '''
