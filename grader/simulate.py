@@ -87,7 +87,10 @@ def _off_by_five_percent(expected):
 
 def _misconception_value(variant, misconception):
     if variant.problem.kind == "choice":
-        return misconception.option
+        option = misconception.option
+        if variant.problem.multiple:    # a set of keys, in the format the notebook asks for
+            return set(option) if isinstance(option, (list, tuple, set)) else {option}
+        return option
     if misconception.answer is None or variant.problem.kind == "function":
         return None
     try:
