@@ -7,13 +7,13 @@ whole, so hidden test code cannot reach a student (unlike nbgrader's own feedbac
 """
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from grader.files import write_atomic
 
 RESULT_PREFIX = "GRADER_RESULT "
 TEMPLATES = Path(__file__).parent / "templates"
@@ -123,14 +123,6 @@ def render_page(student, assignment, title, problems) -> str:
         score=score, max_score=max_score)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def student_feedback(gb, course: Path, assignment: str, student: str, bank=None) -> list[ProblemFeedback]:
     """Per problem (in notebook order), the score from the gradebook and the test's verdict."""
     submission = gb.find_submission(assignment, student)
@@ -163,6 +155,6 @@ def write_feedback(config, course: Path, assignment: str, bank=None, students=No
         for student in students or graded:
             problems = student_feedback(gb, course, assignment, student, bank)
             path = Path(course) / "feedback" / student / assignment / PAGE
-            _write_atomically(path, render_page(student, assignment, title, problems))
+            write_atomic(path, render_page(student, assignment, title, problems))
             written.append(path)
     return written

@@ -23,9 +23,10 @@ import numpy as np
 
 from grader.bank.templates import latex, python_literal
 from grader.errors import GraderError
+from grader.files import write_atomic
 from grader.render import (
     SOURCE_DIR, answer_instructions, answer_shape, notebook_path, points_text, problem_variants,
-    row_labels, write_atomic,
+    row_labels,
 )
 
 RELEASE_DIR = "release"

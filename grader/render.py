@@ -13,8 +13,6 @@ import ast
 import copy
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import numpy as np
 from grader.bank.expressions import Expression, name_kind
 from grader.bank.templates import python_literal, render_prompt
 from grader.errors import GraderError
+from grader.files import write_atomic
 from grader.variants import draw, variant_key_for
 
 SOURCE_DIR = "source"
@@ -388,22 +387,6 @@ def remove_orphans(paths):
         path.unlink()
         if not any(path.parent.iterdir()):
             path.parent.rmdir()
-
-
-def write_atomic(path, data):
-    """Write bytes through a temporary file in the same directory, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
 
 
 def write_rendered(rendered):

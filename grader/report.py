@@ -8,7 +8,6 @@ frequent misconception (from the GRADER_RESULT lines of the autograded notebooks
 
 import csv
 import io
-import os
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -16,16 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from grader.feedback import grader_results
+from grader.files import write_atomic
 
 GROUP = 0.27
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
 
 
 def _csv_bytes(header, rows) -> bytes:
@@ -110,7 +102,7 @@ def export_grades_csv(config, path: Path) -> None:
         plugin.to = str(out)
         with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
             plugin.export(gb)
-        _write_atomically(path, out.read_bytes())
+        write_atomic(path, out.read_bytes())
 
 
 def _plots(folder: Path, assignment, students, problems, table, max_points, rows):
@@ -128,7 +120,7 @@ def _plots(folder: Path, assignment, students, problems, table, max_points, rows
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     plt.close(figure)
-    _write_atomically(folder / "score-histogram.png", buffer.getvalue())
+    write_atomic(folder / "score-histogram.png", buffer.getvalue())
 
     figure, axes = plt.subplots(figsize=(max(6, 0.8 * len(problems)), 4))
     means = [100 * r["mean"] / r["max_points"] for r in rows]
@@ -141,7 +133,7 @@ def _plots(folder: Path, assignment, students, problems, table, max_points, rows
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     plt.close(figure)
-    _write_atomically(folder / "problems.png", buffer.getvalue())
+    write_atomic(folder / "problems.png", buffer.getvalue())
 
 
 def write_reports(config, course: Path, assignment: str) -> dict:
@@ -152,11 +144,11 @@ def write_reports(config, course: Path, assignment: str) -> dict:
     with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
         students, problems, table, max_points, misconceptions = collect(gb, course, assignment)
     export_grades_csv(config, folder / "grades.csv")
-    _write_atomically(folder / "problems.csv", _csv_bytes(
+    write_atomic(folder / "problems.csv", _csv_bytes(
         ["student", *problems, "total"],
         [[s, *(f"{table[s].get(p, 0.0):g}" for p in problems), f"{sum(table[s].values()):g}"] for s in students]))
     rows = item_analysis(students, problems, table, max_points, misconceptions)
-    _write_atomically(folder / "item-analysis.csv", _csv_bytes(
+    write_atomic(folder / "item-analysis.csv", _csv_bytes(
         ["problem", "max_points", "mean", "full_marks_pct", "discrimination", "top_misconception", "count"],
         [[r["problem"], f"{r['max_points']:g}", f"{r['mean']:.3f}", f"{r['full_marks_pct']:.1f}",
           f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"]] for r in rows]))

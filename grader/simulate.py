@@ -10,9 +10,7 @@ when the answer cell cannot produce a value; grading the notebooks must agree wi
 import copy
 import hashlib
 import json
-import os
 import random
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from grader.bank.templates import python_literal
 from grader.compare import grade_answer
 from grader.errors import GraderError
 from grader.render import problem_variants, solution_lines
+from grader.files import write_atomic
 
 ORDINARY = ["correct", "partial", "misconception", "partial", "correct"]
 # breakage in one answer cell (the problem loses its points, every other problem is graded)
@@ -172,14 +171,6 @@ def _break_notebook(nb, profile: str, rng: random.Random) -> None:
             cell.metadata.setdefault("tags", []).append("skip-execution")
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def _rng(seed: int, *parts) -> random.Random:
     digest = hashlib.sha256(":".join(map(str, (seed, *parts))).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
@@ -216,7 +207,7 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
             answers = [Answer(a.problem, "not-json", 0.0, a.points) for a in answers]
         else:
             text = nbformat.writes(nb)
-        _write_atomically(path, text)
+        write_atomic(path, text)
         class_plan.append(SimulatedStudent(student, profile, answers))
     return class_plan
 

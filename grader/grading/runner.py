@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import stat
 import tempfile
 import time
 import warnings
@@ -18,6 +17,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
 
 from grader.errors import GraderError
+from grader.files import write_atomic
 from grader.grading import gradebook as gbops
 from grader.grading.config import effective_config, with_venv_on_path
 from grader.grading.reasons import notebook_reasons
@@ -81,14 +81,6 @@ def _prepare_workdir(coursedir: CourseDirectory, assignment: str, student: str, 
     return dest
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)   # nbgrader's 444
-    os.replace(tmp, path)
-
-
 def _timestamp(coursedir, submitted: Path):
     return coursedir.get_existing_timestamp(str(submitted))
 
@@ -136,7 +128,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 nb = nbformat.reads(result["notebook_json"], as_version=4)
                 gbops.record_notebook(gb, config, assignment, result["student"], result["notebook"], nb)
                 workdir = Path(coursedir.format_path(coursedir.autograded_directory, result["student"], assignment))
-                _write_atomically(workdir / f"{result['notebook']}.ipynb", result["notebook_json"])
+                write_atomic(workdir / f"{result['notebook']}.ipynb", result["notebook_json"], mode=0o444)  # nbgrader's 444
                 outcome.reasons.extend(result.get("edited", []) + notebook_reasons(nb, result.get("warnings", [])))
             if on_progress:
                 on_progress(result["student"])

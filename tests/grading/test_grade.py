@@ -1,7 +1,6 @@
 """Batch grading of a class holding every kind of broken submission, against hand-computed scores
 and against a real `nbgrader autograde` run under the same configuration."""
 
-import shutil
 import subprocess
 import sys
 
