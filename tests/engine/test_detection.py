@@ -1,8 +1,11 @@
-"""det.*: IoU against a rasterized area count, with properties; NMS against a recursive reference."""
+"""det.*: IoU against a rasterized area count and Shapely's polygon areas, with properties;
+NMS against a recursive reference."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+
+from shapely.geometry import box as polygon_box
 
 from grader import engine
 
@@ -34,6 +37,16 @@ def boxes(draw, min_size=1):
 @given(boxes(), boxes())
 def test_iou_against_rasterized_areas(a, b):
     assert engine.iou(a, b) == pytest.approx(_raster_iou(a, b), abs=1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.tuples(*[st.floats(-50, 50, allow_nan=False)] * 2, st.floats(0.01, 30), st.floats(0.01, 30)),
+       st.tuples(*[st.floats(-50, 50, allow_nan=False)] * 2, st.floats(0.01, 30), st.floats(0.01, 30)))
+def test_iou_against_shapely_polygon_areas(a, b):
+    boxes_ = [(x, y, x + w, y + h) for x, y, w, h in (a, b)]
+    first, second = (polygon_box(*corners) for corners in boxes_)
+    expected = first.intersection(second).area / first.union(second).area
+    assert engine.iou(*boxes_) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
 @settings(max_examples=80, deadline=None)
