@@ -169,11 +169,19 @@ class KernelPool:
 
 
 def shutdown(km: AsyncKernelManager) -> None:
-    """Kill the kernel without waiting for a polite shutdown: its notebook is done."""
+    """Kill the kernel without waiting for a polite shutdown: its notebook is done. The whole
+    process group goes (the kernel leads its own), so nothing a student started outlives it."""
     process = getattr(km.provisioner, "process", None)
     if process is not None:
-        process.kill()      # SIGKILL, then reap at once (jupyter_client polls every 0.1 s)
-        process.wait()
+        group = getattr(km.provisioner, "pgid", None)
+        try:
+            if group:
+                os.killpg(group, signal.SIGKILL)
+            else:
+                process.kill()
+        except ProcessLookupError:
+            pass
+        process.wait()      # reap at once (jupyter_client would poll every 0.1 s)
     km.provisioner = None
     try:
         km.cleanup_connection_file()

@@ -114,6 +114,30 @@ def test_a_kernel_that_exits_is_seen_dead_and_an_interrupt_reaches_it(server):
         pool.close()
 
 
+@pytest.mark.parametrize("forked", [True, False])
+def test_nothing_a_student_started_outlives_the_kernel(server, forked):
+    pool = KernelPool(server=server if forked else None)
+    try:
+        km = pool.take("python3", prestart_next=False)
+        out, error = run_code(km, "import subprocess; print(subprocess.Popen(['sleep', '600']).pid)")
+        assert error is None
+        child = int(out)
+        os.kill(child, 0)                         # running
+        shutdown(km)
+    finally:
+        pool.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        if open(f"/proc/{child}/stat").read().split(") ")[1].startswith("Z"):
+            return                                # killed; waiting for init to reap it
+        time.sleep(0.05)
+    pytest.fail(f"the student's process {child} outlived the kernel")
+
+
 def test_the_server_exits_when_its_client_closes(server):
     process = server.process
     server.close()
