@@ -8,8 +8,8 @@ server or another student's kernel.
 
 Run as `python -m grader.grading.forkserver [BANK]`. Protocol: one JSON request per line on
 stdin ({"argv", "env", "cwd"}), one JSON reply per line on the original stdout ({"pid"} or
-{"error"}). The server exits when stdin closes. Forked kernels are reaped by the kernel
-(SIGCHLD ignored), so a kernel's pid disappears as soon as it exits.
+{"error"}). The server exits when stdin closes. With SIGCHLD ignored, the operating system
+reaps forked kernels itself, so a kernel's pid disappears as soon as it exits.
 """
 
 import json
@@ -59,7 +59,7 @@ def run_kernel(request, devnull):
 
 def serve(requests, replies):
     devnull = os.open(os.devnull, os.O_RDWR)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # no zombies: the kernel reaps every child
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # no zombies: the OS reaps every exited kernel
     for line in requests:
         request = json.loads(line)
         if threading.active_count() != 1:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from nbgrader import utils
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
-from sqlalchemy.orm import joinedload
 from nbgrader.preprocessors import AssignLatePenalties
+from sqlalchemy.orm import joinedload
 
 from grader.errors import GraderError
 
@@ -54,7 +54,7 @@ def record_notebook(gb: Gradebook, config, assignment: str, student: str, notebo
                 _save_score(_entry(grades, grade_id, "grade", notebook_id), cell)
             if utils.is_solution(cell) or utils.is_task(cell):
                 _save_comment(_entry(comments, grade_id, "comment", notebook_id), cell)
-        _assign_late_penalty(gb, config, assignment, student, submitted)
+        _assign_late_penalty(gb, config, student, submitted)
         gb.db.commit()
     except Exception:
         gb.db.rollback()
@@ -97,7 +97,7 @@ def _save_comment(comment, cell):
     comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
 
 
-def _assign_late_penalty(gb, config, assignment, student, notebook):
+def _assign_late_penalty(gb, config, student, notebook):
     assigner = AssignLatePenalties(config=config)
     assigner.init_plugin()
     submission = notebook.assignment

@@ -113,7 +113,11 @@ class ForkedProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd, **kwargs):
         if self.server is None or not self.server.serves(cmd):
             return await super().launch_kernel(cmd, **kwargs)
-        pid = self.server.fork(cmd[3:], kwargs.get("env") or dict(os.environ), str(kwargs.get("cwd") or os.getcwd()))
+        try:
+            pid = self.server.fork(cmd[3:], kwargs.get("env") or dict(os.environ),
+                                   str(kwargs.get("cwd") or os.getcwd()))
+        except (OSError, RuntimeError, ValueError):   # the server is gone: a plain kernel, slower
+            return await super().launch_kernel(cmd, **kwargs)
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid          # the kernel leads its own session
         self.cwd = kwargs.get("cwd")

@@ -138,6 +138,19 @@ def test_nothing_a_student_started_outlives_the_kernel(server, forked):
     pytest.fail(f"the student's process {child} outlived the kernel")
 
 
+def test_kernels_still_start_when_the_fork_server_is_gone(server):
+    pool = KernelPool(server=server)
+    try:
+        server.process.kill()
+        server.process.wait()
+        km = pool.take("python3", prestart_next=False)
+        seen = probe(km)
+        shutdown(km)
+    finally:
+        pool.close()
+    assert seen["ppid"] != server.pid and seen["ppid"] == os.getpid()   # launched, not forked
+
+
 def test_the_server_exits_when_its_client_closes(server):
     process = server.process
     server.close()
