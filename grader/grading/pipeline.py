@@ -15,7 +15,7 @@ Two replacements, both for robustness, neither changes a score nbgrader would gi
 
 And one speed-up inside nbgrader: its metadata check (CheckCellMetadata, twice per notebook)
 calls `jsonschema.validate`, which re-validates nbgrader's own constant schema for every cell,
-a third of a worker's CPU. `validate_once_checked` does the same validation with the schema
+a third of a worker's CPU. `_SchemaCheckedOnce` does the same validation with the schema
 checked once.
 """
 
