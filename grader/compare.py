@@ -402,7 +402,8 @@ def _choice_keys(answer, options):
     return keys, None
 
 
-def _as_key_set(value):
+def as_key_set(value):
+    """A choice answer or option as a set of option keys: 'B' -> {'B'}, ['A', 'C'] -> {'A', 'C'}."""
     if isinstance(value, (set, frozenset, list, tuple)):
         return {str(key) for key in value}
     return {str(value)}
@@ -411,7 +412,7 @@ def _as_key_set(value):
 def _grade_choice(problem, answer, values):
     rule = dict(problem.compare or {"rule": "choice", "partial": False})
     text = describe_rule(rule, kind="choice")
-    correct = _as_key_set(problem.answer.evaluate(values))
+    correct = as_key_set(problem.answer.evaluate(values))
     picked, problem_text = _choice_keys(answer, problem.options)
     if problem_text:
         return _make_result(problem, 0.0, text, _sentence(problem_text))
@@ -423,7 +424,7 @@ def _grade_choice(problem, answer, values):
     if rule.get("partial"):
         fraction = max(0.0, (len(picked & correct) - len(picked - correct)) / len(correct))
     for misconception in problem.misconceptions:
-        if picked == _as_key_set(misconception.option) and misconception.credit >= fraction:
+        if picked == as_key_set(misconception.option) and misconception.credit >= fraction:
             return _make_result(problem, misconception.credit, text, misconception.feedback,
                                 misconception=misconception.id)
     message = "Partly right." if fraction > 0 else "Not the correct option" + ("s." if problem.multiple else ".")

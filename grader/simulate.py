@@ -18,7 +18,7 @@ import nbformat
 import numpy as np
 
 from grader.bank.templates import python_literal
-from grader.compare import grade_answer
+from grader.compare import as_key_set, grade_answer
 from grader.errors import GraderError
 from grader.render import problem_variants, solution_lines
 from grader.files import write_atomic
@@ -86,10 +86,9 @@ def _off_by_five_percent(expected):
 
 def _misconception_value(variant, misconception):
     if variant.problem.kind == "choice":
-        option = misconception.option
         if variant.problem.multiple:    # a set of keys, in the format the notebook asks for
-            return set(option) if isinstance(option, (list, tuple, set)) else {option}
-        return option
+            return as_key_set(misconception.option)
+        return misconception.option
     if misconception.answer is None or variant.problem.kind == "function":
         return None
     try:
