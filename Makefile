@@ -38,5 +38,6 @@ render: $(STAMP)
 release: $(STAMP)
 	$(PY) -m grader release
 
+## Removes only what the demo and the bench made; a course's submissions, grades and gradebook stay.
 clean:
-	rm -rf submitted autograded/*/ feedback reports gradebook.db .nbgrader.log bench-out
+	rm -rf demo bench-out

@@ -1,15 +1,53 @@
-"""python -m grader demo --assignment A --students N: render, release, simulate, grade, feedback, report."""
+"""python -m grader demo --assignment A --students N: render, release, simulate, grade, feedback, report.
+
+The demo runs in a course of its own, `COURSE/demo/` by default (--demo-dir): a copy of the
+bank and the nbgrader configuration, its own source/, release/, submitted/ and gradebook. It
+never reads or writes the real course's submissions, autograded notebooks, feedback or
+gradebook. The demo folder carries a marker file; a folder without it is never emptied.
+"""
+
+from pathlib import Path
+
+DEMO_MARKER = ".grader-demo"
 
 
 def add_arguments(parser):
     parser.add_argument("--assignment", default="cnn-detection", help="assignment id (default cnn-detection)")
     parser.add_argument("--students", type=int, default=30, help="class size (default 30)")
     parser.add_argument("--timeout", type=int, default=10, help="per-cell timeout while grading (default 10 s)")
+    parser.add_argument("--demo-dir", type=Path, default=None,
+                        help="the demo's own course directory, emptied on every run (default: COURSE/demo)")
+
+
+def prepare_demo_course(course: Path, bank: Path, target: Path) -> Path:
+    """A fresh course at `target` with the bank and nbgrader_config.py of `course`. Only a folder
+    this function made before (it holds DEMO_MARKER) is emptied; anything else is refused."""
+    import shutil
+
+    from grader.errors import GraderError
+
+    target = target.resolve()
+    if target == course.resolve():
+        raise GraderError(f"--demo-dir {target}: that is the course itself; the demo needs a folder of its own")
+    if target.exists() and any(target.iterdir()) and not (target / DEMO_MARKER).is_file():
+        raise GraderError(f"--demo-dir {target}: the folder exists and was not made by `grader demo` "
+                          f"(no {DEMO_MARKER} in it); nothing was changed. Choose an empty or new folder.")
+    if not bank.is_file():
+        raise GraderError(f"{bank}: no question bank")
+    config = course / "nbgrader_config.py"
+    if not config.is_file():
+        raise GraderError(f"{config}: no nbgrader_config.py in the course directory")
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    (target / DEMO_MARKER).write_text("A demo course made by `python -m grader demo`; emptied on every run.\n")
+    shutil.copy(bank, target / "questions.yaml")
+    shutil.copy(config, target / "nbgrader_config.py")
+    return target
 
 
 def run(args):
     import argparse
-    import shutil
 
     from rich.console import Console
     from rich.table import Table
@@ -17,6 +55,7 @@ def run(args):
     from grader.bank import load_bank
     from grader.commands import release as release_cmd, render as render_cmd
     from grader.commands.report import print_item_analysis
+    from grader.errors import GraderError
     from grader.feedback import write_feedback
     from grader.grading.config import effective_config
     from grader.grading.progress import grade_with_progress, print_summary
@@ -24,15 +63,17 @@ def run(args):
     from grader.simulate import simulate_class
 
     console = Console()
-    course, assignment = args.course, args.assignment
-    step = argparse.Namespace(course=course, bank=args.bank, assignment=[assignment], check=False)
+    bank = load_bank(args.bank, check_variants=False)
+    if args.assignment not in bank.assignments:
+        raise GraderError(f"{args.bank}: no assignment {args.assignment!r}; "
+                          f"the bank has {', '.join(bank.assignments)}")
+    course = prepare_demo_course(args.course, args.bank, args.demo_dir or args.course / "demo")
+    assignment = args.assignment
+    console.print(f"demo course: {course} (the course at {args.course} is not touched)")
+    step = argparse.Namespace(course=course, bank=course / "questions.yaml", assignment=[assignment], check=False)
     console.rule("render"); render_cmd.run(step)
     console.rule("release"); release_cmd.run(step)
     console.rule("simulate")
-    for folder in ("submitted", "autograded", "feedback"):
-        for old in (course / folder).glob(f"*/{assignment}"):
-            shutil.rmtree(old)
-    bank = load_bank(args.bank, check_variants=False)
     plan = simulate_class(bank, course, assignment, args.students)
     console.print(f"{len(plan)} submissions under submitted/<student>/{assignment}/")
     console.rule("grade")
