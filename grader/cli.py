@@ -20,21 +20,28 @@ COMMANDS = [
     ("simulate", "write a synthetic class of submissions under submitted/"),
     ("grade", "autograde every submission of an assignment, in parallel"),
     ("feedback", "write one HTML feedback page per student"),
-    ("report", "grades.csv, per-problem CSV, item analysis and plots"),
+    ("report", "grades (nbgrader, Canvas and Moodle CSV), per-problem CSV, item analysis and plots"),
     ("demo", "render, release, simulate, grade, feedback and report, end to end"),
     ("bench", "time nbgrader autograde against `grader grade` on the same class"),
 ]
 
 
+def _add_course_options(parser, default_course, default_bank):
+    parser.add_argument("--course", type=Path, default=default_course,
+                        help="course directory (nbgrader_config.py, source/, release/ ...); default: .")
+    parser.add_argument("--bank", type=Path, default=default_bank,
+                        help="question bank; default: COURSE/questions.yaml")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
-    parser.add_argument("--course", type=Path, default=Path("."),
-                        help="course directory (nbgrader_config.py, source/, release/ ...); default: .")
-    parser.add_argument("--bank", type=Path, default=None,
-                        help="question bank; default: COURSE/questions.yaml")
+    _add_course_options(parser, Path("."), None)
+    # The same options after the subcommand; SUPPRESS keeps a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_course_options(common, argparse.SUPPRESS, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS:
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
         command_parser.set_defaults(module=f"grader.commands.{name}")
         _command_module(name).add_arguments(command_parser)
     return parser

@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 
 RESULT_PREFIX = "GRADER_RESULT "
@@ -144,14 +145,25 @@ def student_feedback(gb, course: Path, assignment: str, student: str, bank=None)
 
 def write_feedback(config, course: Path, assignment: str, bank=None, students=None) -> list[Path]:
     """Write feedback/<student>/<assignment>/feedback.html for every graded student; return the paths."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     title = assignment
     if bank is not None and assignment in bank.assignments:
         title = bank.assignments[assignment].title
     written = []
     with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
-        graded = sorted(s.student.id for s in gb.find_assignment(assignment).submissions)
+        try:
+            graded = sorted(s.student.id for s in gb.find_assignment(assignment).submissions)
+        except MissingEntry:
+            known = [a.name for a in gb.assignments]
+            raise GraderError(f"{config.CourseDirectory.db_url}: no assignment {assignment!r} in the gradebook"
+                              f"{suggestion(assignment, known)}") from None
+        unknown = [student for student in students or [] if student not in graded]
+        if unknown:
+            raise GraderError(f"no graded submission of {assignment!r} by {unknown[0]!r}"
+                              f"{suggestion(unknown[0], graded)}")
+        if not graded:
+            raise GraderError(f"{assignment!r} has no graded submission; run `python -m grader grade {assignment}` first")
         for student in students or graded:
             problems = student_feedback(gb, course, assignment, student, bank)
             path = Path(course) / "feedback" / student / assignment / PAGE

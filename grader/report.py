@@ -1,5 +1,11 @@
-"""Reports of one assignment under reports/<assignment>/: grades.csv (nbgrader's export),
-problems.csv (score per student and problem), item-analysis.csv and two PNG plots.
+"""Reports of one assignment under reports/<assignment>/:
+
+* grades.csv: nbgrader's own CSV export for this assignment only, one row per student of the
+  roster (nbgrader's students table; a rostered student who did not submit has score 0);
+* canvas-grades.csv, moodle-grades.csv: the same scores in the LMS gradebook import formats;
+* problems.csv (score per student and problem), item-analysis.csv and two PNG plots;
+
+and reports/gradebook-all-assignments.csv, nbgrader's export of the whole gradebook.
 
 Item analysis per problem: mean score, % full marks, the upper-lower 27 % discrimination index
 (mean fraction of the top 27 % of students by total minus that of the bottom 27 %), and the most
@@ -14,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.errors import GraderError, suggestion
 from grader.feedback import grader_results
 from grader.files import write_atomic
 
@@ -91,8 +98,11 @@ def item_analysis(students, problems, table, max_points, misconceptions):
     return rows
 
 
-def export_grades_csv(config, path: Path) -> None:
-    """nbgrader's own export (CsvExportPlugin), as `nbgrader export` writes it."""
+WHOLE_GRADEBOOK_CSV = "gradebook-all-assignments.csv"
+
+
+def export_grades_csv(config, path: Path, assignment: str | None = None) -> None:
+    """nbgrader's own export (CsvExportPlugin), as `nbgrader export [--assignment A]` writes it."""
     from nbgrader.plugins.export import CsvExportPlugin
     from nbgrader.api import Gradebook
 
@@ -100,9 +110,38 @@ def export_grades_csv(config, path: Path) -> None:
         out = Path(tmp) / "grades.csv"
         plugin = CsvExportPlugin(config=config)
         plugin.to = str(out)
+        plugin.assignment = [assignment] if assignment else []
         with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
             plugin.export(gb)
         write_atomic(path, out.read_bytes())
+
+
+def lms_score(value) -> str:
+    """A score as people and gradebooks read it: at most two decimals, no trailing zeros."""
+    return f"{round(float(value or 0.0), 2):g}"
+
+
+def lms_grade_files(grades_csv: Path, title: str) -> dict[str, bytes]:
+    """Canvas's and Moodle's gradebook CSV imports, from the assignment's nbgrader export.
+
+    Canvas: Student, ID, SIS User ID, SIS Login ID, Section, then one column per assignment and a
+    "Points Possible" row; students are matched on the SIS ids (the nbgrader student id), and a
+    column name without a Canvas id makes a new assignment. Moodle ("Import grades from CSV"):
+    the instructor maps "ID number" or "Email address" to the user and the assignment column to
+    a grade item."""
+    rows = list(csv.DictReader(grades_csv.open(newline="")))
+    max_score = lms_score(rows[0]["max_score"]) if rows else ""
+
+    def name(row):
+        return ", ".join(part for part in (row["last_name"], row["first_name"]) if part) or row["student_id"]
+
+    canvas = _csv_bytes(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", title],
+                        [["Points Possible", "", "", "", "", max_score]] +
+                        [[name(r), "", r["student_id"], r["student_id"], "", lms_score(r["score"])] for r in rows])
+    moodle = _csv_bytes(["ID number", "Email address", "First name", "Last name", title],
+                        [[r["student_id"], r["email"], r["first_name"], r["last_name"], lms_score(r["score"])]
+                         for r in rows])
+    return {"canvas-grades.csv": canvas, "moodle-grades.csv": moodle}
 
 
 def _plots(folder: Path, assignment, students, problems, table, max_points, rows):
@@ -136,14 +175,27 @@ def _plots(folder: Path, assignment, students, problems, table, max_points, rows
     write_atomic(folder / "problems.png", buffer.getvalue())
 
 
-def write_reports(config, course: Path, assignment: str) -> dict:
-    """Write every report; return {name: path} and the item analysis rows."""
-    from nbgrader.api import Gradebook
+def write_reports(config, course: Path, assignment: str, title: str | None = None) -> dict:
+    """Write every report; return {name: path} and the item analysis rows. Raises GraderError
+    (writing nothing) when the gradebook has no such assignment or no submission of it."""
+    from nbgrader.api import Gradebook, MissingEntry
 
     folder = Path(course) / "reports" / assignment
     with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            known = [a.name for a in gb.assignments]
+            raise GraderError(f"{config.CourseDirectory.db_url}: no assignment {assignment!r} in the gradebook"
+                              f"{suggestion(assignment, known)}") from None
         students, problems, table, max_points, misconceptions = collect(gb, course, assignment)
-    export_grades_csv(config, folder / "grades.csv")
+    if not students:
+        raise GraderError(f"{assignment!r} has no graded submission in the gradebook; "
+                          f"run `python -m grader grade {assignment}` first (no report written)")
+    export_grades_csv(config, folder / "grades.csv", assignment)
+    export_grades_csv(config, folder.parent / WHOLE_GRADEBOOK_CSV)
+    for filename, data in lms_grade_files(folder / "grades.csv", title or assignment).items():
+        write_atomic(folder / filename, data)
     write_atomic(folder / "problems.csv", _csv_bytes(
         ["student", *problems, "total"],
         [[s, *(f"{table[s].get(p, 0.0):g}" for p in problems), f"{sum(table[s].values()):g}"] for s in students]))

@@ -1,4 +1,4 @@
-"""python -m grader report ASSIGNMENT: grades.csv, problems.csv, item-analysis.csv and plots under reports/."""
+"""python -m grader report ASSIGNMENT: grades (nbgrader, Canvas, Moodle CSV), per-problem CSV, item analysis, plots."""
 
 
 def add_arguments(parser):
@@ -20,10 +20,14 @@ def print_item_analysis(result, console=None):
 
 
 def run(args):
-    from grader.grading.config import effective_config
-    from grader.report import write_reports
+    from grader.grading.config import effective_config, load_bank_if_any
+    from grader.report import WHOLE_GRADEBOOK_CSV, write_reports
 
-    result = write_reports(effective_config(args.course), args.course, args.assignment)
+    bank = load_bank_if_any(args.bank)
+    title = bank.assignments[args.assignment].title if bank and args.assignment in bank.assignments else None
+    result = write_reports(effective_config(args.course), args.course, args.assignment, title=title)
     print_item_analysis(result)
-    print(f"reports written to {result['folder']}/")
+    print(f"reports written to {result['folder']}/: grades.csv ({result['students']} students), "
+          f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, plots; "
+          f"the whole gradebook in {result['folder'].parent / WHOLE_GRADEBOOK_CSV}")
     return 0

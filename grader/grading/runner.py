@@ -16,7 +16,7 @@ from sqlalchemy.exc import SAWarning
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
 
-from grader.errors import GraderError
+from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading import gradebook as gbops
 from grader.grading.config import effective_config, with_venv_on_path
@@ -56,10 +56,13 @@ def find_submissions(coursedir: CourseDirectory, assignment: str, only: list[str
     if only:
         missing = [s for s in only if s not in found]
         if missing:
-            raise GraderError(f"{root}: no submission of '{assignment}' by {', '.join(missing)}")
+            raise GraderError(f"{root}: no submission of '{assignment}' by {', '.join(missing)}"
+                              f"{suggestion(missing[0], found)}")
         found = {s: found[s] for s in only}
     if not found:
-        raise GraderError(f"{root}: no submissions of '{assignment}' (expected {root}/<student>/{assignment}/)")
+        submitted = {p.name for p in root.glob("*/*") if p.is_dir()}
+        raise GraderError(f"{root}: no submissions of '{assignment}' (expected {root}/<student>/{assignment}/)"
+                          f"{suggestion(assignment, submitted)}")
     return found
 
 

@@ -41,3 +41,59 @@ def test_reports_of_a_graded_class(tmp_path):
     assert rows["p1"]["top_misconception"] == "ceil-not-floor"
     for png in ("score-histogram.png", "problems.png"):
         assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.nbgrader
+@pytest.mark.xdist_group("grading")
+def test_grade_exports_are_per_assignment(tmp_path):
+    """grades.csv holds this assignment only, one row per rostered student; the whole gradebook
+    has a name that says so; the LMS files carry the same scores, rounded for people."""
+    from nbgrader.api import Gradebook
+
+    root = kit.make_course(tmp_path, timeout=3)
+    kit.submit(root, "a", {**kit.RIGHT, "p1": "q1 = 15"})      # 4.5
+    kit.submit(root, "b", {"p3": 'q3 = "B"'})                  # 1
+    config = effective_config(root)
+    with Gradebook(config.CourseDirectory.db_url, "default_course") as gb:
+        gb.add_assignment("other-assignment")
+        gb.add_student("c", first_name="Ada", last_name="Lovelace", email="ada@example.edu")   # no submission
+    grade_assignment(root, kit.ASSIGNMENT, config=config)
+    write_reports(config, root, kit.ASSIGNMENT, title="Assignment one")
+    folder = root / "reports" / kit.ASSIGNMENT
+    grades = list(csv.DictReader((folder / "grades.csv").open()))
+    assert [r["assignment"] for r in grades] == [kit.ASSIGNMENT] * 3
+    assert {r["student_id"]: float(r["score"]) for r in grades} == {"a": 4.5, "b": 1.0, "c": 0.0}
+    whole = list(csv.DictReader((root / "reports" / "gradebook-all-assignments.csv").open()))
+    assert sorted({r["assignment"] for r in whole}) == sorted([kit.ASSIGNMENT, "other-assignment"])
+    assert len(whole) == 6
+    canvas = list(csv.reader((folder / "canvas-grades.csv").open()))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Assignment one"]
+    assert canvas[1][0] == "Points Possible" and canvas[1][-1] == "6"
+    assert {row[2]: row[-1] for row in canvas[2:]} == {"a": "4.5", "b": "1", "c": "0"}
+    assert ["Lovelace, Ada", "", "c", "c", "", "0"] in canvas
+    moodle = list(csv.DictReader((folder / "moodle-grades.csv").open()))
+    assert {r["ID number"]: r["Assignment one"] for r in moodle} == {"a": "4.5", "b": "1", "c": "0"}
+    assert [r["Email address"] for r in moodle if r["ID number"] == "c"] == ["ada@example.edu"]
+
+
+def test_lms_scores_are_rounded_for_people():
+    from grader.report import lms_score
+    assert [lms_score(v) for v in (28.333333, 2.0, 0.125, None)] == ["28.33", "2", "0.12", "0"]
+
+
+@pytest.mark.nbgrader
+@pytest.mark.xdist_group("grading")
+def test_report_and_feedback_refuse_what_is_not_there(tmp_path):
+    import subprocess
+    import sys
+
+    root = kit.make_course(tmp_path, timeout=3)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "grader", *a, "--course", str(root)],  # noqa: E731
+                                    capture_output=True, text=True, env=kit.venv_env())
+    for command in ("report", "feedback"):
+        typo = run(command, kit.ASSIGNMENT + "x")
+        assert typo.returncode == 2 and "Traceback" not in typo.stderr
+        assert f"did you mean '{kit.ASSIGNMENT}'?" in typo.stderr
+        empty = run(command, kit.ASSIGNMENT)
+        assert empty.returncode == 2 and "no graded submission" in empty.stderr
+    assert not (root / "reports").exists() and not (root / "feedback").exists()
