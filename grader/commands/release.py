@@ -7,6 +7,9 @@ def add_arguments(parser):
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when release/ is not what source/ generates, "
                              "or when a release notebook leaks")
+    parser.add_argument("--force", action="store_true",
+                        help="release even when a released problem's numbers or grading changed "
+                             "(every submission is then graded on the new spec)")
 
 
 def run(args):
@@ -14,10 +17,14 @@ def run(args):
     import shutil
 
     from grader.release import assignment_ids_of, check_release, orphaned_releases, release
+    from grader.release_record import changes_since_release, refuse_regrades, write_record
 
     bank = load_bank(args.bank, check_variants=False)
     assignment_ids = assignment_ids_of(bank, args.assignment)
     orphans = orphaned_releases(bank, args.course) if not args.assignment else []
+    changes = changes_since_release(args.course, bank, assignment_ids)
+    if not getattr(args, "force", False):
+        refuse_regrades(changes, "release")
     if args.check:
         differences = check_release(args.course, bank, assignment_ids)
         for difference in differences:
@@ -32,6 +39,10 @@ def run(args):
     changed = release(args.course, bank, assignment_ids)
     for path in changed:
         print(f"wrote {path.relative_to(args.course)}")
+    for change in changes:
+        print(("forced: " if not change.wording_only else "") + change.describe())
+    for assignment_id in assignment_ids:
+        write_record(args.course, bank, assignment_id)
     for path in orphans:
         shutil.rmtree(path)
         print(f"removed {path.relative_to(args.course)}/ (no such assignment in the bank)")

@@ -6,13 +6,19 @@ def add_arguments(parser):
                         help="render only this assignment (repeatable); default: every assignment")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 listing the notebooks that are out of date")
+    parser.add_argument("--force", action="store_true",
+                        help="render even when a released problem's numbers or grading changed")
 
 
 def run(args):
     from grader.bank import load_bank
+    from grader.release_record import changes_since_release, refuse_regrades
     from grader.render import orphaned, out_of_date, remove_orphans, render_bank, write_rendered
 
     bank = load_bank(args.bank)
+    if not getattr(args, "force", False):
+        refuse_regrades(changes_since_release(args.course, bank, args.assignment or list(bank.assignments)),
+                        "render")
     rendered = render_bank(bank, args.course, args.assignment)
     orphans = orphaned(bank, args.course) if not args.assignment else []
     if args.check:

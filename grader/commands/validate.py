@@ -1,7 +1,8 @@
 """python -m grader validate: load the bank with every check and print a summary.
 
 Exit 0 when the bank is valid; on errors print each one as `file:line: problem: message`
-and exit 2. Writes nothing.
+and exit 2; exit 1 when a released problem changed in a way that regrades submissions
+(grader/release_record.py). Writes nothing.
 """
 
 import sys
@@ -49,6 +50,16 @@ def run(args):
         print(f"{len(exc.issues)} error{'s' if len(exc.issues) != 1 else ''}: the bank is not valid",
               file=sys.stderr)
         return 2
+    from grader.release_record import changes_since_release
+
+    changes = changes_since_release(args.course, bank, list(bank.assignments))
+    regrades = [change for change in changes if not change.wording_only]
     if not args.quiet:
         print("\n".join(summary_lines(bank, list(CONTRACTS))))
+        for change in changes:
+            print(change.describe(), file=sys.stderr if not change.wording_only else sys.stdout)
+    if regrades:
+        print(f"{len(regrades)} released problem(s) changed: `render` and `release` will refuse them "
+              f"without --force (or give each a new id)", file=sys.stderr)
+        return 1
     return 0

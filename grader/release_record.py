@@ -1,0 +1,140 @@
+"""Released problems are frozen: what each problem of an assignment was when it was released.
+
+`python -m grader release` writes release-records/<assignment>.json (in the course, beside
+questions.yaml; never under source/ or release/, which nbgrader copies to students). A later
+change to a released problem is then found by `validate`, `render` and `release`:
+
+* a wording change (title, prompt, hints, misconception feedback, contract ids) changes no one's
+  numbers or grade: allowed, and the record takes the new wording's digest;
+* anything that decides numbers or grades (parameters, constraints, answer, rule, points,
+  misconception values or credit, options, cases, columns, the bank's seed or variant keying),
+  or a problem added to or removed from the assignment, is refused with the assignment, the
+  problem and the number of submissions it would affect, unless the instructor passes --force
+  (regrade everyone on the new spec) or gives the changed problem a new id.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import GraderError
+from grader.files import write_atomic
+
+RECORDS_DIR = "release-records"
+# Fields that only change what a student reads, never a number or a grade.
+PROSE_FIELDS = ("title", "section", "prompt", "hints", "formula")
+MISCONCEPTION_PROSE_FIELDS = ("feedback",)
+
+
+def grading_spec(problem) -> dict:
+    """The problem's spec without its prose: everything that decides numbers and grades."""
+    spec = {key: value for key, value in problem.spec.items() if key not in PROSE_FIELDS}
+    if "misconceptions" in spec:
+        spec["misconceptions"] = [
+            {key: value for key, value in item.items() if key not in MISCONCEPTION_PROSE_FIELDS}
+            for item in spec["misconceptions"]]
+    return spec
+
+
+def grading_digest(bank, problem, assignment_id: str) -> str:
+    """SHA-256 (first 16 hex) of the grading spec, the bank's seed and the assignment's variant keying."""
+    canonical = json.dumps({"seed": bank.seed, "variant_key": bank.variant_key, "assignment": assignment_id,
+                            "problem": grading_spec(problem)},
+                           sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def record_of(bank, assignment_id: str) -> dict:
+    """The record `release` writes for an assignment of `bank`."""
+    problems = {}
+    for problem_id in bank.assignments[assignment_id].problems:
+        problem = bank.problems[problem_id]
+        problems[problem_id] = {"digest": problem.digest, "grading_digest": grading_digest(bank, problem, assignment_id),
+                                "points": problem.points}
+    return {"assignment": assignment_id, "seed": bank.seed, "variant_key": bank.variant_key, "problems": problems}
+
+
+def record_path(course: Path, assignment_id: str) -> Path:
+    return Path(course) / RECORDS_DIR / f"{assignment_id}.json"
+
+
+def read_record(course: Path, assignment_id: str) -> dict | None:
+    path = record_path(course, assignment_id)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GraderError(f"{path}: cannot read the release record: {exc}") from exc
+    if not isinstance(record, dict) or not isinstance(record.get("problems"), dict):
+        raise GraderError(f"{path}: not a release record (no 'problems' table)")
+    return record
+
+
+def write_record(course: Path, bank, assignment_id: str) -> Path:
+    path = record_path(course, assignment_id)
+    text = json.dumps(record_of(bank, assignment_id), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        write_atomic(path, text)
+    return path
+
+
+@dataclass(frozen=True)
+class Change:
+    assignment: str
+    problem: str
+    what: str              # "wording" | "grading" | "added" | "removed"
+    submissions: int
+
+    @property
+    def wording_only(self) -> bool:
+        return self.what == "wording"
+
+    def describe(self) -> str:
+        affected = f"{self.submissions} submission{'s' if self.submissions != 1 else ''}"
+        if self.wording_only:
+            return f"{self.assignment}/{self.problem}: wording changed since release; numbers and grades unchanged"
+        what = {"grading": "its parameters, answer, rule or points changed since release",
+                "added": "added to the assignment after release",
+                "removed": "removed from the assignment after release"}[self.what]
+        return f"{self.assignment}/{self.problem}: {what}; {affected} would be graded on the new spec"
+
+
+def count_submissions(coursedir_root: Path, assignment_id: str, submitted_dir: str = "submitted") -> int:
+    return sum(1 for path in (Path(coursedir_root) / submitted_dir).glob(f"*/{assignment_id}") if path.is_dir())
+
+
+def changes_since_release(course: Path, bank, assignment_ids) -> list[Change]:
+    """Every difference between the bank and the release records of `assignment_ids`."""
+    changes = []
+    for assignment_id in assignment_ids:
+        record = read_record(course, assignment_id)
+        if record is None or assignment_id not in bank.assignments:
+            continue
+        now = record_of(bank, assignment_id)
+        submissions = count_submissions(course, assignment_id)
+        then_problems, now_problems = record["problems"], now["problems"]
+        for problem_id, entry in now_problems.items():
+            before = then_problems.get(problem_id)
+            if before is None:
+                changes.append(Change(assignment_id, problem_id, "added", submissions))
+            elif before.get("grading_digest") != entry["grading_digest"] or before.get("points") != entry["points"]:
+                changes.append(Change(assignment_id, problem_id, "grading", submissions))
+            elif before.get("digest") != entry["digest"]:
+                changes.append(Change(assignment_id, problem_id, "wording", submissions))
+        for problem_id in then_problems:
+            if problem_id not in now_problems:
+                changes.append(Change(assignment_id, problem_id, "removed", submissions))
+    return changes
+
+
+def refuse_regrades(changes: list[Change], command: str) -> None:
+    """Raise a GraderError listing every change that would regrade released work."""
+    regrades = [change for change in changes if not change.wording_only]
+    if regrades:
+        lines = "\n  ".join(change.describe() for change in regrades)
+        raise GraderError(
+            f"released problems changed; nothing was written:\n  {lines}\n"
+            f"Run `python -m grader {command} --force` to release and regrade on the new spec, "
+            f"or give each changed problem a new id (the released one stays as it was).")

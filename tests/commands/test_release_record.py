@@ -1,0 +1,104 @@
+"""Released problems are frozen: a wording fix passes, a change that regrades is refused by name."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURE_BANK = Path(__file__).parents[1] / "render" / "fixtures" / "bank.yaml"
+CONFIG = Path(__file__).parents[2] / "nbgrader_config.py"
+ASSIGNMENT = "fixture-a"
+
+pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("release-record")]
+
+
+def _grader(course, *args):
+    return subprocess.run([sys.executable, "-m", "grader", *map(str, args), "--course", str(course)],
+                          capture_output=True, text=True)
+
+
+def _edit_bank(course, old, new):
+    bank = course / "questions.yaml"
+    text = bank.read_text()
+    assert text.count(old) == 1, old
+    bank.write_text(text.replace(old, new))
+
+
+def _tree(course):
+    return {str(p.relative_to(course)): p.read_bytes() for p in sorted(course.rglob("*"))
+            if p.is_file() and p.name != ".nbgrader.log"}
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    course = tmp_path_factory.mktemp("released")
+    shutil.copy(FIXTURE_BANK, course / "questions.yaml")
+    shutil.copy(CONFIG, course / "nbgrader_config.py")
+    for command in ("render", "release"):
+        done = _grader(course, command, "--assignment", ASSIGNMENT)
+        assert done.returncode == 0, done.stderr
+    for student in ("s1", "s2"):
+        (course / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
+    return course
+
+
+@pytest.fixture
+def course(released, tmp_path):
+    copy = tmp_path / "course"
+    shutil.copytree(released, copy)     # nbgrader_config.py roots the course at its own folder
+    return copy
+
+
+def test_release_writes_a_record_of_every_problem(course):
+    record = json.loads((course / "release-records" / f"{ASSIGNMENT}.json").read_text())
+    assert sorted(record["problems"]) == sorted(["conv-out", "softmax-rows", "relu-init", "softmax-fn", "net-table"])
+    assert record["problems"]["conv-out"]["points"] == 2
+    assert not (course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.json").exists()
+
+
+def test_a_parameter_change_is_refused_with_the_affected_count(course):
+    _edit_bank(course, "W: {int: [40, 64]}", "W: {int: [40, 80]}")
+    before = _tree(course)
+    for command in ("render", "release"):
+        done = _grader(course, command, "--assignment", ASSIGNMENT)
+        assert done.returncode == 2, done.stdout
+        assert "fixture-a/conv-out: its parameters, answer, rule or points changed since release" in done.stderr
+        assert "2 submissions would be graded on the new spec" in done.stderr
+        assert f"`python -m grader {command} --force`" in done.stderr
+    assert _tree(course) == before
+    validate = _grader(course, "validate")
+    assert validate.returncode == 1 and "fixture-a/conv-out" in validate.stderr
+
+
+def test_a_forced_release_is_explicit_and_becomes_the_new_record(course):
+    _edit_bank(course, "credit: 0.25", "credit: 0.5")
+    assert _grader(course, "render", "--assignment", ASSIGNMENT).returncode == 2
+    assert _grader(course, "render", "--assignment", ASSIGNMENT, "--force").returncode == 0
+    forced = _grader(course, "release", "--assignment", ASSIGNMENT, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "forced: fixture-a/conv-out" in forced.stdout
+    again = _grader(course, "release", "--assignment", ASSIGNMENT)
+    assert again.returncode == 0 and "forced" not in again.stdout
+
+
+def test_a_wording_fix_changes_no_numbers_and_passes(course):
+    record = json.loads((course / "release-records" / f"{ASSIGNMENT}.json").read_text())
+    _edit_bank(course, "What is the output's spatial size $O$?", "What is the spatial size $O$ of the output?")
+    _edit_bank(course, "The padding adds 2P to the input size", "Padding adds 2P to the input size")
+    for command in ("validate", "render", "release"):
+        done = _grader(course, command, *(["--assignment", ASSIGNMENT] if command != "validate" else []))
+        assert done.returncode == 0, done.stderr
+    assert "fixture-a/conv-out: wording changed since release" in done.stdout
+    new = json.loads((course / "release-records" / f"{ASSIGNMENT}.json").read_text())
+    assert new["problems"]["conv-out"]["digest"] != record["problems"]["conv-out"]["digest"]
+    assert new["problems"]["conv-out"]["grading_digest"] == record["problems"]["conv-out"]["grading_digest"]
+
+
+def test_removing_a_released_problem_is_refused(course):
+    _edit_bank(course, "problems: [conv-out, softmax-rows, relu-init, softmax-fn, net-table]",
+               "problems: [conv-out, softmax-rows, relu-init, softmax-fn]")
+    done = _grader(course, "release", "--assignment", ASSIGNMENT)
+    assert done.returncode == 2 and "fixture-a/net-table: removed from the assignment after release" in done.stderr
