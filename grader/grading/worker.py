@@ -35,6 +35,11 @@ def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
     logger.setLevel(logging.WARNING)
     logger.propagate = False
     os.environ["NBGRADER_EXECUTION"] = "autograde"
+    # A notebook saved by an older Jupyter has cells without ids; nbformat adds them as it reads
+    # and warns once per notebook. The student cannot act on it and the grade does not change.
+    import warnings
+    from nbformat.warnings import MissingIDFieldWarning
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
     _state.update(grader=NotebookGrader(config, f"sqlite:///{db_copy}", pool), pool=pool,
                   collector=collector, private=private)
     atexit.register(_close)

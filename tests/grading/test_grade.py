@@ -141,3 +141,20 @@ def test_regrading_is_idempotent_and_one_student_can_be_regraded(graded):
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{ours / 'gradebook.db'}") as gb:
         assert len(gb.find_assignment(kit.ASSIGNMENT).submissions) == len(CLASS)
+
+
+def test_a_notebook_from_an_older_jupyter_grades_without_library_warnings(tmp_path):
+    """Cells without ids (nbformat < 4.5 writers): graded as usual, and no warning on the TA's screen."""
+    import json
+
+    root = kit.make_course(tmp_path, timeout=5)
+    path = kit.submit(root, "old-jupyter", R)
+    raw = json.loads(path.read_text())
+    for cell in raw["cells"]:
+        del cell["id"]
+    path.write_text(json.dumps(raw))
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", kit.ASSIGNMENT, "--course", str(root)],
+                          capture_output=True, text=True, env=kit.venv_env())
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr and "Warning" not in done.stdout
+    assert "6 / 6" in done.stdout
