@@ -88,11 +88,11 @@ def generate_assignment(config, assignment_id):
         raise GraderError(f"nbgrader generate_assignment {assignment_id!r} failed:\n{details.strip()}")
 
 
-def generate_into(course, scratch, assignment_ids, use_database):
+def generate_into(course, scratch, assignment_ids, use_database, db_url=None):
     """Generate the assignments in a scratch course (a copy of their source dirs); return its release dir.
 
-    With `use_database` the course's gradebook records the assignment (autograde needs it);
-    otherwise nothing outside `scratch` is touched.
+    With `use_database` the course's gradebook (or `db_url`) records the assignment (autograde
+    needs it); otherwise nothing outside `scratch` is touched.
     """
     course, scratch = Path(course).resolve(), Path(scratch)
     for assignment_id in assignment_ids:
@@ -103,7 +103,7 @@ def generate_into(course, scratch, assignment_ids, use_database):
         shutil.copytree(source, scratch / SOURCE_DIR / assignment_id)
     # nbgrader's SaveCells writes to a gradebook even with no_database set, so a run that must
     # leave the course alone gets a throwaway gradebook inside the scratch course.
-    scratch_db = None if use_database else "sqlite:///" + str((scratch / "gradebook.db").resolve())
+    scratch_db = db_url if use_database else "sqlite:///" + str((scratch / "gradebook.db").resolve())
     config = course_config(course, root=scratch, db_url=scratch_db)
     for assignment_id in assignment_ids:
         generate_assignment(config, assignment_id)
@@ -367,6 +367,19 @@ def release(course, bank, assignment_ids):
                     write_atomic(target, (generated / assignment_id / difference.path).read_bytes())
                 changed.append(target)
         return changed
+
+
+def register_in_gradebook(course, assignment_id, db_url):
+    """Record a released assignment in the gradebook at `db_url` (nbgrader's generate_assignment,
+    in a scratch course), after checking that release/ is what source/ generates."""
+    course = Path(course).resolve()
+    released = course / RELEASE_DIR / assignment_id
+    with tempfile.TemporaryDirectory(prefix="grader-register-") as scratch:
+        generated = generate_into(course, Path(scratch) / "check", [assignment_id], use_database=False)
+        if not released.is_dir() or compare_trees(generated / assignment_id, released):
+            raise GraderError(f"{db_url}: no assignment '{assignment_id}' in the gradebook, and {released} "
+                              f"is not what source/ generates; run `python -m grader release` first")
+        generate_into(course, Path(scratch) / "register", [assignment_id], use_database=True, db_url=db_url)
 
 
 def check_release(course, bank, assignment_ids):

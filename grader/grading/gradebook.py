@@ -20,6 +20,15 @@ def open_gradebook(config) -> Gradebook:
     return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course"))
 
 
+def has_assignment(config, assignment: str) -> bool:
+    with open_gradebook(config) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            return False
+    return True
+
+
 def assignment_notebooks(gb: Gradebook, assignment: str, db_url: str) -> list[str]:
     try:
         found = gb.find_assignment(assignment)

@@ -99,6 +99,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
     workers = max(1, min(workers or default_workers(), len(submissions)))
     outcomes = {s: Outcome(s) for s in submissions}
 
+    if not gbops.has_assignment(config, assignment):
+        from grader.release import register_in_gradebook
+        register_in_gradebook(course, assignment, config.CourseDirectory.db_url)
     with gbops.open_gradebook(config) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy autoflush warnings; harmless, and not ours to fix
         warnings.simplefilter("ignore", category=SAWarning)

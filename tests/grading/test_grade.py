@@ -158,3 +158,26 @@ def test_a_notebook_from_an_older_jupyter_grades_without_library_warnings(tmp_pa
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr and "Warning" not in done.stdout
     assert "6 / 6" in done.stdout
+
+
+def test_an_assignment_released_but_not_in_the_gradebook_is_graded(tmp_path):
+    """A fresh clone has release/ but no gradebook.db: grading records the assignment first."""
+    root = kit.make_course(tmp_path, timeout=5)
+    (root / "gradebook.db").unlink()
+    kit.submit(root, "a", R)
+    run = grade_assignment(root, kit.ASSIGNMENT, config=effective_config(root))
+    assert run.outcomes["a"].score == 6.0
+
+
+def test_a_release_that_source_does_not_generate_is_not_registered(tmp_path):
+    from grader.errors import GraderError
+
+    root = kit.make_course(tmp_path, timeout=5)
+    (root / "gradebook.db").unlink()
+    kit.submit(root, "a", R)
+    released = root / "release" / kit.ASSIGNMENT / f"{kit.ASSIGNMENT}.ipynb"
+    nb = nbformat.read(released, as_version=4)
+    nb.cells[0].source += "\nedited after release"
+    nbformat.write(nb, released)
+    with pytest.raises(GraderError, match="is not what source/ generates; run `python -m grader release`"):
+        grade_assignment(root, kit.ASSIGNMENT, config=effective_config(root))
