@@ -12,8 +12,14 @@ from grader.bank import BankError, load_bank
 from grader.bank.model import KINDS
 
 
+QUICK_SAMPLE = 25
+
+
 def add_arguments(parser):
     parser.add_argument("--quiet", action="store_true", help="print nothing when the bank is valid")
+    parser.add_argument("--sample", type=int, default=QUICK_SAMPLE, metavar="N",
+                        help=f"variants of every problem drawn for a quick qa (default {QUICK_SAMPLE}; "
+                             f"`qa` draws 1000)")
 
 
 def summary_lines(bank, contracts):
@@ -41,6 +47,7 @@ def summary_lines(bank, contracts):
 
 def run(args):
     from grader.engine import CONTRACTS
+    from grader.qa import run_qa
 
     try:
         bank = load_bank(args.bank)
@@ -49,6 +56,15 @@ def run(args):
             print(issue, file=sys.stderr)
         print(f"{len(exc.issues)} error{'s' if len(exc.issues) != 1 else ''}: the bank is not valid",
               file=sys.stderr)
+        return 2
+    failures = [(report, example) for report in run_qa(bank, max(1, args.sample))
+                for example in report.examples.values()]
+    if failures:
+        for report, example in failures:
+            problem = bank.problems[report.problem_id]
+            print(f"{bank.path}:{problem.line}: {problem.id}: {example}", file=sys.stderr)
+        print(f"{len(failures)} error{'s' if len(failures) != 1 else ''} in a quick sample of {args.sample} "
+              f"variants per problem (`python -m grader qa` for the full table)", file=sys.stderr)
         return 2
     from grader.release_record import changes_since_release
 

@@ -157,3 +157,14 @@ def test_the_course_bank_validates_and_passes_a_short_qa():
     bank = load_bank(path)
     failing = {r.problem_id: dict(r.examples) for r in run_qa(bank, 20) if r.failed}
     assert failing == {}
+
+
+def test_validate_catches_a_misconception_equal_to_the_answer(tmp_path, capsys):
+    """P may be 0: then `forgot the padding` is the right answer; validate's quick sample finds it."""
+    bad = tmp_path / "questions.yaml"
+    bad.write_text(MINI.read_text().replace("P: {int: [1, 3]}", "P: {int: [0, 1]}"))
+    assert main(["--bank", str(bad), "validate"]) == 2
+    err = capsys.readouterr().err
+    line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "id: conv-size" in text)
+    assert f"questions.yaml:{line}: conv-size: " in err
+    assert "misconception" in err and "is graded correct" in err
