@@ -7,8 +7,10 @@ grading moves out of the kernel they XPASS, fail, and their marks must be remove
 (an honest right and an honest wrong student graded in the same runs) must hold today.
 """
 
+import contextlib
 import hashlib
 import os
+import signal
 import shutil
 import sqlite3
 import subprocess
@@ -142,7 +144,7 @@ DENIAL = {
     "result-above-points": ("one execute_result above the points aborts everyone's run", '''
 get_ipython().display_formatter.formatters["text/plain"].for_type(float, lambda v, p, cycle: p.text("1000000"))
 ''', {}),
-    "kill-worker": ("killing the grading worker breaks the pool", '''
+    "kill-worker": ("killing the grading worker breaks the pool and leaves its fork server behind", '''
 import os, signal
 def _parent(pid):
     return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
@@ -208,15 +210,20 @@ def _scores(course: Path) -> dict:
     return {student: float(score) for student, score in rows}
 
 
-def _leftover_processes() -> list[str]:
+def _leftover_processes(course: Path, kill: bool = False) -> list[str]:
+    """Processes a cheat started, or grading processes of this course (fork servers, kernels)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if MARKER.encode() in (entry / "cmdline").read_bytes():
-                    found.append(entry.name)
+                cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
+            if MARKER.encode() in cmdline or str(course).encode() in cmdline:
+                found.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
+                if kill:
+                    with contextlib.suppress(OSError):
+                        os.kill(int(entry.name), signal.SIGKILL)
     return found
 
 
@@ -241,8 +248,9 @@ def _graded_class(tmp_path_factory, name: str, cheats: dict) -> dict:
         error = exc
     after_run = _digests(course, skip_student="-")
     time.sleep(8)   # the detached cheats act 6 s after their kernel is gone
+    leftovers = _leftover_processes(course, kill=True)
     return {"course": course, "error": error, "scores": _scores(course), "after_run": after_run,
-            "final": _digests(course, skip_student="-"), "leftovers": _leftover_processes()}
+            "final": _digests(course, skip_student="-"), "leftovers": leftovers}
 
 
 @pytest.fixture(scope="module")
@@ -284,9 +292,9 @@ def test_no_cheat_changes_a_classmate_or_outlives_grading(graded):
 def test_an_attack_on_the_run_hurts_nobody(graded_denial, request):
     cheat, graded = graded_denial
     if cheat in OPEN:
-        # kill-worker harms only the classmates in flight at that moment, so it is not strict
-        request.applymarker(pytest.mark.xfail(strict=cheat != "kill-worker", reason=f"issue #8 open: {DENIAL[cheat][0]}"))
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"issue #8 open: {DENIAL[cheat][0]}"))
     assert graded["error"] is None, f"the run stopped: {graded['error']}"
     assert graded["scores"]["honest"] == FULL
     assert graded["scores"]["honest-wrong"] == 0.0
     assert graded["scores"][cheat] == 0.0
+    assert not graded["leftovers"], "processes outlived grading"
