@@ -19,6 +19,10 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.d
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# The student's feedback page (grader/feedback.py) is nbgrader's own feedback file: written by
+# `nbgrader generate_feedback` and `python -m grader feedback` alike, delivered by `nbgrader release_feedback`.
+c.GenerateFeedback.exporter_class = "grader.feedback.FeedbackPage"
+
 # Autograding runs every notebook top to bottom in a fresh kernel: a cell that hangs is
 # interrupted after 30 s, records an error (0 points) and the rest of the notebook still runs.
 c.Execute.timeout = 30

@@ -1,24 +1,32 @@
-"""One HTML feedback page per student, from the autograded notebooks and the gradebook.
+"""The student's feedback page, as nbgrader's own feedback file.
 
-Built only from what is safe to show: the gradebook's scores, the GRADER_RESULT lines the hidden
-tests printed (which never hold expected values, nor error sizes of secret problems), and the
-bank's titles, hints and misconception feedback. Never from the notebook's code or outputs as a
-whole, so hidden test code cannot reach a student (unlike nbgrader's own feedback HTML).
+nbgrader_config.py sets `GenerateFeedback.exporter_class` to `FeedbackPage`, so
+`nbgrader generate_feedback` writes this page as feedback/<student>/<assignment>/<notebook>.html
+(nbgrader's place, which its `--force` rewrites rather than deletes) and `nbgrader release_feedback`
+delivers it; `python -m grader feedback` runs the same converter through nbgrader's API.
+
+Built only from what is safe to show: the gradebook's scores (nbgrader's GetGrades), the
+GRADER_RESULT lines the hidden tests printed (which never hold expected values, nor error sizes of
+secret problems), the student's own answer cells, the names of errors in test cells, and the
+bank's titles, hints and misconception feedback. Never a test cell's code or output as a whole,
+so hidden test code cannot reach a student (unlike nbgrader's default feedback HTML).
 """
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from nbconvert.exporters import Exporter
+from traitlets import Any, default
 
 from grader.errors import GraderError, suggestion
-from grader.files import write_atomic
 
 RESULT_PREFIX = "GRADER_RESULT "
 TEMPLATES = Path(__file__).parent / "templates"
-PAGE = "feedback.html"
+KERNEL_DIED = "KernelDied"          # grader.grading.pipeline marks a cell whose kernel died with it
+TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
+ANSWER_SHOWN_LINES = 40
 
 
 @dataclass
@@ -35,6 +43,7 @@ class ProblemFeedback:
     misconception_feedback: str = ""
     hints: list = field(default_factory=list)
     parts: list = field(default_factory=list)
+    answer: str = ""             # the student's own answer cell (theirs; not shown for secret problems)
 
 
 def grader_results(nb) -> dict[str, dict]:
@@ -54,17 +63,27 @@ def grader_results(nb) -> dict[str, dict]:
     return found
 
 
-def test_cell_errors(nb) -> dict[str, str]:
-    """{problem id: exception name} for test cells that stopped with an error (no details: they
-    could come from hidden code)."""
+def _cell_errors(nb, suffix: str) -> dict[str, str]:
     errors = {}
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id.endswith("-test"):
+        if grade_id.endswith(suffix):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    errors[grade_id[: -len("-test")]] = output.get("ename", "error")
+                    errors[grade_id[: -len(suffix)]] = output.get("ename", "error")
     return errors
+
+
+def test_cell_errors(nb) -> dict[str, str]:
+    """{problem id: exception name} for test cells that stopped with an error (no details: they
+    could come from hidden code)."""
+    return _cell_errors(nb, "-test")
+
+
+def answer_cells(nb) -> dict[str, str]:
+    """{problem id: the source of the student's answer cell}."""
+    return {cell.metadata["nbgrader"]["grade_id"][: -len("-answer")]: cell.source for cell in nb.cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-answer")}
 
 
 def _format_error(error: dict | None) -> str:
@@ -74,7 +93,7 @@ def _format_error(error: dict | None) -> str:
     if error.get("relative_at_most") is not None:
         return f"within {100 * error['relative_at_most']:g} % of the expected value, but outside the tolerance"
     if error.get("relative_above") is not None:
-        return f"more than {100 * error['relative_above']:g} % away from the expected value"
+        return f"off by more than {100 * error['relative_above']:g} % of the expected value"
     if error.get("absolute_at_most") is not None:
         return f"off by at most {error['absolute_at_most']:g}"
     return ""
@@ -87,70 +106,155 @@ def _format_part(part: dict) -> str:
     return " ".join(x for x in (f"{label}:" if label else "", verdict + ".", message) if x)
 
 
-def problem_feedback(problem_id, score, max_score, result, error_name, spec) -> ProblemFeedback:
+def score_text(value: float) -> str:
+    """A score as people read it: at most two decimals ('28.33', '2', '0.5')."""
+    return f"{round(float(value), 2):g}"
+
+
+def no_result_message(answer_error: str | None, test_error: str | None, answered: bool) -> str:
+    """Why a problem has no grader result, in words a student can act on."""
+    if not answered or answer_error == "NotImplementedError":
+        return "No answer was given: the answer cell still holds the placeholder."
+    if KERNEL_DIED in (answer_error, test_error):
+        return ("The kernel died while your notebook ran (the process exited or ran out of memory), "
+                "so this problem could not be checked.")
+    if answer_error in TIMEOUT_ERRORS or test_error in TIMEOUT_ERRORS:
+        return "Your code ran past the time limit (an endless loop?), so this problem could not be checked."
+    if answer_error:
+        return f"Your answer cell stopped with {answer_error}, so the answer was never defined."
+    if test_error == "NameError":
+        return "Your answer cell ran but did not define the answer variable the problem asks for."
+    if test_error == "AssertionError":
+        return "The format check under your answer failed; run that cell in your notebook to see why."
+    if test_error:
+        return f"The checks stopped with {test_error} before your answer could be graded."
+    return "No result was recorded for this problem; ask the course staff."
+
+
+def _shown_answer(source: str) -> str:
+    lines = [line for line in source.strip().splitlines() if line.strip()]
+    if len(lines) > ANSWER_SHOWN_LINES:
+        lines = lines[:ANSWER_SHOWN_LINES] + ["..."]
+    return "\n".join(lines)
+
+
+def problem_feedback(problem_id, score, max_score, result, error_name, spec, *,
+                     answer: str | None = None, answer_error: str | None = None,
+                     answered: bool = True) -> ProblemFeedback:
+    """What the page says about one problem. `error_name`: the error of its test cell, if any."""
     secret = bool(getattr(spec, "secret", False))
     status = "right" if score >= max_score > 0 else ("partial" if score > 0 else "wrong")
     item = ProblemFeedback(problem_id, getattr(spec, "title", problem_id), score, max_score, status,
-                           hints=list(getattr(spec, "hints", []) or []))
+                           hints=list(getattr(spec, "hints", []) or []),
+                           answer=_shown_answer(answer) if answer and answered and not secret else "")
     if result is None:
-        item.message = (f"The checks stopped with {error_name} before grading your answer; "
-                        f"check that the answer cell runs and defines the right variable."
-                        if error_name else "No result was recorded for this problem.")
+        item.message = no_result_message(answer_error, error_name, answered)
         return item
-    item.message = result.get("message") or ""
     item.rule = result.get("rule") or ""
-    if not secret and status != "right":
-        item.error = _format_error(result.get("error"))
     misconception = result.get("misconception")
+    parts = [p for p in result.get("parts") or [] if isinstance(p, dict)]
     if misconception:
         item.misconception = misconception
         for known in getattr(spec, "misconceptions", []) or []:
             if known.id == misconception:
                 item.misconception_feedback = known.feedback
-    item.parts = [_format_part(p) for p in result.get("parts") or [] if isinstance(p, dict)]
+    message = (result.get("message") or "").strip()
+    # said once: the verdict already says right / partly right, the misconception line its feedback
+    verdict_only = message.rstrip(".").casefold() in ("correct", "right", "partly right") or message.startswith("Correct:")
+    if not verdict_only and message != item.misconception_feedback:
+        item.message = message
+    if not secret and status != "right" and not misconception:
+        item.error = _format_error(result.get("error"))
+    item.parts = [_format_part(p) for p in parts] if status != "right" else []
     return item
 
 
-def _environment():
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-
-
-def render_page(student, assignment, title, problems) -> str:
-    score = sum(p.score for p in problems)
-    max_score = sum(p.max_score for p in problems)
-    return _environment().get_template("feedback.html.j2").render(
-        student=student, assignment=assignment, title=title, problems=problems,
-        score=score, max_score=max_score)
-
-
-def student_feedback(gb, course: Path, assignment: str, student: str, bank=None) -> list[ProblemFeedback]:
-    """Per problem (in notebook order), the score from the gradebook and the test's verdict."""
-    submission = gb.find_submission(assignment, student)
+def notebook_feedback(nb, bank=None) -> list[ProblemFeedback]:
+    """Per graded problem of an autograded notebook (in order), after nbgrader's GetGrades put each
+    test cell's score and points in its metadata."""
+    results, errors = grader_results(nb), test_cell_errors(nb)
+    answers, answer_errors = answer_cells(nb), _cell_errors(nb, "-answer")
     problems = []
-    for notebook in sorted(submission.notebooks, key=lambda n: n.name):
-        path = Path(course) / "autograded" / student / assignment / f"{notebook.name}.ipynb"
-        nb = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
-        results, errors = grader_results(nb), test_cell_errors(nb)
-        order = {cell.name: i for i, cell in enumerate(notebook.notebook.source_cells)}
-        for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, 0)):
-            if not grade.name.endswith("-test"):
-                continue
-            problem_id = grade.name[: -len("-test")]
-            spec = bank.problems.get(problem_id) if bank is not None else None
-            problems.append(problem_feedback(problem_id, float(grade.score or 0), float(grade.max_score),
-                                             results.get(problem_id), errors.get(problem_id), spec))
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id", "")
+        if not (meta.get("grade") and grade_id.endswith("-test")):
+            continue
+        problem_id = grade_id[: -len("-test")]
+        spec = bank.problems.get(problem_id) if bank is not None else None
+        source = answers.get(problem_id)
+        answered = source is not None and "raise NotImplementedError()" not in source
+        problems.append(problem_feedback(problem_id, float(meta.get("score") or 0), float(meta.get("points") or 0),
+                                         results.get(problem_id), errors.get(problem_id), spec, answer=source,
+                                         answer_error=answer_errors.get(problem_id), answered=answered))
     return problems
 
 
-def write_feedback(config, course: Path, assignment: str, bank=None, students=None) -> list[Path]:
-    """Write feedback/<student>/<assignment>/feedback.html for every graded student; return the paths."""
-    from nbgrader.api import Gradebook, MissingEntry
+def _environment():
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["score"] = score_text
+    return env
 
-    title = assignment
-    if bank is not None and assignment in bank.assignments:
-        title = bank.assignments[assignment].title
-    written = []
+
+def render_page(student, assignment, title, problems, late_penalty: float = 0.0) -> str:
+    score = sum(p.score for p in problems) - (late_penalty or 0.0)
+    max_score = sum(p.max_score for p in problems)
+    return _environment().get_template("feedback.html.j2").render(
+        student=student, assignment=assignment, title=title, problems=problems,
+        score=max(0.0, score), max_score=max_score, late_penalty=late_penalty or 0.0)
+
+
+def _course_bank(root: str | None):
+    if not root:
+        return None
+    from grader.grading.config import load_bank_if_any
+    return load_bank_if_any(Path(root) / "questions.yaml")
+
+
+class FeedbackPage(Exporter):
+    """nbgrader's feedback exporter (GenerateFeedback.exporter_class): our page for one notebook."""
+
+    output_mimetype = "text/html"
+    bank = Any(None, help="the question bank (titles, hints, misconception feedback); "
+                          "default: questions.yaml in the course root").tag(config=True)
+
+    @default("file_extension")
+    def _file_extension_default(self):
+        return ".html"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        nb, resources = super().from_notebook_node(nb, resources, **kw)
+        info = resources.get("nbgrader", {})
+        bank = self.bank if self.bank is not None else _course_bank(self.config.CourseDirectory.get("root"))
+        assignment = info.get("assignment", "")
+        title = bank.assignments[assignment].title if bank is not None and assignment in bank.assignments \
+            else assignment
+        page = render_page(info.get("student", ""), assignment, title, notebook_feedback(nb, bank),
+                           info.get("late_penalty", 0.0))
+        return page, resources
+
+
+def feedback_config(config, bank=None):
+    """`config` with FeedbackPage as nbgrader's feedback exporter (and `bank`, when given)."""
+    import copy
+
+    config = copy.deepcopy(config)
+    config.GenerateFeedback.exporter_class = FeedbackPage
+    if bank is not None:
+        config.FeedbackPage.bank = bank
+    return config
+
+
+def write_feedback(config, course: Path, assignment: str, bank=None, students=None) -> list[Path]:
+    """Run nbgrader's generate_feedback with FeedbackPage for every graded student (or `students`);
+    return the pages, feedback/<student>/<assignment>/<notebook>.html."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from grader.release import python_scripts_on_path
+
     with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
         try:
             graded = sorted(s.student.id for s in gb.find_assignment(assignment).submissions)
@@ -164,9 +268,18 @@ def write_feedback(config, course: Path, assignment: str, bank=None, students=No
                               f"{suggestion(unknown[0], graded)}")
         if not graded:
             raise GraderError(f"{assignment!r} has no graded submission; run `python -m grader grade {assignment}` first")
-        for student in students or graded:
-            problems = student_feedback(gb, course, assignment, student, bank)
-            path = Path(course) / "feedback" / student / assignment / PAGE
-            write_atomic(path, render_page(student, assignment, title, problems))
-            written.append(path)
+        notebooks = sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
+    config = feedback_config(config, bank)
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    written = []
+    for student in students or graded:
+        with python_scripts_on_path():
+            result = api.generate_feedback(assignment, student, force=True)
+        if not result["success"]:
+            details = (result.get("error") or result.get("log") or "").strip().splitlines()
+            raise GraderError(f"nbgrader generate_feedback {assignment} {student} failed: "
+                              f"{details[-1] if details else 'no details'}")
+        folder = Path(coursedir.format_path(coursedir.feedback_directory, student, assignment))
+        written += [folder / f"{notebook}.html" for notebook in notebooks if (folder / f"{notebook}.html").is_file()]
     return written

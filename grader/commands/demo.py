@@ -101,6 +101,6 @@ def run(args):
                   f"{len(plan) - mismatches}/{len(plan)} scores equal the simulation's plan")
     console.print(f"autograded: {course / 'autograded'}/<student>/{assignment}/\n"
                   f"gradebook:  {config.CourseDirectory.db_url}\n"
-                  f"feedback:   {course / 'feedback'}/<student>/{assignment}/feedback.html ({len(pages)} pages)\n"
+                  f"feedback:   {course / 'feedback'}/<student>/{assignment}/{assignment}.html ({len(pages)} pages, nbgrader's feedback files)\n"
                   f"reports:    {result['folder']}/ (grades.csv, problems.csv, item-analysis.csv, *.png)")
     return 1 if mismatches else 0

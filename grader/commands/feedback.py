@@ -12,5 +12,6 @@ def run(args):
 
     written = write_feedback(effective_config(args.course), args.course, args.assignment,
                              bank=load_bank_if_any(args.bank), students=args.student)
-    print(f"wrote {len(written)} feedback page(s) under {args.course / 'feedback'}/<student>/{args.assignment}/")
+    print(f"wrote {len(written)} feedback page(s): feedback/<student>/{args.assignment}/<notebook>.html "
+          f"(nbgrader's feedback files; `nbgrader release_feedback {args.assignment}` delivers them)")
     return 0

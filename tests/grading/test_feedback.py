@@ -1,11 +1,14 @@
-"""Student feedback: what it shows, and that it never leaks hidden tests or secret expected values."""
+"""Student feedback: what it shows, in words a student can act on, said once, and that it never leaks
+hidden tests or secret expected values. The page is nbgrader's own feedback file."""
 
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
 
 import course_kit as kit
-from grader.feedback import problem_feedback, write_feedback
+from grader.feedback import problem_feedback, score_text, write_feedback
 from grader.grading import grade_assignment
 from grader.grading.config import effective_config
 
@@ -18,30 +21,69 @@ BANK = SimpleNamespace(assignments={}, problems={
     "p2": SimpleNamespace(title="A secret array", secret=True, hints=[], misconceptions=[]),
     "p3": SimpleNamespace(title="Pick one", secret=False, hints=[], misconceptions=[]),
 })
+SUBMISSIONS = {
+    "right": kit.RIGHT,
+    "ceil": {**kit.RIGHT, "p1": "q1 = 15", "p2": "q2 = np.array([0.4, 0.3])"},
+    "far": {**kit.RIGHT, "p1": "q1 = 16"},
+    "syntax": {**kit.RIGHT, "p3": "q3 = ("},
+    "blank": {},
+    "undefined": {**kit.RIGHT, "p1": "x = 14"},
+    "died": {**kit.RIGHT, "p3": "import os\nos._exit(1)"},
+    "endless": {**kit.RIGHT, "p1": "while True:\n    pass"},
+}
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory):
+def course(tmp_path_factory):
     root = kit.make_course(tmp_path_factory.mktemp("feedback"), timeout=3)
-    kit.submit(root, "right", kit.RIGHT)
-    kit.submit(root, "ceil", {**kit.RIGHT, "p1": "q1 = 15", "p2": "q2 = np.array([0.4, 0.3])"})
-    kit.submit(root, "syntax", {**kit.RIGHT, "p3": "q3 = ("})
+    for student, answers in SUBMISSIONS.items():
+        kit.submit(root, student, answers)
     config = effective_config(root)
     grade_assignment(root, kit.ASSIGNMENT, config=config)
+    return root, config
+
+
+@pytest.fixture(scope="module")
+def pages(course):
+    root, config = course
     paths = write_feedback(config, root, kit.ASSIGNMENT, bank=BANK)
-    return {p.parent.parent.name: p.read_text() for p in paths}
+    assert all(p.name == f"{kit.ASSIGNMENT}.html" for p in paths)     # nbgrader's feedback file
+    return {p.parent.parent.name: " ".join(p.read_text().split()) for p in paths}
 
 
 def test_one_page_per_student_with_scores_rules_and_misconceptions(pages):
-    assert set(pages) == {"right", "ceil", "syntax"}
+    assert set(pages) == set(SUBMISSIONS)
     ceil = pages["ceil"]
     assert "0.5 / 2" in ceil and "ceil-not-floor" in ceil and "Round down." in ceil
     assert "How it is checked: exact" in ceil
-    assert "within 10 % of the expected value, but outside the tolerance" in ceil    # |15 - 14| / 14
-    assert "7.14" not in ceil and "off by 1" not in ceil
     assert "Hint: O = floor((W-K+2P)/S) + 1" in ceil
     assert "6 / 6" in pages["right"]
-    assert "NameError" in pages["syntax"]                          # q3 never defined
+
+
+def test_each_message_is_said_once(pages):
+    for student, page in pages.items():
+        assert "Right. Correct." not in page and "Partly right. Partly right." not in page, student
+    assert pages["ceil"].count("Round down.") == 1
+
+
+def test_the_students_own_answer_is_shown_except_for_secret_problems(pages):
+    assert 'Your answer:</p> <pre class="answer">q1 = 15</pre>' in pages["ceil"]
+    assert "0.4, 0.3" not in pages["ceil"]          # p2 is secret
+    assert "q1 = 16" in pages["far"] and "x = 14" in pages["undefined"]
+
+
+def test_the_real_reason_when_nothing_was_graded(pages):
+    assert "Your answer cell stopped with SyntaxError, so the answer was never defined." in pages["syntax"]
+    assert pages["blank"].count("No answer was given: the answer cell still holds the placeholder.") == 3
+    assert "NameError" not in pages["blank"]
+    assert "Your answer cell ran but did not define the answer variable" in pages["undefined"]
+    assert "The kernel died while your notebook ran" in pages["died"]
+    assert "ran past the time limit" in pages["endless"]
+
+
+def test_a_known_misconception_shows_no_error_band_and_others_do(pages):
+    assert "outside the tolerance" not in pages["ceil"] and "off by" not in pages["ceil"]
+    assert "off by more than 100 % of the expected value" in pages["far"]
 
 
 def test_no_page_holds_hidden_test_code_or_secret_values(pages):
@@ -50,9 +92,27 @@ def test_no_page_holds_hidden_test_code_or_secret_values(pages):
             assert needle not in page, (student, needle)
 
 
+def test_scores_are_rounded_for_people():
+    assert [score_text(v) for v in (28.333333, 0.5, 2.0, 1 / 3)] == ["28.33", "0.5", "2", "0.33"]
+
+
 def test_secret_problem_never_shows_the_error_size():
     result = {"problem": "p2", "message": "Not within the tolerance.", "rule": "within 0.1 %",
               "error": {"relative_at_most": 0.5}, "misconception": None}
     secret = problem_feedback("p2", 0.0, 3.0, result, None, BANK.problems["p2"])
     public = problem_feedback("p1", 0.0, 2.0, result, None, BANK.problems["p1"])
     assert secret.error == "" and public.error.startswith("within 50 % of the expected value")
+
+
+def test_nbgrader_generate_feedback_writes_our_page(course, pages):
+    """`nbgrader generate_feedback --force` under the course config rewrites the same page, not
+    nbgrader's notebook dump with raw result lines; release_feedback then delivers it."""
+    root, _ = course
+    config = root / "nbgrader_config.py"
+    config.write_text(config.read_text() + 'c.GenerateFeedback.exporter_class = "grader.feedback.FeedbackPage"\n')
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", kit.ASSIGNMENT, "--force"],
+                          cwd=root, capture_output=True, text=True, env=kit.venv_env())
+    assert done.returncode == 0, done.stderr
+    page = (root / "feedback" / "ceil" / kit.ASSIGNMENT / f"{kit.ASSIGNMENT}.html").read_text()
+    assert "GRADER_RESULT" not in page and "BEGIN HIDDEN" not in page
+    assert "ceil-not-floor" in page and "0.5 / 2" in " ".join(page.split())    # no bank in this course
