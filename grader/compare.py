@@ -143,6 +143,45 @@ def describe_rule(rule, expected=None, kind="numeric"):
     return name
 
 
+def precision_advice(rule):
+    """What precision to give so that a right method passes the rule, e.g. 'give at least 4
+    significant figures' for ±0.1 %; '' where there is nothing to say (choices, strings)."""
+    name = rule["rule"]
+    if name == "sigfigs":
+        return f"give {rule.get('sigfigs', 3)} significant figures"
+    if name == "close":
+        rtol, atol = rule.get("rtol", 1e-3), rule.get("atol", 1e-6)
+        if rtol > 0:
+            return f"give at least {math.ceil(-math.log10(rtol)) + 1} significant figures (do not round early)"
+        if atol > 0:
+            return f"give at least {max(0, math.ceil(-math.log10(atol)))} decimal places"
+    return ""
+
+
+def rule_statement(problem, values):
+    """The sentence a prompt ends with: how the answer of this variant is checked, and what
+    precision to give. Uses the same rules as grading (rule_for, describe_rule)."""
+    if problem.kind == "choice":
+        return describe_rule(dict(problem.compare or {"rule": "choice", "partial": False}), kind="choice")
+    if problem.kind == "table":
+        if problem.compare:
+            rule = rule_for(problem)
+            advice = precision_advice(rule)
+            return describe_rule(rule, kind="table") + (f"; {advice}" if advice else "")
+        return ("integers and tuples must match exactly; other numbers within ±0.1 %: give at least "
+                "4 significant figures (do not round early)")
+    expected = problem.answer.evaluate(values)
+    if problem.kind == "function":
+        case = problem.function.cases[0]
+        expected = expected(*[argument.evaluate(values) for argument in case])
+        rule = rule_for(problem, expected)
+        return (f"your function is called on {len(problem.function.cases)} inputs, some of them edge cases; "
+                f"each output {describe_rule(rule, expected, 'function')}")
+    rule = rule_for(problem, expected)
+    advice = precision_advice(rule)
+    return describe_rule(rule, expected, problem.kind) + (f"; {advice}" if advice else "")
+
+
 def _round_sig(value, figures):
     if value == 0:
         return 0.0

@@ -22,6 +22,7 @@ import nbformat
 import numpy as np
 
 from grader.bank.templates import latex, python_literal
+from grader.compare import rule_statement
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.render import (
@@ -213,7 +214,7 @@ def cell_role(cell):
 def allowed_text(variant, role):
     """Text one of a problem's cells may show, by the cell's role. Every cell: the renderer's
     format checks (shape, number of dimensions and of rows). The prompt: also the template
-    and the problem's own data and the shown parameter values. The inputs cell: also the
+    and the problem's own data, the shown parameter values and the rule statement. The inputs cell: also the
     shown values of the inputs. Answer and test cells: nothing else."""
     problem = variant.problem
     shape = answer_shape(variant)
@@ -223,7 +224,8 @@ def allowed_text(variant, role):
     shown = shown_values(variant)
     if role == "prompt":
         parts += [problem.title, problem.prompt, *problem.hints, points_text(problem.points),
-                  f"Problem {variant.number}", answer_instructions(variant)]
+                  f"Problem {variant.number}", answer_instructions(variant),
+                  rule_statement(problem, variant.values)]
         if problem.options:
             parts += [f"{key} {text}" for key, text in problem.options.items()]
         if problem.table:

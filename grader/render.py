@@ -21,6 +21,7 @@ import numpy as np
 
 from grader.bank.expressions import Expression, name_kind
 from grader.bank.templates import python_literal, render_prompt
+from grader.compare import rule_statement
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.variants import draw, variant_key_for
@@ -272,6 +273,8 @@ def prompt_markdown(variant):
     if problem.hints:
         parts.append("**Hints**\n\n" + "\n".join(f"- {hint}" for hint in problem.hints))
     parts.append(f"**Your answer.** {answer_instructions(variant)}")
+    statement = rule_statement(problem, variant.values)
+    parts.append(f"**How it is checked.** {statement[0].upper()}{statement[1:]}.")
     return "\n\n".join(parts)
 
 

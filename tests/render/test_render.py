@@ -251,3 +251,36 @@ def test_unknown_assignment_is_a_clear_error(course, capsys):
 def test_only_the_requested_assignment_is_rendered(course):
     assert main(["--course", str(course), "render", "--assignment", "fixture-b"]) == 0
     assert [p.name for p in (course / "source").iterdir()] == ["fixture-b"]
+
+
+def test_every_prompt_says_how_its_answer_is_checked(fixture_bank):
+    """The precision needed is stated before grading: 0.79 for 0.79256 must not be a surprise."""
+    from grader.render import render_assignment
+
+    prompts = {cell.metadata.nbgrader.grade_id: cell.source for cell in render_assignment(fixture_bank, "fixture-a").cells
+               if cell.metadata.nbgrader.grade_id.endswith("-prompt")}
+    statements = {grade_id.removesuffix("-prompt"): source.split("**How it is checked.** ")[1]
+                  for grade_id, source in prompts.items()}
+    assert statements == {
+        "conv-out": "Must equal the expected integer exactly.",
+        "softmax-rows": "Each entry accepted within ±0.1 % of the expected value (±1e-06 near zero); "
+                        "give at least 4 significant figures (do not round early).",
+        "relu-init": "Must pick exactly the correct option(s).",
+        "softmax-fn": "Your function is called on 2 inputs, some of them edge cases; each output accepted "
+                      "within ±0.1 % of the expected value (±1e-06 near zero).",
+        "net-table": "Integers and tuples must match exactly; other numbers within ±0.1 %: give at least "
+                     "4 significant figures (do not round early).",
+    }
+
+
+def test_the_precision_advice_passes_its_own_rule():
+    """A value given to the advised number of significant figures is accepted by the rule it
+    describes, for expected values across magnitudes."""
+    from grader.compare import compare_number, precision_advice
+
+    for rtol in (1e-2, 1e-3, 1e-4):
+        rule = {"rule": "close", "rtol": rtol, "atol": 0.0}
+        figures = int(precision_advice(rule).split("at least ")[1].split()[0])
+        for expected in (0.79256, 123.456789, 9.99951e-7, 5.55555):
+            given = float(f"{expected:.{figures - 1}e}")
+            assert compare_number(given, expected, rule).ok, (rtol, expected, given)
