@@ -4,8 +4,9 @@
 questions.yaml; never under source/ or release/, which nbgrader copies to students). A later
 change to a released problem is then found by `validate`, `render` and `release`:
 
-* a wording change (title, prompt, hints, misconception feedback, contract ids) changes no one's
-  numbers or grade: allowed, and the record takes the new wording's digest;
+* a wording change (title, prompt, hints, misconception feedback, contract ids, which values the
+  inputs cell spells out) changes no one's numbers or grade: allowed, and the record takes the
+  new wording's digest;
 * anything that decides numbers or grades (parameters, constraints, answer, rule, points,
   misconception values or credit, options, cases, columns, the bank's seed or variant keying),
   or a problem added to or removed from the assignment, is refused with the assignment, the
@@ -22,8 +23,9 @@ from grader.errors import GraderError
 from grader.files import write_atomic
 
 RECORDS_DIR = "release-records"
-# Fields that only change what a student reads, never a number or a grade.
-PROSE_FIELDS = ("title", "section", "prompt", "hints", "formula")
+# Fields that only change what a student reads (and which values the inputs cell spells out),
+# never a number or a grade.
+PROSE_FIELDS = ("title", "section", "prompt", "hints", "formula", "inputs")
 MISCONCEPTION_PROSE_FIELDS = ("feedback",)
 
 

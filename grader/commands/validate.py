@@ -47,6 +47,7 @@ def summary_lines(bank, contracts):
 
 def run(args):
     from grader.engine import CONTRACTS
+    from grader.prompt_checks import prompt_findings
     from grader.qa import run_qa
 
     try:
@@ -57,14 +58,14 @@ def run(args):
         print(f"{len(exc.issues)} error{'s' if len(exc.issues) != 1 else ''}: the bank is not valid",
               file=sys.stderr)
         return 2
-    failures = [(report, example) for report in run_qa(bank, max(1, args.sample))
+    failures = [(report.problem_id, example) for report in run_qa(bank, max(1, args.sample))
                 for example in report.examples.values()]
+    failures += [(finding.problem, f"{finding.assignment}: {finding.message}") for finding in prompt_findings(bank)]
     if failures:
-        for report, example in failures:
-            problem = bank.problems[report.problem_id]
-            print(f"{bank.path}:{problem.line}: {problem.id}: {example}", file=sys.stderr)
-        print(f"{len(failures)} error{'s' if len(failures) != 1 else ''} in a quick sample of {args.sample} "
-              f"variants per problem (`python -m grader qa` for the full table)", file=sys.stderr)
+        for problem_id, message in failures:
+            print(f"{bank.path}:{bank.problems[problem_id].line}: {problem_id}: {message}", file=sys.stderr)
+        print(f"{len(failures)} error{'s' if len(failures) != 1 else ''}: a quick qa of {args.sample} variants "
+              f"per problem (`python -m grader qa` for the full table) and the prompt checks", file=sys.stderr)
         return 2
     from grader.release_record import changes_since_release
 

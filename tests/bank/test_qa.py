@@ -168,3 +168,26 @@ def test_validate_catches_a_misconception_equal_to_the_answer(tmp_path, capsys):
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "id: conv-size" in text)
     assert f"questions.yaml:{line}: conv-size: " in err
     assert "misconception" in err and "is graded correct" in err
+
+
+@pytest.mark.parametrize("edits, finding", [
+    ([("Compute the softmax of each row of the logits `z`", "Compute the softmax of each row of the logits {{ z | py }}")],
+     "code in the prose"),
+    ([("shape `{{ input_shape | py }}`", "shape `{{ input_shape | py }}`, weights $w = {{ w | latex }}$"),
+      ("      input_shape: {value: [3, 32, 32]}", "      input_shape: {value: [3, 32, 32]}\n      w: {value: [1.0, 2.0, 3.0, 4.0]}")],
+     "the prompt shows the array 'w' but the inputs cell does not define it"),
+    ([("Compute the softmax of each row of the logits `z`", "Compute the softmax of each row of the logits $Z$")],
+     "the inputs cell defines 'z' but the prompt's math calls it 'Z'"),
+], ids=["code-in-prose", "shown-not-given", "symbol-case"])
+def test_validate_checks_prompts_mechanically(tmp_path, capsys, edits, finding):
+    fixture = HERE.parent / "render" / "fixtures" / "bank.yaml"
+    text = fixture.read_text()
+    assert main(["--bank", str(fixture), "validate"]) == 0
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    bank = tmp_path / "questions.yaml"
+    bank.write_text(text)
+    assert main(["--bank", str(bank), "validate"]) == 2
+    err = capsys.readouterr().err
+    assert finding in err and "questions.yaml:" in err

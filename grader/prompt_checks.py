@@ -1,0 +1,84 @@
+"""Prompts a student can act on, checked on the rendered text of every problem of every assignment.
+
+* no code in prose: a value is shown as math ($...$) or given in the inputs cell, never as
+  `np.array([...])` or a Python list in a sentence;
+* every array the prompt shows (4 numbers or more) is also defined in the inputs cell, so that no
+  one retypes it;
+* the inputs cell names each datum with the prompt's own symbol: an input `z` while the prompt's
+  math writes `Z` (and never `z`) is an error.
+
+`python -m grader validate` runs these; each finding names the bank file, the problem's line,
+the problem and the assignment.
+"""
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.bank.templates import prompt_names
+from grader.render import problem_variants, prompt_markdown
+
+MIN_SHOWN_ARRAY = 4
+_CODE = re.compile(r"```.*?```|`[^`]*`", re.S)
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.S)
+_CODE_IN_PROSE = re.compile(r"\bnp\.|\barray\(|\[\s*-?\d+(?:\.\d+)?\s*,")
+_SYMBOL = re.compile(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])")
+
+
+@dataclass(frozen=True)
+class PromptFinding:
+    problem: str
+    assignment: str
+    message: str
+
+
+def _prose(markdown: str) -> str:
+    return _MATH.sub(" ", _CODE.sub(" ", markdown))
+
+
+def _math_symbols(markdown: str) -> set[str]:
+    """Single-letter symbols written in the prompt's math (not LaTeX commands)."""
+    return {symbol for segment in _MATH.findall(_CODE.sub(" ", markdown)) for symbol in _SYMBOL.findall(segment)}
+
+
+def _is_shown_array(value) -> bool:
+    if isinstance(value, (list, tuple)):
+        try:
+            value = np.asarray(value)
+        except ValueError:
+            return False
+    return isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size >= MIN_SHOWN_ARRAY
+
+
+def variant_findings(variant, assignment_id: str) -> list[PromptFinding]:
+    problem = variant.problem
+    found = []
+
+    def finding(message):
+        found.append(PromptFinding(problem.id, assignment_id, message))
+
+    markdown = prompt_markdown(variant)
+    code = _CODE_IN_PROSE.search(_prose(markdown))
+    if code:
+        finding(f"code in the prose near {_prose(markdown)[max(0, code.start() - 20):code.end() + 20].strip()!r}; "
+                f"show values as math (`| latex`) or give them in the inputs cell")
+    for name in sorted(prompt_names(problem.prompt) & set(variant.values)):
+        if name not in problem.inputs and _is_shown_array(variant.values[name]):
+            finding(f"the prompt shows the array {name!r} but the inputs cell does not define it "
+                    f"(add it to `inputs:`)")
+    symbols = _math_symbols(markdown)
+    for name in problem.inputs:
+        if len(name) == 1 and name.swapcase() in symbols and name not in symbols:
+            finding(f"the inputs cell defines {name!r} but the prompt's math calls it {name.swapcase()!r}; "
+                    f"use one symbol")
+    return found
+
+
+def prompt_findings(bank) -> list[PromptFinding]:
+    """Every finding, for every problem as each of its assignments renders it."""
+    found = []
+    for assignment_id in bank.assignments:
+        for variant in problem_variants(bank, assignment_id):
+            found += variant_findings(variant, assignment_id)
+    return found
