@@ -74,9 +74,32 @@ def read_record(course: Path, assignment_id: str) -> dict | None:
     return record
 
 
+def locked_cell_hashes(course: Path, assignment_id: str) -> dict[str, str]:
+    """{grade id: SHA-256 of the text} of every locked cell of the released notebooks."""
+    import nbformat
+
+    hashes = {}
+    for path in sorted((Path(course) / "release" / assignment_id).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("locked"):
+                hashes[meta["grade_id"]] = hashlib.sha256(cell.source.encode("utf-8")).hexdigest()[:16]
+    return hashes
+
+
 def write_record(course: Path, bank, assignment_id: str) -> Path:
+    """Record the assignment as released now; the locked cells' earlier texts are kept (as hashes),
+    so that grading can tell a notebook handed out before a forced re-release from an edited one."""
     path = record_path(course, assignment_id)
-    text = json.dumps(record_of(bank, assignment_id), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    record = record_of(bank, assignment_id)
+    old = read_record(course, assignment_id) or {}
+    record["locked_cells"] = locked_cell_hashes(course, assignment_id)
+    earlier = {grade_id: set(hashes) for grade_id, hashes in old.get("earlier_locked_cells", {}).items()}
+    for grade_id, digest in old.get("locked_cells", {}).items():
+        if record["locked_cells"].get(grade_id) != digest:
+            earlier.setdefault(grade_id, set()).add(digest)
+    record["earlier_locked_cells"] = {grade_id: sorted(hashes) for grade_id, hashes in sorted(earlier.items())}
+    text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         write_atomic(path, text)
     return path
@@ -101,6 +124,12 @@ class Change:
                 "added": "added to the assignment after release",
                 "removed": "removed from the assignment after release"}[self.what]
         return f"{self.assignment}/{self.problem}: {what}; {affected} would be graded on the new spec"
+
+
+def earlier_locked_cells(course: Path, assignment_id: str) -> dict[str, list[str]]:
+    """{grade id: hashes of texts the cell had in earlier releases} (empty without a record)."""
+    record = read_record(course, assignment_id) or {}
+    return record.get("earlier_locked_cells", {})
 
 
 def count_submissions(coursedir_root: Path, assignment_id: str, submitted_dir: str = "submitted") -> int:

@@ -73,8 +73,15 @@ def _unique(items):
     return list(dict.fromkeys(items))
 
 
-def edited_locked_cells(submitted_path, release_path) -> list[str]:
-    """Locked cells whose text differs from the released notebook (nbgrader restores them)."""
+RELEASED_AGAIN = "changed after this notebook was handed out (released again with --force); graded on the new spec"
+
+
+def edited_locked_cells(submitted_path, release_path, earlier: dict | None = None) -> list[str]:
+    """Locked cells whose text differs from the released notebook (nbgrader restores them). A text
+    that an earlier release had (`earlier`: grade id -> hashes, grader.release_record) is the
+    instructor's change, not the student's."""
+    import hashlib
+
     import nbformat
     try:
         submitted = nbformat.read(submitted_path, as_version=4)
@@ -83,7 +90,20 @@ def edited_locked_cells(submitted_path, release_path) -> list[str]:
         return []
     original = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells
                 if c.metadata.get("nbgrader", {}).get("locked")}
-    return [f"{cell.metadata['nbgrader']['grade_id']}: locked cell edited; restored from the source"
-            for cell in submitted.cells
-            if cell.metadata.get("nbgrader", {}).get("grade_id") in original
-            and cell.source != original[cell.metadata["nbgrader"]["grade_id"]]]
+    earlier = earlier or {}
+    found = []
+    for cell in submitted.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id not in original or cell.source == original[grade_id]:
+            continue
+        digest = hashlib.sha256(cell.source.encode("utf-8")).hexdigest()[:16]
+        found.append(f"{grade_id}: {RELEASED_AGAIN}" if digest in earlier.get(grade_id, ())
+                     else f"{grade_id}: locked cell edited; restored from the source")
+    return found
+
+
+def without_repairs_of(reasons: list[str], released_again: list[str]) -> list[str]:
+    """Drop nbgrader's 'restored from the source' lines for cells the instructor changed."""
+    cells = {reason.split(": ", 1)[0] for reason in released_again}
+    return [reason for reason in reasons
+            if not (reason.split(": ", 1)[0] in cells and reason.endswith("restored from the source"))]

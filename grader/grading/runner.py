@@ -20,7 +20,8 @@ from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading import gradebook as gbops
 from grader.grading.config import effective_config, with_venv_on_path
-from grader.grading.reasons import notebook_reasons
+from grader.grading.reasons import RELEASED_AGAIN, notebook_reasons, without_repairs_of
+from grader.release_record import earlier_locked_cells
 from grader.grading.worker import grade_task, init_worker
 
 
@@ -109,6 +110,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
         tasks = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
+        earlier = earlier_locked_cells(course, assignment)
         for student, submitted in submissions.items():
             workdir = _prepare_workdir(coursedir, assignment, student, submitted)
             for notebook in notebooks:
@@ -119,7 +121,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                     continue
                 tasks.append({"student": student, "assignment": assignment, "notebook": notebook,
                               "submitted": str(path), "workdir": str(workdir),
-                              "release": str(release / f"{notebook}.ipynb")})
+                              "release": str(release / f"{notebook}.ipynb"), "earlier": earlier})
         for index, task in enumerate(tasks):
             task["prestart_next"] = index < len(tasks) - workers
 
@@ -135,7 +137,10 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 gbops.record_notebook(gb, config, assignment, result["student"], result["notebook"], nb)
                 workdir = Path(coursedir.format_path(coursedir.autograded_directory, result["student"], assignment))
                 write_atomic(workdir / f"{result['notebook']}.ipynb", result["notebook_json"], mode=0o444)  # nbgrader's 444
-                outcome.reasons.extend(result.get("edited", []) + notebook_reasons(nb, result.get("warnings", [])))
+                edited = result.get("edited", [])
+                released_again = [reason for reason in edited if reason.endswith(RELEASED_AGAIN)]
+                outcome.reasons.extend(edited + without_repairs_of(notebook_reasons(nb, result.get("warnings", [])),
+                                                                   released_again))
             if on_progress:
                 on_progress(result["student"])
 

@@ -76,7 +76,7 @@ def grade_task(task: dict) -> dict:
     result["warnings"] = [m for m in collector.messages if _worth_reporting(m)]
     if task.get("release"):
         from grader.grading.reasons import edited_locked_cells
-        result["edited"] = edited_locked_cells(task["submitted"], task["release"])
+        result["edited"] = edited_locked_cells(task["submitted"], task["release"], task.get("earlier"))
     return result
 
 

@@ -102,3 +102,33 @@ def test_removing_a_released_problem_is_refused(course):
                "problems: [conv-out, softmax-rows, relu-init, softmax-fn]")
     done = _grader(course, "release", "--assignment", ASSIGNMENT)
     assert done.returncode == 2 and "fixture-a/net-table: removed from the assignment after release" in done.stderr
+
+
+def test_a_notebook_from_before_a_forced_release_is_told_apart_from_an_edited_one(course):
+    """Grading names the instructor's change, not 'locked cell edited', for a notebook handed out
+    before a forced re-release; a student who edits a locked cell is still reported as such."""
+    import nbformat
+
+    from grader.grading import grade_assignment
+    from grader.grading.config import effective_config
+
+    released = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    for student, edit in (("early", False), ("editor", True)):
+        nb = nbformat.read(released, as_version=4)
+        if edit:
+            prompt = next(c for c in nb.cells if c.metadata.nbgrader.get("grade_id") == "softmax-rows-prompt")
+            prompt.source += "\nI edited this."
+        folder = course / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+    _edit_bank(course, "W: {int: [40, 64]}", "W: {int: [40, 80]}")
+    for command in ("render", "release"):
+        assert _grader(course, command, "--assignment", ASSIGNMENT, "--force").returncode == 0
+    run = grade_assignment(course, ASSIGNMENT, students=["early", "editor"], config=effective_config(course))
+    early, editor = run.outcomes["early"].reasons, run.outcomes["editor"].reasons
+    assert "conv-out-prompt: changed after this notebook was handed out (released again with --force); " \
+           "graded on the new spec" in early
+    assert not [reason for reason in early if "conv-out-prompt" in reason and "restored" in reason]
+    assert "softmax-rows-prompt: locked cell edited; restored from the source" in editor
+    record = json.loads((course / "release-records" / f"{ASSIGNMENT}.json").read_text())
+    assert list(record["earlier_locked_cells"]) == ["conv-out-prompt"]
