@@ -133,6 +133,17 @@ def nominal_tolerance(rule, expected):
     raise ValueError(f"no numeric tolerance for rule {name!r}")
 
 
+def window(centre, tolerance):
+    """(low, high) = centre ∓ tolerance, each end stepped inward by float rounding where needed so
+    that |end − centre| ≤ tolerance holds as the engine computes it (for range-style targets)."""
+    low, high = centre - tolerance, centre + tolerance
+    while abs(low - centre) > tolerance:
+        low = math.nextafter(low, centre)
+    while abs(high - centre) > tolerance:
+        high = math.nextafter(high, centre)
+    return low, high
+
+
 def is_finite_number(value):
     try:
         return math.isfinite(float(as_number(value)))

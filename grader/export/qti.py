@@ -39,7 +39,7 @@ from lxml import etree
 from grader.compare import grade_answer, rule_for
 
 from .common import (ExportError, Skip, draw_variants, hints_html, is_finite_number, misconception_values,
-                     nominal_tolerance, number_text, prompt_html)
+                     nominal_tolerance, number_text, prompt_html, window)
 from .moodle import prompt_html_inline
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -128,13 +128,14 @@ def numerical_item(problem, variant):
     _sub(_sub(response, "render_fib", fibtype="Decimal"), "response_label", ident="answer1")
 
     centre, margin = nominal_tolerance(rule_for(problem, variant.expected), variant.expected)
+    low, high = window(centre, margin)
 
     def within(conditionvar):
         either = _sub(conditionvar, "or")
         _sub(either, "varequal", number_text(centre), respident="response1")
         both = _sub(either, "and")
-        _sub(both, "vargte", number_text(centre - margin), respident="response1")
-        _sub(both, "varlte", number_text(centre + margin), respident="response1")
+        _sub(both, "vargte", number_text(low), respident="response1")
+        _sub(both, "varlte", number_text(high), respident="response1")
 
     resprocessing = _resprocessing(item)
     _set_correct(resprocessing, within)
