@@ -184,6 +184,14 @@ def markdown_html(text, inline=INLINE_PAREN):
 _NOTEBOOK_ANSWER_LINE = re.compile(r"(?:^|\n\n)Answer:.*?(?=\n\n|\Z)", re.DOTALL)
 
 
+def inline_html(text, inline=INLINE_PAREN):
+    """A short Markdown text (an option, a hint) as HTML without its enclosing paragraph."""
+    rendered = markdown_html(text, inline).strip()
+    if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
+        rendered = rendered[3:-4]
+    return rendered
+
+
 def prompt_html(problem, values, inline=INLINE_PAREN, quiz=True):
     """The variant's prompt as HTML. For a quiz (Moodle, Canvas) the notebook's closing paragraph
     "Answer: one float." (how to write the answer in Python) is left out."""
@@ -196,7 +204,7 @@ def prompt_html(problem, values, inline=INLINE_PAREN, quiz=True):
 def hints_html(problem, inline=INLINE_PAREN):
     if not problem.hints:
         return ""
-    items = "".join(f"<li>{markdown_html(hint, inline).strip()}</li>" for hint in problem.hints)
+    items = "".join(f"<li>{inline_html(hint, inline)}</li>" for hint in problem.hints)
     return f"<p>Hints:</p><ul>{items}</ul>"
 
 

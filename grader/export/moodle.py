@@ -34,7 +34,7 @@ from lxml import etree
 
 from grader.compare import grade_answer, rule_for
 
-from .common import (ExportError, Skip, as_number, draw_variants, hints_html,
+from .common import (ExportError, Skip, as_number, draw_variants, hints_html, inline_html,
                      is_finite_number, misconception_values, nominal_tolerance, number_text, prompt_html,
                      table_cells)
 
@@ -168,7 +168,7 @@ def multichoice_question(problem, variant):
     question = _question("multichoice", problem, variant, prompt_html(problem, variant.values))
     for key, text in problem.options.items():
         percent = _percent_or_refuse(problem, fractions[key], f"option {key}")
-        label = f"<b>{html.escape(key)}.</b> " + prompt_html_inline(text)
+        label = f"<b>{html.escape(key)}.</b> " + inline_html(text)
         _answer(question, percent, label, " ".join(feedback[key]), html_format=True)
     for tag, value in (("single", "false" if problem.multiple else "true"), ("shuffleanswers", "0"),
                        ("answernumbering", "none")):
@@ -178,16 +178,6 @@ def multichoice_question(problem, variant):
     _text(question, "incorrectfeedback", "Not the correct option" + ("s." if problem.multiple else "."),
           html_format=True)
     return question
-
-
-def prompt_html_inline(text):
-    """An option's Markdown as HTML without the enclosing paragraph."""
-    from .common import markdown_html
-
-    rendered = markdown_html(text).strip()
-    if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
-        rendered = rendered[3:-4]
-    return rendered
 
 
 # --- Cloze (tables and arrays) -----------------------------------------------------------------

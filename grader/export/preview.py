@@ -21,7 +21,7 @@ from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.qa import run_qa
 
-from .common import (INLINE_DOLLAR, draw_variants, markdown_html, misconception_values, nominal_tolerance,
+from .common import (INLINE_DOLLAR, draw_variants, inline_html, misconception_values, nominal_tolerance,
                      number_text, prompt_html, table_cells)
 
 KATEX_DIR = Path(__file__).parent / "static" / "katex"
@@ -34,7 +34,7 @@ def _math(value):
 
 
 def _markdown(text):
-    return Markup(markdown_html(str(text), INLINE_DOLLAR))
+    return Markup(inline_html(str(text), INLINE_DOLLAR))
 
 
 # --- how a kind's answer looks (one view per kind) ---------------------------------------------
@@ -56,11 +56,24 @@ def array_view(problem, values, value, rule):
     return _math(np.asarray(value)) + Markup(f' <span class="tol">shape {np.shape(value)}</span>')
 
 
+def _keys(value):
+    return {str(k) for k in value} if isinstance(value, (set, frozenset, list, tuple)) else {str(value)}
+
+
 def choice_view(problem, values, value, rule):
-    keys = sorted({str(k) for k in value}) if isinstance(value, (set, frozenset, list, tuple)) else [str(value)]
-    items = Markup("").join(Markup("<li><b>{}.</b> ").format(key) + _markdown(problem.options.get(key, "?"))
-                            + Markup("</li>") for key in keys)
+    """Every option, the picked ones (the answer's, or a misconception's) marked."""
+    picked = _keys(value)
+    items = Markup("").join(
+        Markup('<li class="{}">{} <b>{}.</b> ').format("picked" if key in picked else "", "✓" if key in picked else "·",
+                                                      key)
+        + Markup(inline_html(text, INLINE_DOLLAR)) + Markup("</li>") for key, text in problem.options.items())
     return Markup('<ul class="options">') + items + Markup("</ul>")
+
+
+def _option_keys(problem, option):
+    """A misconception's option(s): the keys and their text, without the other options."""
+    return Markup("<br>").join(Markup("<b>{}.</b> ").format(key) + Markup(inline_html(problem.options[key], INLINE_DOLLAR))
+                               for key in sorted(_keys(option)))
 
 
 def table_view(problem, values, value, rule):
@@ -101,7 +114,7 @@ def _misconceptions(problem, values, view, rule):
     rows = []
     for misconception in problem.misconceptions:
         if misconception.option is not None:
-            value = view(problem, values, misconception.option, rule)
+            value = _option_keys(problem, misconception.option)
         else:
             found = dict((m.id, v) for m, v in misconception_values(problem, values))
             value = view(problem, values, found[misconception.id], rule) if misconception.id in found \

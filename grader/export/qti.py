@@ -38,9 +38,8 @@ from lxml import etree
 
 from grader.compare import grade_answer, rule_for
 
-from .common import (ExportError, Skip, draw_variants, hints_html, is_finite_number, misconception_values,
+from .common import (ExportError, Skip, draw_variants, hints_html, inline_html, is_finite_number, misconception_values,
                      nominal_tolerance, number_text, prompt_html, window)
-from .moodle import prompt_html_inline
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 QTI_SCHEMA = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2 http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"
@@ -187,7 +186,7 @@ def choice_item(problem, variant):
     choices = _sub(response, "render_choice")
     for key, text in problem.options.items():
         label = _sub(choices, "response_label", ident=option_id[key])
-        _material(label, f"<b>{html.escape(key)}.</b> " + prompt_html_inline(text))
+        _material(label, f"<b>{html.escape(key)}.</b> " + inline_html(text))
 
     feedback = {key: [] for key in problem.options}
     for misconception in problem.misconceptions:
