@@ -19,7 +19,8 @@ def run(args):
         raise GraderError(f"--variants: expected a positive number, got {args.variants}")
     bank = load_bank(args.bank)
     if args.assignment is not None and args.assignment not in bank.assignments:
-        raise GraderError(f"no assignment {args.assignment!r} in {bank.path} (assignments: {', '.join(bank.assignments)})")
+        raise GraderError(f"no assignment {args.assignment!r} in {bank.path} "
+                          f"(assignments: {', '.join(bank.assignments)})")
     out = (args.out or args.course / "preview").resolve()
     release = (args.course / "release").resolve()
     if out == release or release in out.parents:

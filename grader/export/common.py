@@ -2,6 +2,7 @@
 and the prompt as HTML with its LaTeX kept for the target's math renderer."""
 
 import html
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import numpy as np
 from markdown_it import MarkdownIt
 
 from grader.bank.templates import render_prompt
+from grader.compare import as_key_set, grade_answer
 from grader.errors import GraderError
 from grader.variants import draw
 
@@ -81,6 +83,35 @@ def misconception_values(problem, values):
         except Exception:  # noqa: BLE001 (a misconception that does not apply to this variant)
             continue
     return found
+
+
+# --- choice ------------------------------------------------------------------------------
+
+def every_pick(problem):
+    """Every pick a student can make: each option alone, and with `multiple` every non-empty set."""
+    keys = list(problem.options)
+    sizes = range(1, len(keys) + 1) if problem.multiple else [1]
+    return [set(combo) for size in sizes for combo in itertools.combinations(keys, size)]
+
+
+def refuse_unless_same_grades(problem, values, target_grade, target):
+    """Grade every pick with the engine and with `target_grade(picked)`; ExportError where they differ."""
+    for picked in every_pick(problem):
+        notebook = grade_answer(problem, picked, values).fraction
+        theirs = target_grade(picked)
+        if abs(notebook - theirs) > 1e-4:
+            shown = "{" + ", ".join(sorted(picked)) + "}"
+            raise ExportError(f"problem '{problem.id}': {target} cannot express its partial credit: picking "
+                              f"{shown} earns {notebook:g} in the notebook but {theirs:g} in {target}")
+
+
+def option_feedback(problem, correct):
+    """{option key: [feedback of the misconceptions that pick it]} (correct options excluded)."""
+    feedback = {key: [] for key in problem.options}
+    for misconception in problem.misconceptions:
+        for key in sorted(as_key_set(misconception.option) - correct):
+            feedback[key].append(misconception.feedback)
+    return feedback
 
 
 # --- numbers --------------------------------------------------------------------------------

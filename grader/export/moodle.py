@@ -27,16 +27,15 @@ in $$…$$, inline math in \\(…\\).
 """
 
 import html
-import itertools
 import math
 
 from lxml import etree
 
-from grader.compare import grade_answer, rule_for
+from grader.compare import as_key_set, rule_for
 
 from .common import (ExportError, Skip, as_number, draw_variants, hints_html, inline_html,
-                     is_finite_number, misconception_values, nominal_tolerance, number_text, prompt_html,
-                     table_cells)
+                     is_finite_number, misconception_values, nominal_tolerance, number_text, option_feedback,
+                     prompt_html, refuse_unless_same_grades, table_cells)
 
 # The grades Moodle offers for an answer (question_bank::fraction_options_full), in percent.
 MOODLE_PERCENTS = ("100", "90", "83.33333", "80", "75", "70", "66.66667", "60", "50", "40", "33.33333",
@@ -122,24 +121,17 @@ def numerical_question(problem, variant):
 
 def choice_fractions(problem, values):
     """{option key: fraction} for Moodle, and {key: [feedback]} from the misconceptions."""
-    correct = _keys(problem.answer.evaluate(values))
-    feedback = {key: [] for key in problem.options}
-    for misconception in problem.misconceptions:
-        for key in sorted(_keys(misconception.option) - correct):
-            feedback[key].append(misconception.feedback)
+    correct = as_key_set(problem.answer.evaluate(values))
+    feedback = option_feedback(problem, correct)
     if problem.multiple:
         share = 1.0 / len(correct)
         return {key: share if key in correct else -share for key in problem.options}, feedback
     fractions = {key: 1.0 if key in correct else 0.0 for key in problem.options}
     for misconception in problem.misconceptions:
-        keys = _keys(misconception.option)
+        keys = as_key_set(misconception.option)
         if len(keys) == 1 and not keys & correct:
             fractions[next(iter(keys))] = max(fractions[next(iter(keys))], misconception.credit)
     return fractions, feedback
-
-
-def _keys(value):
-    return {str(key) for key in value} if isinstance(value, (set, frozenset, list, tuple)) else {str(value)}
 
 
 def moodle_choice_grade(fractions, picked, multiple):
@@ -149,22 +141,10 @@ def moodle_choice_grade(fractions, picked, multiple):
     return min(1.0, max(0.0, sum(fractions[key] for key in picked)))
 
 
-def _every_pick(problem):
-    keys = list(problem.options)
-    if not problem.multiple:
-        return [{key} for key in keys]
-    return [set(combo) for size in range(1, len(keys) + 1) for combo in itertools.combinations(keys, size)]
-
-
 def multichoice_question(problem, variant):
     fractions, feedback = choice_fractions(problem, variant.values)
-    for picked in _every_pick(problem):
-        notebook = grade_answer(problem, picked, variant.values).fraction
-        moodle = moodle_choice_grade(fractions, picked, problem.multiple)
-        if abs(notebook - moodle) > 1e-4:
-            shown = "{" + ", ".join(sorted(picked)) + "}"
-            raise ExportError(f"problem '{problem.id}': Moodle cannot express its partial credit: picking "
-                              f"{shown} earns {notebook:g} in the notebook but {moodle:g} in Moodle")
+    refuse_unless_same_grades(problem, variant.values,
+                              lambda picked: moodle_choice_grade(fractions, picked, problem.multiple), "Moodle")
     question = _question("multichoice", problem, variant, prompt_html(problem, variant.values))
     for key, text in problem.options.items():
         percent = _percent_or_refuse(problem, fractions[key], f"option {key}")

@@ -16,7 +16,7 @@ import numpy as np
 from markupsafe import Markup
 
 from grader.bank.templates import latex
-from grader.compare import describe_rule, rule_for
+from grader.compare import as_key_set, describe_rule, rule_for
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.qa import run_qa
@@ -45,7 +45,8 @@ def _number_view(problem, values, value, rule):
         centre, tolerance = nominal_tolerance(rule, value)
     except (TypeError, ValueError):
         return text
-    return text + Markup(f' <span class="tol">(accepted: |x − {number_text(centre)}| ≤ {number_text(tolerance)})</span>')
+    window = f"(accepted: |x − {number_text(centre)}| ≤ {number_text(tolerance)})"
+    return text + Markup(' <span class="tol">{}</span>').format(window)
 
 
 def numeric_view(problem, values, value, rule):
@@ -56,24 +57,20 @@ def array_view(problem, values, value, rule):
     return _math(np.asarray(value)) + Markup(f' <span class="tol">shape {np.shape(value)}</span>')
 
 
-def _keys(value):
-    return {str(k) for k in value} if isinstance(value, (set, frozenset, list, tuple)) else {str(value)}
-
-
 def choice_view(problem, values, value, rule):
     """Every option, the picked ones (the answer's, or a misconception's) marked."""
-    picked = _keys(value)
+    picked = as_key_set(value)
     items = Markup("").join(
-        Markup('<li class="{}">{} <b>{}.</b> ').format("picked" if key in picked else "", "✓" if key in picked else "·",
-                                                      key)
+        Markup('<li class="{}">{} <b>{}.</b> ').format(*(("picked", "✓") if key in picked else ("", "·")), key)
         + Markup(inline_html(text, INLINE_DOLLAR)) + Markup("</li>") for key, text in problem.options.items())
     return Markup('<ul class="options">') + items + Markup("</ul>")
 
 
-def _option_keys(problem, option):
+def _picked_options(problem, option):
     """A misconception's option(s): the keys and their text, without the other options."""
-    return Markup("<br>").join(Markup("<b>{}.</b> ").format(key) + Markup(inline_html(problem.options[key], INLINE_DOLLAR))
-                               for key in sorted(_keys(option)))
+    return Markup("<br>").join(Markup("<b>{}.</b> ").format(key)
+                               + Markup(inline_html(problem.options[key], INLINE_DOLLAR))
+                               for key in sorted(as_key_set(option)))
 
 
 def table_view(problem, values, value, rule):
@@ -114,7 +111,7 @@ def _misconceptions(problem, values, view, rule):
     rows = []
     for misconception in problem.misconceptions:
         if misconception.option is not None:
-            value = _option_keys(problem, misconception.option)
+            value = _picked_options(problem, misconception.option)
         else:
             found = dict((m.id, v) for m, v in misconception_values(problem, values))
             value = view(problem, values, found[misconception.id], rule) if misconception.id in found \

@@ -30,16 +30,16 @@ so the tests check the structure Canvas' importer reads instead of validating ag
 
 import hashlib
 import html
-import itertools
 import zipfile
 from io import BytesIO
 
 from lxml import etree
 
-from grader.compare import grade_answer, rule_for
+from grader.compare import as_key_set, rule_for
 
-from .common import (ExportError, Skip, draw_variants, hints_html, inline_html, is_finite_number, misconception_values,
-                     nominal_tolerance, number_text, prompt_html, window)
+from .common import (ExportError, Skip, draw_variants, hints_html, inline_html, is_finite_number,
+                     misconception_values, nominal_tolerance, number_text, option_feedback, prompt_html,
+                     refuse_unless_same_grades, window)
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 QTI_SCHEMA = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2 http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"
@@ -149,10 +149,6 @@ def numerical_item(problem, variant):
 
 # --- choice -----------------------------------------------------------------------------------
 
-def _keys(value):
-    return {str(key) for key in value} if isinstance(value, (set, frozenset, list, tuple)) else {str(value)}
-
-
 def canvas_choice_grade(correct, picked, multiple):
     """Canvas Classic Quizzes: one answer -> all or nothing; several -> (right − wrong)/n, at least 0."""
     if not multiple:
@@ -160,21 +156,10 @@ def canvas_choice_grade(correct, picked, multiple):
     return max(0.0, (len(picked & correct) - len(picked - correct)) / len(correct))
 
 
-def _every_pick(problem):
-    keys = list(problem.options)
-    sizes = range(1, len(keys) + 1) if problem.multiple else [1]
-    return [set(combo) for size in sizes for combo in itertools.combinations(keys, size)]
-
-
 def choice_item(problem, variant):
-    correct = _keys(problem.answer.evaluate(variant.values))
-    for picked in _every_pick(problem):
-        notebook = grade_answer(problem, picked, variant.values).fraction
-        canvas = canvas_choice_grade(correct, picked, problem.multiple)
-        if abs(notebook - canvas) > 1e-9:
-            shown = "{" + ", ".join(sorted(picked)) + "}"
-            raise ExportError(f"problem '{problem.id}': Canvas cannot express its partial credit: picking "
-                              f"{shown} earns {notebook:g} in the notebook but {canvas:g} in Canvas")
+    correct = as_key_set(problem.answer.evaluate(variant.values))
+    refuse_unless_same_grades(problem, variant.values,
+                              lambda picked: canvas_choice_grade(correct, picked, problem.multiple), "Canvas")
     item = _item(problem, variant)
     option_id = {key: f"{item.get('ident')}_{index}" for index, key in enumerate(problem.options)}
     question_type = "multiple_answers_question" if problem.multiple else "multiple_choice_question"
@@ -188,10 +173,7 @@ def choice_item(problem, variant):
         label = _sub(choices, "response_label", ident=option_id[key])
         _material(label, f"<b>{html.escape(key)}.</b> " + inline_html(text))
 
-    feedback = {key: [] for key in problem.options}
-    for misconception in problem.misconceptions:
-        for key in sorted(_keys(misconception.option) - correct):
-            feedback[key].append(misconception.feedback)
+    feedback = option_feedback(problem, correct)
     resprocessing = _resprocessing(item)
     for key, texts in feedback.items():
         if texts:
