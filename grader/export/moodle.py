@@ -73,12 +73,12 @@ def _text(parent, tag, value, html_format=False, **attributes):
     return element
 
 
-def _question(kind, problem, variant, text):
-    question = etree.Element("question", type=kind)
+def _question(qtype, problem, variant, text):
+    question = etree.Element("question", type=qtype)
     _text(question, "name", f"{problem.id} {variant.key}")
     _text(question, "questiontext", f"<h4>{html.escape(problem.title)}</h4>\n{text}", html_format=True)
     _text(question, "generalfeedback", hints_html(problem), html_format=True)
-    if kind != "cloze":
+    if qtype != "cloze":
         etree.SubElement(question, "defaultgrade").text = number_text(problem.points)
     etree.SubElement(question, "penalty").text = "0"
     etree.SubElement(question, "hidden").text = "0"

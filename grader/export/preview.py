@@ -16,7 +16,7 @@ import numpy as np
 from markupsafe import Markup
 
 from grader.bank.templates import latex
-from grader.compare import as_key_set, describe_rule, rule_for
+from grader.compare import as_key_set, grade_answer, rule_for
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.qa import run_qa
@@ -39,25 +39,22 @@ def _markdown(text):
 
 # --- how a kind's answer looks (one view per kind) ---------------------------------------------
 
-def _number_view(problem, values, value, rule):
+def numeric_view(problem, values, value):
+    """The number, and the window Moodle and Canvas accept around it."""
     text = _math(value)
     try:
-        centre, tolerance = nominal_tolerance(rule, value)
+        centre, tolerance = nominal_tolerance(rule_for(problem, value), value)
     except (TypeError, ValueError):
         return text
     window = f"(accepted: |x − {number_text(centre)}| ≤ {number_text(tolerance)})"
     return text + Markup(' <span class="tol">{}</span>').format(window)
 
 
-def numeric_view(problem, values, value, rule):
-    return _number_view(problem, values, value, rule)
-
-
-def array_view(problem, values, value, rule):
+def array_view(problem, values, value):
     return _math(np.asarray(value)) + Markup(f' <span class="tol">shape {np.shape(value)}</span>')
 
 
-def choice_view(problem, values, value, rule):
+def choice_view(problem, values, value):
     """Every option, the picked ones (the answer's, or a misconception's) marked."""
     picked = as_key_set(value)
     items = Markup("").join(
@@ -73,7 +70,7 @@ def _picked_options(problem, option):
                                for key in sorted(as_key_set(option)))
 
 
-def table_view(problem, values, value, rule):
+def table_view(problem, values, value):
     rows = {}
     for label, column, cell in table_cells(problem, values, value):
         rows.setdefault(label, []).append(_math(cell))
@@ -84,7 +81,7 @@ def table_view(problem, values, value, rule):
     return Markup("<table><tr><th></th>") + header + Markup("</tr>") + body + Markup("</table>")
 
 
-def function_view(problem, values, value, rule):
+def function_view(problem, values, value):
     rows = []
     for case in problem.function.cases:
         arguments = ", ".join(argument.source for argument in case)
@@ -107,14 +104,14 @@ ANSWER_VIEW_BY_KIND = {
 }
 
 
-def _misconceptions(problem, values, view, rule):
+def _misconceptions(problem, values, view):
     rows = []
     for misconception in problem.misconceptions:
         if misconception.option is not None:
             value = _picked_options(problem, misconception.option)
         else:
             found = dict((m.id, v) for m, v in misconception_values(problem, values))
-            value = view(problem, values, found[misconception.id], rule) if misconception.id in found \
+            value = view(problem, values, found[misconception.id]) if misconception.id in found \
                 else Markup("<i>does not apply to this variant</i>")
         rows.append({"id": misconception.id, "credit": misconception.credit, "value": value,
                      "feedback": _markdown(misconception.feedback)})
@@ -125,13 +122,13 @@ def problem_page_data(bank, problem, assignment_id, count, report):
     view = ANSWER_VIEW_BY_KIND[problem.kind]
     variants = []
     for variant in draw_variants(bank, problem, assignment_id, count):
-        rule = rule_for(problem, variant.expected) if problem.kind in ("numeric", "array") else {}
         variants.append({
             "key": variant.key,
             "prompt": Markup(prompt_html(problem, variant.values, INLINE_DOLLAR, quiz=False)),
-            "answer": view(problem, variant.values, variant.expected, rule),
-            "rule": describe_rule(rule, variant.expected, problem.kind) if rule else "",
-            "misconceptions": _misconceptions(problem, variant.values, view, rule),
+            "answer": view(problem, variant.values, variant.expected),
+            # grading the expected answer says the rule in the words students see, whatever the kind
+            "rule": grade_answer(problem, variant.expected, variant.values).rule,
+            "misconceptions": _misconceptions(problem, variant.values, view),
         })
     return {
         "problem": problem,

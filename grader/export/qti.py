@@ -220,6 +220,10 @@ QTI_BY_KIND = {
 
 # --- the package ------------------------------------------------------------------------------
 
+def _question_type(item):
+    return item.find("itemmetadata/qtimetadata/qtimetadatafield/fieldentry").text
+
+
 def _group(problem, items):
     section = etree.Element("section", ident=ident("group", problem.id), title=problem.title)
     selection = _sub(_sub(section, "selection_ordering"), "selection")
@@ -284,7 +288,7 @@ def export_qti(bank, selection, count):
             continue
         groups.append(_group(problem, items))
         exported.append(problem.id)
-        if problem.kind == "numeric" and any(m.credit > 0 for m in problem.misconceptions):
+        if _question_type(items[0]) == "numerical_question" and any(m.credit for m in problem.misconceptions):
             credit_lost.append(problem.id)
     assessment_id = ident("assessment", selection.title)
     files = [("imsmanifest.xml", manifest_xml(assessment_id)),
