@@ -5,10 +5,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ASSIGNMENT ?= cnn-detection
 STUDENTS   ?= 30
+# KaTeX for the preview site, unpacked from the npm package (no CDN): grader/export/preview.py
+KATEX_VERSION := 0.19.1
+KATEX         := grader/export/static/katex
 
-.PHONY: install demo test bench validate qa render release clean
+.PHONY: install demo test bench validate qa render release preview clean
 
-install: $(STAMP)
+install: $(STAMP) $(KATEX)/katex.min.js
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +19,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(KATEX)/katex.min.js:
+	rm -rf $(KATEX) && mkdir -p $(KATEX)
+	cd $(KATEX) && npm pack --silent katex@$(KATEX_VERSION) > /dev/null \
+	  && tar -xzf katex-$(KATEX_VERSION).tgz --strip-components=2 package/dist && rm katex-$(KATEX_VERSION).tgz
+
 ## The main job, end to end, on the embedded SQLite gradebook.
 demo: $(STAMP)
 	$(PY) -m grader demo --assignment $(ASSIGNMENT) --students $(STUDENTS)
 
-test: $(STAMP)
+test: $(STAMP) $(KATEX)/katex.min.js
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
@@ -31,6 +39,10 @@ validate: $(STAMP)
 
 qa: $(STAMP)
 	$(PY) -m grader qa
+
+## The instructors' preview site (answers included: never under release/), then open preview/index.html.
+preview: $(STAMP) $(KATEX)/katex.min.js
+	$(PY) -m grader preview $(ASSIGNMENT) --variants 20
 
 render: $(STAMP)
 	$(PY) -m grader render

@@ -23,6 +23,8 @@ COMMANDS = [
     ("report", "grades (nbgrader, Canvas and Moodle CSV), per-problem CSV, item analysis and plots"),
     ("demo", "render, release, simulate, grade, feedback and report, end to end"),
     ("bench", "time nbgrader autograde against `grader grade` on the same class"),
+    ("export", "Moodle XML or Canvas QTI quiz with N pre-drawn variants per problem"),
+    ("preview", "static HTML site for instructors: K variants of every problem with answers"),
 ]
 
 

@@ -1,7 +1,7 @@
 """The solution engine: one small pure numpy function per formula of the ELEN 521 sheet.
 
 Modules follow the sheet's sections. `CONTRACTS` maps each contract id of
-shared/FORMULAS.md to the functions that implement it.
+docs/FORMULAS.md to the functions that implement it.
 """
 
 from .contracts import CONTRACTS

@@ -1,4 +1,4 @@
-"""The engine's contract: every formula and rule of the course sheet, by id (see shared/FORMULAS.md).
+"""The engine's contract: every formula and rule of the course sheet, by id (see docs/FORMULAS.md).
 
 CONTRACTS maps a contract id to the engine functions that implement it. The bank's
 `formula:` field names these ids; the loader rejects any other.

@@ -1,0 +1,53 @@
+"""python -m grader export moodle|qti ASSIGNMENT | --problems IDS --variants N [--out FILE]."""
+
+from grader.errors import GraderError
+
+FORMATS = {"moodle": ".moodle.xml", "qti": ".qti.zip"}
+
+
+def add_arguments(parser):
+    parser.add_argument("format", choices=sorted(FORMATS), help="moodle: Moodle XML; qti: Canvas QTI 1.2 zip")
+    parser.add_argument("assignment", nargs="?", help="an assignment id from the bank")
+    parser.add_argument("--problems", metavar="IDS", help="comma-separated problem ids instead of an assignment")
+    parser.add_argument("--variants", type=int, default=20, help="pre-drawn variants per problem (default 20)")
+    parser.add_argument("--out", metavar="FILE", help="default: COURSE/exports/<assignment><format suffix>")
+
+
+def _problem_ids(text):
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def run(args):
+    from grader.bank import load_bank
+    from grader.export.common import select
+    from grader.files import write_atomic
+
+    if args.variants < 1:
+        raise GraderError(f"--variants: expected a positive number, got {args.variants}")
+    if (args.assignment is None) == (args.problems is None):
+        raise GraderError("export: name an assignment or give --problems ID[,ID...] (not both)")
+    bank = load_bank(args.bank)
+    selection = select(bank, args.assignment, _problem_ids(args.problems))
+    if args.format == "moodle":
+        from grader.export.moodle import export_moodle
+
+        data, exported, skipped = export_moodle(bank, selection, args.variants)
+        notes = []
+    else:
+        from grader.export.qti import export_qti
+
+        data, exported, skipped, credit_lost = export_qti(bank, selection, args.variants)
+        notes = [f"Canvas gives no partial credit to numerical answers: misconception credit of "
+                 f"{', '.join(credit_lost)} is lost (their feedback is kept)"] if credit_lost else []
+    if not exported:
+        raise GraderError(f"export {args.format}: none of the problems can be exported "
+                          f"({'; '.join(f'{pid}: {why}' for pid, why in skipped)})")
+    name = args.assignment or "problems"
+    out = args.out or args.course / "exports" / f"{name}{FORMATS[args.format]}"
+    write_atomic(out, data)
+    print(f"wrote {out}: {len(exported)} problems x {args.variants} variants")
+    for problem_id, reason in skipped:
+        print(f"skipped {problem_id}: {reason}")
+    for note in notes:
+        print(f"note: {note}")
+    return 0

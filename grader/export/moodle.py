@@ -1,0 +1,311 @@
+"""Moodle XML: per problem a question category holding N pre-drawn variants.
+
+A Moodle quiz draws one variant per student with a "random question" from the category
+(R/exams' exams2moodle approach). Per kind (`MOODLE_BY_KIND`):
+
+- numeric  -> `numerical`. The engine's rule becomes Moodle's nominal tolerance (accepted when
+  |x − answer| ≤ tol, the first matching answer wins): `exact` -> tol 0, `close` -> tol =
+  atol + rtol·|answer| (the same set), `sigfigs` -> the rounded answer ± half a unit in its last
+  figure (`common.nominal_tolerance`). Each misconception is an extra answer after the correct one,
+  with the same tolerance around its value, its credit as the fraction and its feedback.
+- choice   -> `multichoice`. One answer: the correct option 100 %, a misconception's option its
+  credit. Several answers with `partial`: each correct option +100/n %, each other −100/n %, which
+  is the engine's (right − wrong)/n, at least 0. Every possible pick is graded both ways and the
+  export stops, naming the problem, where Moodle's grade would differ (e.g. a credit not in Moodle's
+  list of grades, or all-or-nothing on several answers).
+- table    -> Cloze (`cloze`, Moodle's multianswer): a NUMERICAL field per number cell (tolerance
+  as above, misconception cells as partial-credit answers), a field per entry of a tuple cell (its
+  weight split so each cell weighs the same), a True/False MULTICHOICE field for booleans, a
+  SHORTANSWER field for strings.
+- array    -> Cloze, one NUMERICAL field per entry (rows along the last axis), when the array has
+  at most MAX_CLOZE_ENTRIES entries; otherwise skipped. Moodle gives credit per entry, where the
+  notebook grades the array as a whole.
+- function -> skipped: Moodle cannot run a student's Python function.
+
+Prompts are HTML with their LaTeX kept as Moodle's TeX and MathJax filters read it: display math
+in $$…$$, inline math in \\(…\\).
+"""
+
+import html
+import math
+
+from lxml import etree
+
+from grader.compare import as_key_set, rule_for
+
+from .common import (ExportError, Skip, as_number, draw_variants, hints_html, inline_html,
+                     is_finite_number, misconception_values, nominal_tolerance, number_text, option_feedback,
+                     prompt_html, refuse_unless_same_grades, table_cells)
+
+# The grades Moodle offers for an answer (question_bank::fraction_options_full), in percent.
+MOODLE_PERCENTS = ("100", "90", "83.33333", "80", "75", "70", "66.66667", "60", "50", "40", "33.33333",
+                   "30", "25", "20", "16.66667", "14.28571", "12.5", "11.11111", "10", "5", "0")
+MOODLE_GRADES = {text: float(text) / 100 for text in MOODLE_PERCENTS}
+MOODLE_GRADES.update({f"-{text}": -float(text) / 100 for text in MOODLE_PERCENTS if text != "0"})
+GRADE_SLACK = 1e-6   # Moodle's percentages carry 7 significant digits
+
+MAX_CLOZE_ENTRIES = 16
+
+
+def moodle_percent(fraction):
+    """The percentage text Moodle offers for `fraction` (e.g. 1/3 -> '33.33333'), or None."""
+    for text, grade in MOODLE_GRADES.items():
+        if abs(grade - fraction) <= GRADE_SLACK:
+            return text
+    return None
+
+
+def _percent_or_refuse(problem, fraction, what):
+    text = moodle_percent(fraction)
+    if text is None:
+        raise ExportError(f"problem '{problem.id}': {what} earns {fraction:g} of the points, which is not "
+                          f"one of Moodle's grades ({', '.join(MOODLE_PERCENTS)} %)")
+    return text
+
+
+# --- XML helpers ------------------------------------------------------------------------------
+
+def _text(parent, tag, value, html_format=False, **attributes):
+    element = etree.SubElement(parent, tag, **attributes)
+    if html_format:
+        element.set("format", "html")
+    etree.SubElement(element, "text").text = etree.CDATA(value) if html_format and value else value
+    return element
+
+
+def _question(qtype, problem, variant, text):
+    question = etree.Element("question", type=qtype)
+    _text(question, "name", f"{problem.id} {variant.key}")
+    _text(question, "questiontext", f"<h4>{html.escape(problem.title)}</h4>\n{text}", html_format=True)
+    _text(question, "generalfeedback", hints_html(problem), html_format=True)
+    if qtype != "cloze":
+        etree.SubElement(question, "defaultgrade").text = number_text(problem.points)
+    etree.SubElement(question, "penalty").text = "0"
+    etree.SubElement(question, "hidden").text = "0"
+    etree.SubElement(question, "idnumber").text = f"{problem.id}-{variant.key}"
+    return question
+
+
+def _answer(question, percent, text, feedback, html_format=False):
+    answer = etree.SubElement(question, "answer", fraction=percent)
+    if html_format:
+        answer.set("format", "html")
+    etree.SubElement(answer, "text").text = etree.CDATA(text) if html_format else text
+    _text(answer, "feedback", html.escape(feedback, quote=False), html_format=True)
+    return answer
+
+
+# --- numeric ----------------------------------------------------------------------------------
+
+def numerical_question(problem, variant):
+    if not is_finite_number(variant.expected):
+        raise ExportError(f"problem '{problem.id}': variant {variant.key} has no finite numeric answer")
+    rule = rule_for(problem, variant.expected)
+    question = _question("numerical", problem, variant, prompt_html(problem, variant.values))
+    centre, tolerance = nominal_tolerance(rule, variant.expected)
+    etree.SubElement(_answer(question, "100", number_text(centre), "Correct."),
+                     "tolerance").text = number_text(tolerance)
+    for misconception, value in misconception_values(problem, variant.values):
+        if not is_finite_number(value):
+            continue
+        percent = _percent_or_refuse(problem, misconception.credit, f"misconception '{misconception.id}'")
+        centre, tolerance = nominal_tolerance(rule, value)
+        answer = _answer(question, percent, number_text(centre), misconception.feedback)
+        etree.SubElement(answer, "tolerance").text = number_text(tolerance)
+    for tag, value in (("unitgradingtype", "0"), ("unitpenalty", "0"), ("showunits", "3"), ("unitsleft", "0")):
+        etree.SubElement(question, tag).text = value
+    return question
+
+
+# --- choice -----------------------------------------------------------------------------------
+
+def choice_fractions(problem, values):
+    """{option key: fraction} for Moodle, and {key: [feedback]} from the misconceptions."""
+    correct = as_key_set(problem.answer.evaluate(values))
+    feedback = option_feedback(problem, correct)
+    if problem.multiple:
+        share = 1.0 / len(correct)
+        return {key: share if key in correct else -share for key in problem.options}, feedback
+    fractions = {key: 1.0 if key in correct else 0.0 for key in problem.options}
+    for misconception in problem.misconceptions:
+        keys = as_key_set(misconception.option)
+        if len(keys) == 1 and not keys & correct:
+            fractions[next(iter(keys))] = max(fractions[next(iter(keys))], misconception.credit)
+    return fractions, feedback
+
+
+def moodle_choice_grade(fractions, picked, multiple):
+    """Moodle's grade for a pick: one answer -> its fraction; several -> the sum, clamped to [0, 1]."""
+    if not multiple:
+        return fractions[next(iter(picked))] if len(picked) == 1 else 0.0
+    return min(1.0, max(0.0, sum(fractions[key] for key in picked)))
+
+
+def multichoice_question(problem, variant):
+    fractions, feedback = choice_fractions(problem, variant.values)
+    refuse_unless_same_grades(problem, variant.values,
+                              lambda picked: moodle_choice_grade(fractions, picked, problem.multiple), "Moodle")
+    question = _question("multichoice", problem, variant, prompt_html(problem, variant.values))
+    for key, text in problem.options.items():
+        percent = _percent_or_refuse(problem, fractions[key], f"option {key}")
+        label = f"<b>{html.escape(key)}.</b> " + inline_html(text)
+        _answer(question, percent, label, " ".join(feedback[key]), html_format=True)
+    for tag, value in (("single", "false" if problem.multiple else "true"), ("shuffleanswers", "0"),
+                       ("answernumbering", "none")):
+        etree.SubElement(question, tag).text = value
+    _text(question, "correctfeedback", "Correct.", html_format=True)
+    _text(question, "partiallycorrectfeedback", "Partly right.", html_format=True)
+    _text(question, "incorrectfeedback", "Not the correct option" + ("s." if problem.multiple else "."),
+          html_format=True)
+    return question
+
+
+# --- Cloze (tables and arrays) -----------------------------------------------------------------
+
+_CLOZE_SPECIAL = str.maketrans({ch: "\\" + ch for ch in '\\}#~/"'})
+
+
+def cloze_text(text):
+    """Feedback or answer text inside a Cloze field: HTML-escaped, Cloze's specials backslashed."""
+    return html.escape(str(text), quote=False).translate(_CLOZE_SPECIAL)
+
+
+def cloze_numerical(problem, rule, expected, wrong, weight=1):
+    """{w:NUMERICAL:=answer:tol#Correct~%credit%value:tol#feedback…}; wrong: [(Misconception, value)]."""
+    centre, tolerance = nominal_tolerance(rule, expected)
+    parts = [f"={number_text(centre)}:{number_text(tolerance)}#Correct."]
+    for misconception, value in wrong:
+        if not is_finite_number(value) or as_number(value) == as_number(expected):
+            continue
+        percent = _percent_or_refuse(problem, misconception.credit, f"misconception '{misconception.id}'")
+        centre, tolerance = nominal_tolerance(rule, value)
+        parts.append(f"%{percent}%{number_text(centre)}:{number_text(tolerance)}"
+                     f"#{cloze_text(misconception.feedback)}")
+    return "{" + f"{weight}:NUMERICAL:" + "~".join(parts) + "}"
+
+
+def _cloze_boolean(problem, expected, wrong, weight):
+    parts = []
+    for option in (True, False):
+        if option == bool(expected):
+            parts.append(f"={option}#Correct.")
+            continue
+        match = next((m for m, value in wrong if isinstance(value, (bool,)) and value == option), None)
+        if match is None:
+            parts.append(f"{option}")
+        else:
+            percent = _percent_or_refuse(problem, match.credit, f"misconception '{match.id}'")
+            parts.append(f"%{percent}%{option}#{cloze_text(match.feedback)}")
+    return "{" + f"{weight}:MULTICHOICE:" + "~".join(parts) + "}"
+
+
+def _is_number(value):
+    try:
+        as_number(value)
+        return True
+    except TypeError:
+        return False
+
+
+def _cell_field(problem, cell, wrong, weight):
+    """The Cloze markup of one table cell; `wrong`: [(Misconception, that table's value of the cell)]."""
+    cell = cell.item() if hasattr(cell, "item") and getattr(cell, "ndim", 1) == 0 else cell
+    if isinstance(cell, bool) or type(cell).__name__ == "bool_":
+        return _cloze_boolean(problem, bool(cell), [(m, bool(v)) for m, v in wrong], weight)
+    if _is_number(cell):
+        return cloze_numerical(problem, rule_for(problem, cell), cell, wrong, weight)
+    if isinstance(cell, str):
+        return "{" + f"{weight}:SHORTANSWER:={cloze_text(cell)}#Correct." + "}"
+    if isinstance(cell, (tuple, list)) and cell and all(_is_number(item) for item in cell):
+        share = weight // len(cell)
+        fields = []
+        for index, item in enumerate(cell):
+            entry_wrong = [(m, v[index]) for m, v in wrong if isinstance(v, (tuple, list)) and len(v) == len(cell)]
+            fields.append(cloze_numerical(problem, rule_for(problem, cell), item, entry_wrong, share))
+        return "(" + ", ".join(fields) + ")"
+    raise Skip(f"a table cell of type {type(cell).__name__} has no Cloze field")
+
+
+def _tuple_lengths(cells):
+    return [len(value) for _, _, value in cells if isinstance(value, (tuple, list))]
+
+
+def cloze_table_question(problem, variant):
+    cells = table_cells(problem, variant.values, variant.expected)
+    wrong_tables = [(m, table_cells(problem, variant.values, value))
+                    for m, value in misconception_values(problem, variant.values)
+                    if isinstance(value, (list, tuple)) and len(value) == len(variant.expected)]
+    weight = math.lcm(1, *_tuple_lengths(cells))
+    columns = problem.table.columns
+    rows = {}
+    for index, (label, column, value) in enumerate(cells):
+        wrong = [(m, table[index][2]) for m, table in wrong_tables if len(table) == len(cells)]
+        rows.setdefault(label, []).append(_cell_field(problem, value, wrong, weight))
+    header = "".join(f"<th>{html.escape(str(column))}</th>" for column in columns)
+    body = "".join(f"<tr><th>{html.escape(label)}</th>" + "".join(f"<td>{field}</td>" for field in fields) + "</tr>"
+                   for label, fields in rows.items())
+    grid = f'<table class="generaltable"><tr><th></th>{header}</tr>{body}</table>'
+    return _question("cloze", problem, variant, prompt_html(problem, variant.values) + grid)
+
+
+def cloze_array_question(problem, variant):
+    import numpy as np
+
+    expected = np.asarray(variant.expected)
+    if expected.dtype.kind not in "iuf":
+        raise Skip("the answer is not an array of numbers")
+    if expected.size > MAX_CLOZE_ENTRIES:
+        raise Skip(f"{expected.size} entries (shape {expected.shape}): more than {MAX_CLOZE_ENTRIES} Cloze fields")
+    rule = rule_for(problem, variant.expected)
+    wrong = [(m, np.asarray(value)) for m, value in misconception_values(problem, variant.values)
+             if np.shape(value) == expected.shape]
+    width = expected.shape[-1] if expected.ndim else 1
+    rows = []
+    for index in np.ndindex(*expected.shape[:-1]) if expected.ndim > 1 else [()]:
+        label = "[" + ", ".join([*map(str, index), ":"]) + "]" if expected.ndim > 1 else ""
+        fields = [cloze_numerical(problem, rule, expected[index + (j,)] if expected.ndim else expected[()],
+                                  [(m, value[index + (j,)]) for m, value in wrong])
+                  for j in range(width)]
+        rows.append(f"<tr><th>{label}</th>" + "".join(f"<td>{field}</td>" for field in fields) + "</tr>")
+    grid = f'<p>Shape {expected.shape}: one box per entry.</p><table class="generaltable">{"".join(rows)}</table>'
+    return _question("cloze", problem, variant, prompt_html(problem, variant.values) + grid)
+
+
+def function_skipped(problem, variant):
+    raise Skip("Moodle cannot run a student's Python function: grade it in the notebook")
+
+
+MOODLE_BY_KIND = {
+    "numeric": numerical_question,
+    "choice": multichoice_question,
+    "table": cloze_table_question,
+    "array": cloze_array_question,
+    "function": function_skipped,
+}
+
+
+# --- the file ---------------------------------------------------------------------------------
+
+def _category(course, assignment_id, problem_id):
+    question = etree.Element("question", type="category")
+    _text(question, "category", f"$course$/top/{course}/{assignment_id}/{problem_id}")
+    return question
+
+
+def export_moodle(bank, selection, count):
+    """(XML bytes, exported problem ids, [(skipped problem id, reason)])."""
+    quiz = etree.Element("quiz")
+    exported, skipped = [], []
+    for assignment_id, problem in selection.items:
+        convert = MOODLE_BY_KIND[problem.kind]
+        try:
+            questions = [convert(problem, variant)
+                         for variant in draw_variants(bank, problem, assignment_id, count)]
+        except Skip as reason:
+            skipped.append((problem.id, str(reason)))
+            continue
+        quiz.append(_category(bank.course, assignment_id, problem.id))
+        quiz.extend(questions)
+        exported.append(problem.id)
+    data = etree.tostring(quiz, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return data, exported, skipped

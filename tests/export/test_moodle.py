@@ -1,0 +1,194 @@
+"""Moodle XML of the whole shipped bank, graded back through Moodle's documented rules."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from conftest import ROOT, VARIANTS, run_cli
+from lxml import etree
+from quiz_rules import MOODLE_GRADE_PERCENTS, cloze_fields, moodle_choice_grade, moodle_numerical_grade
+
+from grader.bank import load_bank
+from grader.compare import grade_answer
+from grader.variants import draw
+
+pytestmark = pytest.mark.xdist_group("export-moodle")
+
+
+@pytest.fixture(scope="module")
+def exports(bank, tmp_path_factory):
+    """{assignment id: parsed <quiz>} for every assignment of the shipped bank."""
+    folder = tmp_path_factory.mktemp("moodle")
+    parsed = {}
+    for assignment in bank.assignments:
+        out = folder / f"{assignment}.xml"
+        assert run_cli("export", "moodle", assignment, "--variants", VARIANTS, "--out", out) == 0
+        parsed[assignment] = etree.parse(str(out)).getroot()
+    return parsed
+
+
+def questions(exports, bank, qtype):
+    """(problem, values, expected, question element) for every question of that Moodle type."""
+    for assignment, quiz in exports.items():
+        for question in quiz.iter("question"):
+            if question.get("type") != qtype:
+                continue
+            problem_id, key = question.findtext("name/text").split()
+            problem = bank.problems[problem_id]
+            values = draw(bank, problem, assignment, key)
+            yield problem, values, problem.answer.evaluate(values), question
+
+
+def numerical_answers(question):
+    return [(float(a.get("fraction")) / 100, float(a.findtext("text")), float(a.findtext("tolerance")))
+            for a in question.findall("answer")]
+
+
+def test_every_assignment_exports_with_categories_of_n_variants(exports, bank):
+    for assignment, quiz in exports.items():
+        categories = [q.findtext("category/text") for q in quiz.iter("question") if q.get("type") == "category"]
+        exported = [c.rsplit("/", 1)[1] for c in categories]
+        assert all(c.startswith(f"$course$/top/{bank.course}/{assignment}/") for c in categories)
+        assert set(exported) <= set(bank.assignments[assignment].problems)
+        names = [q.findtext("name/text") for q in quiz.iter("question") if q.get("type") != "category"]
+        assert len(names) == len(exported) * VARIANTS == len(set(names))
+    kinds = {bank.problems[q.findtext("name/text").split()[0]].kind
+             for quiz in exports.values() for q in quiz.iter("question") if q.get("type") != "category"}
+    assert kinds == {"numeric", "choice", "table", "array"}
+
+
+def test_numerical_accepts_the_engine_answer_and_grades_misconceptions_like_the_engine(exports, bank):
+    checked = 0
+    for problem, values, expected, question in questions(exports, bank, "numerical"):
+        answers = numerical_answers(question)
+        assert moodle_numerical_grade(answers, float(expected)) == 1.0, problem.id
+        for misconception in problem.misconceptions:
+            wrong = float(misconception.answer.evaluate(values))
+            notebook = grade_answer(problem, wrong, values)
+            assert not notebook.correct
+            assert moodle_numerical_grade(answers, wrong) == pytest.approx(notebook.fraction), \
+                (problem.id, misconception.id)
+            checked += 1
+        _, centre, tolerance = answers[0]
+        for edge in (centre - tolerance * (1 - 1e-9), centre + tolerance * (1 - 1e-9)):
+            assert grade_answer(problem, edge, values).correct, (problem.id, "Moodle accepts what the notebook rejects")
+    assert checked > 50
+
+
+def test_choice_fractions_are_moodles_and_every_pick_earns_what_the_notebook_gives(exports, bank):
+    checked = 0
+    for problem, values, expected, question in questions(exports, bank, "multichoice"):
+        single = question.findtext("single") == "true"
+        assert single == (not problem.multiple)
+        fractions = {}
+        for answer in question.findall("answer"):
+            assert float(answer.get("fraction")) in MOODLE_GRADE_PERCENTS, answer.get("fraction")
+            key = etree.fromstring(f"<x>{answer.findtext('text')}</x>").findtext("b").rstrip(".")
+            fractions[key] = float(answer.get("fraction")) / 100
+        assert list(fractions) == list(problem.options)
+        sizes = [1] if single else range(1, len(fractions) + 1)
+        for size in sizes:
+            for picked in map(set, itertools.combinations(fractions, size)):
+                notebook = grade_answer(problem, picked, values).fraction
+                assert moodle_choice_grade(fractions, picked, single) == pytest.approx(notebook, abs=1e-6), \
+                    (problem.id, picked)
+                checked += 1
+    assert checked > 100
+
+
+def _flat_cells(problem, table):
+    """Cell values in Cloze field order: rows, then columns, tuple cells entry by entry."""
+    flat = []
+    for row in table:
+        row = row if isinstance(row, dict) else dict(zip(problem.table.columns, row))
+        for column in problem.table.columns:
+            cell = row[column]
+            flat.extend(cell if isinstance(cell, (tuple, list)) else [cell])
+    return flat
+
+
+def _cloze_grade(field, value):
+    weight, kind, answers = field
+    if kind == "NUMERICAL":
+        return moodle_numerical_grade([(f, float(a), t) for f, a, t, _ in answers], float(value))
+    if kind == "MULTICHOICE":
+        return next((f for f, a, _, _ in answers if a == str(bool(value))), 0.0)
+    return next((f for f, a, _, _ in answers if a.casefold() == str(value).casefold()), 0.0)
+
+
+def test_cloze_fields_accept_every_expected_cell_and_reject_misconception_cells(exports, bank):
+    checked = 0
+    for problem, values, expected, question in questions(exports, bank, "cloze"):
+        fields = cloze_fields(question.findtext("questiontext/text"))
+        if problem.kind == "table":
+            flat, wrong = _flat_cells(problem, expected), []
+            for misconception in problem.misconceptions:
+                table = misconception.answer.evaluate(values)
+                cells = _flat_cells(problem, table)
+                wrong.append(cells if len(cells) == len(flat) else None)
+        else:
+            flat = np.asarray(expected).ravel().tolist()
+            wrong = [np.asarray(m.answer.evaluate(values)).ravel().tolist() for m in problem.misconceptions]
+        assert len(fields) == len(flat), problem.id
+        for index, (field, cell) in enumerate(zip(fields, flat)):
+            assert _cloze_grade(field, cell) == 1.0, (problem.id, index)
+            for cells in wrong:
+                if cells is not None and len(cells) == len(flat) and cells[index] != cell and not (
+                        isinstance(cell, float) and math.isclose(cells[index], cell, rel_tol=1e-3, abs_tol=1e-6)):
+                    assert _cloze_grade(field, cells[index]) < 1.0, (problem.id, index)
+            checked += 1
+        if problem.kind == "table":   # every cell weighs the same, whatever its number of fields
+            weights = [weight for weight, _, _ in fields]
+            assert sum(weights) == len(expected) * len(problem.table.columns) * max(weights)
+    assert checked > 200
+
+
+def test_prompts_keep_their_latex_for_moodles_tex_filter(exports):
+    texts = [q.findtext("questiontext/text") for quiz in exports.values() for q in quiz.iter("question")
+             if q.get("type") != "category"]
+    assert any("\\(" in text for text in texts) and any("$$" in text for text in texts)
+    for text in texts:
+        assert text.replace("$$", "").count("$") == 0, text[:200]
+        assert text.count("$$") % 2 == 0
+
+
+def test_same_bank_same_bytes(tmp_path):
+    for name in ("a.xml", "b.xml"):
+        assert run_cli("export", "moodle", "cnn-detection", "--variants", 3, "--out", tmp_path / name) == 0
+    assert (tmp_path / "a.xml").read_bytes() == (tmp_path / "b.xml").read_bytes()
+
+
+def test_problems_option_exports_those_problems(tmp_path):
+    out = tmp_path / "two.xml"
+    assert run_cli("export", "moodle", "--problems", "conv-params,l1-vs-l2", "--variants", 2, "--out", out) == 0
+    names = [q.findtext("name/text") for q in etree.parse(str(out)).getroot().iter("question")
+             if q.get("type") != "category"]
+    assert names == ["conv-params v1", "conv-params v2", "l1-vs-l2 v1", "l1-vs-l2 v2"]
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["nope"], "'nope'"),
+    (["--problems", "conv-params,bogus"], "'bogus'"),
+])
+def test_unknown_names_are_one_line_exit_2_and_nothing_written(tmp_path, capsys, argv, named):
+    out = tmp_path / "x.xml"
+    assert run_cli("export", "moodle", *argv, "--out", out) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and named in error
+    assert not out.exists()
+
+
+def test_a_credit_moodle_cannot_express_is_refused_naming_the_problem(tmp_path, capsys):
+    text = (ROOT / "tests" / "bank" / "fixtures" / "mini.yaml").read_text()
+    assert "credit: 0.25" in text
+    bank_file = tmp_path / "questions.yaml"
+    bank_file.write_text(text.replace("credit: 0.25", "credit: 0.37", 1))
+    load_bank(bank_file)   # a valid bank: only Moodle cannot hold 37 %
+    out = tmp_path / "mini.xml"
+    from grader.cli import main
+
+    assert main(["--course", str(tmp_path), "export", "moodle", "mini-one", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "problem 'conv-size'" in error and "0.37" in error
+    assert not out.exists()
