@@ -328,7 +328,7 @@ class _ProblemBuilder:
         formula = list(raw["formula"])
         for position, contract in enumerate(formula):
             if contract not in engine.CONTRACTS:
-                self.error("formula", f"unknown contract id '{contract}' (not in shared/FORMULAS.md)"
+                self.error("formula", f"unknown contract id '{contract}' (not in docs/FORMULAS.md)"
                                       f"{_did_you_mean(contract, engine.CONTRACTS)}", self.item_line("formula", position))
         params = self.build_params()
         constraints = self.build_constraints()
