@@ -6,18 +6,18 @@ bank's titles, hints and misconception feedback. Never from the notebook's code 
 whole, so hidden test code cannot reach a student (unlike nbgrader's own feedback HTML).
 """
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from grader.course import FEEDBACK_PAGE, CoursePaths, open_gradebook
 from grader.files import write_atomic
+from grader.kinds.rules import band_words
+from grader.protocol import Role, cell_grade_id, notebook_results, problem_of
 
-RESULT_PREFIX = "GRADER_RESULT "
 TEMPLATES = Path(__file__).parent / "templates"
-PAGE = "feedback.html"
 
 
 @dataclass
@@ -36,47 +36,17 @@ class ProblemFeedback:
     parts: list = field(default_factory=list)
 
 
-def grader_results(nb) -> dict[str, dict]:
-    """{problem id: the GRADER_RESULT json} printed by the notebook's test cells."""
-    found = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                for line in output.get("text", "").splitlines():
-                    if line.startswith(RESULT_PREFIX):
-                        try:
-                            data = json.loads(line[len(RESULT_PREFIX):])
-                        except json.JSONDecodeError:
-                            continue
-                        if isinstance(data, dict) and "problem" in data:
-                            found[data["problem"]] = data
-    return found
-
-
 def test_cell_errors(nb) -> dict[str, str]:
     """{problem id: exception name} for test cells that stopped with an error (no details: they
     could come from hidden code)."""
     errors = {}
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id.endswith("-test"):
+        problem = problem_of(cell_grade_id(cell), Role.TEST)
+        if problem is not None:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    errors[grade_id[: -len("-test")]] = output.get("ename", "error")
+                    errors[problem] = output.get("ename", "error")
     return errors
-
-
-def _format_error(error: dict | None) -> str:
-    """The error band of a result (grader.compare.error_band) as words."""
-    if not error:
-        return ""
-    if error.get("relative_at_most") is not None:
-        return f"within {100 * error['relative_at_most']:g} % of the expected value, but outside the tolerance"
-    if error.get("relative_above") is not None:
-        return f"more than {100 * error['relative_above']:g} % away from the expected value"
-    if error.get("absolute_at_most") is not None:
-        return f"off by at most {error['absolute_at_most']:g}"
-    return ""
 
 
 def _format_part(part: dict) -> str:
@@ -99,7 +69,7 @@ def problem_feedback(problem_id, score, max_score, result, error_name, spec) -> 
     item.message = result.get("message") or ""
     item.rule = result.get("rule") or ""
     if not secret and status != "right":
-        item.error = _format_error(result.get("error"))
+        item.error = band_words(result.get("error"))
     misconception = result.get("misconception")
     if misconception:
         item.misconception = misconception
@@ -123,38 +93,37 @@ def render_page(student, assignment, title, problems) -> str:
         score=score, max_score=max_score)
 
 
-def student_feedback(gb, course: Path, assignment: str, student: str, bank=None) -> list[ProblemFeedback]:
+def student_feedback(gb, paths: CoursePaths, assignment: str, student: str, bank=None) -> list[ProblemFeedback]:
     """Per problem (in notebook order), the score from the gradebook and the test's verdict."""
     submission = gb.find_submission(assignment, student)
     problems = []
     for notebook in sorted(submission.notebooks, key=lambda n: n.name):
-        path = Path(course) / "autograded" / student / assignment / f"{notebook.name}.ipynb"
+        path = paths.autograded(student, assignment) / f"{notebook.name}.ipynb"
         nb = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
-        results, errors = grader_results(nb), test_cell_errors(nb)
+        results, errors = notebook_results(nb), test_cell_errors(nb)
         order = {cell.name: i for i, cell in enumerate(notebook.notebook.source_cells)}
         for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, 0)):
-            if not grade.name.endswith("-test"):
+            problem_id = problem_of(grade.name, Role.TEST)
+            if problem_id is None:
                 continue
-            problem_id = grade.name[: -len("-test")]
             spec = bank.problems.get(problem_id) if bank is not None else None
             problems.append(problem_feedback(problem_id, float(grade.score or 0), float(grade.max_score),
                                              results.get(problem_id), errors.get(problem_id), spec))
     return problems
 
 
-def write_feedback(config, course: Path, assignment: str, bank=None, students=None) -> list[Path]:
+def write_feedback(config, assignment: str, bank=None, students=None) -> list[Path]:
     """Write feedback/<student>/<assignment>/feedback.html for every graded student; return the paths."""
-    from nbgrader.api import Gradebook
-
+    paths = CoursePaths(config)
     title = assignment
     if bank is not None and assignment in bank.assignments:
         title = bank.assignments[assignment].title
     written = []
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
+    with open_gradebook(config) as gb:
         graded = sorted(s.student.id for s in gb.find_assignment(assignment).submissions)
         for student in students or graded:
-            problems = student_feedback(gb, course, assignment, student, bank)
-            path = Path(course) / "feedback" / student / assignment / PAGE
+            problems = student_feedback(gb, paths, assignment, student, bank)
+            path = paths.feedback(student, assignment) / FEEDBACK_PAGE
             write_atomic(path, render_page(student, assignment, title, problems))
             written.append(path)
     return written

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.feedback import grader_results
+from grader.course import CoursePaths, open_gradebook
 from grader.files import write_atomic
+from grader.protocol import Role, notebook_results, problem_of
 
 GROUP = 0.27
 
@@ -37,7 +38,7 @@ def discrimination_index(fractions: np.ndarray, totals: np.ndarray, group: float
     return float(fractions[order[-k:]].mean() - fractions[order[:k]].mean())
 
 
-def collect(gb, course: Path, assignment: str):
+def collect(gb, paths: CoursePaths, assignment: str):
     """(students, problems, points[student][problem], max_points[problem], misconceptions[problem])."""
     submissions = sorted(gb.find_assignment(assignment).submissions, key=lambda s: s.student.id)
     students, table, max_points, misconceptions = [], {}, {}, {}
@@ -46,18 +47,18 @@ def collect(gb, course: Path, assignment: str):
         students.append(student)
         table[student] = {}
         for notebook in submission.notebooks:
-            path = Path(course) / "autograded" / student / assignment / f"{notebook.name}.ipynb"
+            path = paths.autograded(student, assignment) / f"{notebook.name}.ipynb"
             results = {}
             if path.exists():
                 import nbformat
                 try:
-                    results = grader_results(nbformat.read(path, as_version=4))
+                    results = notebook_results(nbformat.read(path, as_version=4))
                 except Exception:
                     results = {}
             for grade in notebook.grades:
-                if not grade.name.endswith("-test"):
+                problem = problem_of(grade.name, Role.TEST)
+                if problem is None:
                     continue
-                problem = grade.name[: -len("-test")]
                 table[student][problem] = float(grade.score or 0)
                 max_points[problem] = float(grade.max_score)
                 found = results.get(problem, {}).get("misconception")
@@ -67,7 +68,9 @@ def collect(gb, course: Path, assignment: str):
     if submissions:
         for notebook in submissions[0].notebooks:
             for i, cell in enumerate(notebook.notebook.source_cells):
-                order.setdefault(cell.name[: -len("-test")], i)
+                problem = problem_of(cell.name, Role.TEST)
+                if problem is not None:
+                    order.setdefault(problem, i)
     problems = sorted(max_points, key=lambda p: (order.get(p, 0), p))
     return students, problems, table, max_points, misconceptions
 
@@ -94,13 +97,12 @@ def item_analysis(students, problems, table, max_points, misconceptions):
 def export_grades_csv(config, path: Path) -> None:
     """nbgrader's own export (CsvExportPlugin), as `nbgrader export` writes it."""
     from nbgrader.plugins.export import CsvExportPlugin
-    from nbgrader.api import Gradebook
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "grades.csv"
         plugin = CsvExportPlugin(config=config)
         plugin.to = str(out)
-        with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
+        with open_gradebook(config) as gb:
             plugin.export(gb)
         write_atomic(path, out.read_bytes())
 
@@ -136,13 +138,12 @@ def _plots(folder: Path, assignment, students, problems, table, max_points, rows
     write_atomic(folder / "problems.png", buffer.getvalue())
 
 
-def write_reports(config, course: Path, assignment: str) -> dict:
+def write_reports(config, assignment: str) -> dict:
     """Write every report; return {name: path} and the item analysis rows."""
-    from nbgrader.api import Gradebook
-
-    folder = Path(course) / "reports" / assignment
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
-        students, problems, table, max_points, misconceptions = collect(gb, course, assignment)
+    paths = CoursePaths(config)
+    folder = paths.reports(assignment)
+    with open_gradebook(config) as gb:
+        students, problems, table, max_points, misconceptions = collect(gb, paths, assignment)
     export_grades_csv(config, folder / "grades.csv")
     write_atomic(folder / "problems.csv", _csv_bytes(
         ["student", *problems, "total"],

@@ -3,7 +3,8 @@
 render -> release -> simulate -> grade -> feedback -> report on a copy of the shipped bank, then
 per student: every cell's score from the gradebook, the GRADER_RESULT of every problem, the
 reasons the grader lists, the feedback page; and the report CSVs. tests/fixtures/golden-class.json
-holds this record as the code made it before the restructure around problem kinds; the test in
+holds this record as the code made it before the restructure around problem kinds (commit ffb6da8,
+with write_feedback/write_reports taking the course as an argument then); the test in
 tests/test_golden_class.py re-runs the pipeline and compares.
 
     python tests/golden_class.py            # rewrite the fixture (only when a change is intended)
@@ -34,10 +35,10 @@ def make_course(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "questions.yaml", root / "questions.yaml")
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    for assignment in ASSIGNMENTS:
-        for command in ("render", "release"):
-            subprocess.run([sys.executable, "-m", "grader", "--course", str(root), command,
-                            "--assignment", assignment], check=True, capture_output=True, env=_venv_env())
+    chosen = [argument for assignment in ASSIGNMENTS for argument in ("--assignment", assignment)]
+    for command in ("render", "release"):
+        subprocess.run([sys.executable, "-m", "grader", "--course", str(root), command, *chosen],
+                       check=True, capture_output=True, env=_venv_env())
     return root
 
 
@@ -67,13 +68,13 @@ def run_assignment(root: Path, assignment: str) -> dict:
     from grader.report import write_reports
     from grader.simulate import simulate_class
 
-    bank = load_bank(root / "questions.yaml", check_variants=False)
+    bank = load_bank(root / "questions.yaml")
     plan = simulate_class(bank, root, assignment, STUDENTS, seed=SEED)
     config = effective_config(root)
     config.Execute.timeout = TIMEOUT
     run = grade_assignment(root, assignment, config=config)
-    write_feedback(config, root, assignment, bank=bank)
-    write_reports(config, root, assignment)
+    write_feedback(config, assignment, bank=bank)
+    write_reports(config, assignment)
     students = {}
     with Gradebook(config.CourseDirectory.db_url) as gb:
         for submission in gb.find_assignment(assignment).submissions:

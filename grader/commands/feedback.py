@@ -7,10 +7,11 @@ def add_arguments(parser):
 
 
 def run(args):
+    from grader.course import paths_of
     from grader.feedback import write_feedback
     from grader.grading.config import load_bank_if_any, effective_config
 
-    written = write_feedback(effective_config(args.course), args.course, args.assignment,
+    written = write_feedback(effective_config(args.course), args.assignment,
                              bank=load_bank_if_any(args.bank), students=args.student)
-    print(f"wrote {len(written)} feedback page(s) under {args.course / 'feedback'}/<student>/{args.assignment}/")
+    print(f"wrote {len(written)} feedback page(s) under {paths_of(args.course).feedback('<student>', args.assignment)}/")
     return 0

@@ -15,7 +15,7 @@ def run(args):
 
     from grader.release import assignment_ids_of, check_release, orphaned_releases, release
 
-    bank = load_bank(args.bank, check_variants=False)
+    bank = load_bank(args.bank)
     assignment_ids = assignment_ids_of(bank, args.assignment)
     orphans = orphaned_releases(bank, args.course) if not args.assignment else []
     if args.check:

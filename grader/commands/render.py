@@ -9,10 +9,10 @@ def add_arguments(parser):
 
 
 def run(args):
-    from grader.bank import load_bank
+    from grader.validation import load_checked_bank
     from grader.render import orphaned, out_of_date, remove_orphans, render_bank, write_rendered
 
-    bank = load_bank(args.bank)
+    bank = load_checked_bank(args.bank)
     rendered = render_bank(bank, args.course, args.assignment)
     orphans = orphaned(bank, args.course) if not args.assignment else []
     if args.check:

@@ -23,7 +23,7 @@ def run(args):
     from grader.grading.config import effective_config
     from grader.report import write_reports
 
-    result = write_reports(effective_config(args.course), args.course, args.assignment)
+    result = write_reports(effective_config(args.course), args.assignment)
     print_item_analysis(result)
     print(f"reports written to {result['folder']}/")
     return 0

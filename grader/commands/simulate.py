@@ -21,10 +21,11 @@ def print_plan(class_plan, console=None):
 
 def run(args):
     from grader.bank import load_bank
+    from grader.course import paths_of
     from grader.simulate import simulate_class
 
-    bank = load_bank(args.bank, check_variants=False)
+    bank = load_bank(args.bank)
     class_plan = simulate_class(bank, args.course, args.assignment, args.students, seed=args.seed)
     print_plan(class_plan)
-    print(f"wrote {len(class_plan)} submissions under {args.course / 'submitted'}/<student>/{args.assignment}/")
+    print(f"wrote {len(class_plan)} submissions under {paths_of(args.course).submitted('<student>', args.assignment)}/")
     return 0

@@ -7,8 +7,9 @@ and exit 2. Writes nothing.
 import sys
 from collections import Counter
 
-from grader.bank import BankError, load_bank
-from grader.bank.model import KINDS
+from grader.bank import BankError
+from grader.kinds import KINDS
+from grader.validation import load_checked_bank
 
 
 def add_arguments(parser):
@@ -42,7 +43,7 @@ def run(args):
     from grader.engine import CONTRACTS
 
     try:
-        bank = load_bank(args.bank)
+        bank = load_checked_bank(args.bank)
     except BankError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)

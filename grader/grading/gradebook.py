@@ -16,10 +16,6 @@ from sqlalchemy.orm import joinedload
 from grader.errors import GraderError
 
 
-def open_gradebook(config) -> Gradebook:
-    return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course"))
-
-
 def assignment_notebooks(gb: Gradebook, assignment: str, db_url: str) -> list[str]:
     try:
         found = gb.find_assignment(assignment)

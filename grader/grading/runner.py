@@ -16,11 +16,13 @@ from sqlalchemy.exc import SAWarning
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
 
+from grader.course import open_gradebook
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.grading import gradebook as gbops
 from grader.grading.config import effective_config, with_venv_on_path
 from grader.grading.reasons import notebook_reasons
+from grader.grading.tasks import GradeResult, GradeTask
 from grader.grading.worker import grade_task, init_worker
 
 
@@ -96,12 +98,12 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
     workers = max(1, min(workers or default_workers(), len(submissions)))
     outcomes = {s: Outcome(s) for s in submissions}
 
-    with gbops.open_gradebook(config) as gb, warnings.catch_warnings():
+    with open_gradebook(config) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy autoflush warnings; harmless, and not ours to fix
         warnings.simplefilter("ignore", category=SAWarning)
         notebooks = gbops.assignment_notebooks(gb, assignment, config.CourseDirectory.db_url)
         gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
-        tasks = []
+        tasks: list[GradeTask] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         for student, submitted in submissions.items():
             workdir = _prepare_workdir(coursedir, assignment, student, submitted)
@@ -111,19 +113,19 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                     gbops.record_zero(gb, assignment, student, notebook, needs_review=False)
                     outcomes[student].reasons.append(f"{notebook}.ipynb: not submitted")
                     continue
-                tasks.append({"student": student, "assignment": assignment, "notebook": notebook,
-                              "submitted": str(path), "workdir": str(workdir),
-                              "release": str(release / f"{notebook}.ipynb")})
+                tasks.append(GradeTask(student=student, assignment=assignment, notebook=notebook,
+                                       submitted=str(path), workdir=str(workdir),
+                                       release=str(release / f"{notebook}.ipynb")))
         for index, task in enumerate(tasks):
             task["prestart_next"] = index < len(tasks) - workers
 
-        def record(result):
+        def record(result: GradeResult) -> None:
             outcome = outcomes[result["student"]]
             outcome.seconds += result.get("seconds", 0.0)
             if result["notebook_json"] is None:
                 gbops.record_zero(gb, assignment, result["student"], result["notebook"], needs_review=True)
                 outcome.failed = True
-                outcome.reasons.append(f"{result['notebook']}.ipynb: {result['error']}")
+                outcome.reasons.append(f"{result['notebook']}.ipynb: {result.get('error')}")
             else:
                 nb = nbformat.reads(result["notebook_json"], as_version=4)
                 gbops.record_notebook(gb, config, assignment, result["student"], result["notebook"], nb)
@@ -169,5 +171,5 @@ def _run_parallel(tasks, workers, initargs, record, attempts: int = 2):
                 record(result)
         pending = crashed
     for task in pending:
-        record({"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
-                "error": "the grading worker crashed twice on this notebook"})
+        record(GradeResult(student=task["student"], notebook=task["notebook"], notebook_json=None,
+                           error="the grading worker crashed twice on this notebook"))

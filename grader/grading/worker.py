@@ -7,7 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-_state = {}
+from grader.grading.tasks import GradeResult, GradeTask
+
+_state: dict = {}
 
 
 class _WarningCollector(logging.Handler):
@@ -64,7 +66,7 @@ def _close():
         shutil.rmtree(private, ignore_errors=True)
 
 
-def grade_task(task: dict) -> dict:
+def grade_task(task: GradeTask) -> GradeResult:
     collector = _state["collector"]
     collector.messages = []
     result = _state["grader"].grade(task)
