@@ -17,7 +17,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any
 
 RESULT_PREFIX = "GRADER_RESULT "
 
@@ -43,19 +43,9 @@ class Code:
 UNUSABLE = frozenset({Code.WRONG_TYPE, Code.WRONG_SHAPE, Code.NOT_FINITE})
 
 
-class Part(TypedDict, total=False):
-    """One graded piece of a table (row, column) or function (case, input) answer."""
-
-    row: str
-    column: str
-    case: int
-    input: str
-    correct: bool
-    code: str
-    message: str
-    error: dict[str, float | None] | None
-    misconception: str
-    carried_forward: bool
+# One graded piece of a table answer (row, column) or a function answer (case, input), with
+# correct (bool), code, message, error (a band or None), misconception, carried_forward (bool).
+Part = dict[str, Any]
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.bank import Bank, Problem
+from grader.bank import Problem
 from grader.kinds import grade_answer, kind_of
 from grader.kinds.values import not_finite
 from grader.variants import VariantError, draw

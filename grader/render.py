@@ -18,12 +18,12 @@ from typing import Any
 
 import nbformat
 
+from grader import protocol
 from grader.bank import Bank
 from grader.bank.templates import python_literal, render_prompt
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.kinds import ProblemVariant, kind_of
-from grader import protocol
 from grader.protocol import Role
 from grader.variants import draw, variant_key_for
 
@@ -161,7 +161,7 @@ def render_assignment(bank: Bank, assignment_id: str) -> Any:
 
 def notebook_text(notebook: Any) -> str:
     """The notebook as the exact text written to disk (validated; sorted keys; final newline)."""
-    captured = {}
+    captured: dict[str, Any] = {}
     text = nbformat.writes(notebook, capture_validation_error=captured)
     if "ValidationError" in captured:
         raise GraderError(f"rendered notebook is not valid nbformat: {captured['ValidationError']}")

@@ -21,10 +21,10 @@ import sys
 import warnings
 from pathlib import Path, PurePath
 
-from grader.bank import Bank, Problem, load_bank
+from grader.bank import load_bank
 from grader.errors import GraderError
 from grader.kinds import grade_answer
-from grader.protocol import Result, result_line
+from grader.protocol import result_line
 from grader.variants import draw, variant_key_for
 
 BANK_ENV = "GRADER_BANK"

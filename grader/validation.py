@@ -13,7 +13,7 @@ from typing import Any
 
 from grader import variants
 from grader.bank import Bank, Problem
-from grader.bank.loader import BankError, Issues, parse_bank, read_bank_text
+from grader.bank.loader import BankError, Issues, display_name, load_bank, parse_bank, read_bank_text
 from grader.bank.templates import render_prompt
 from grader.kinds import kind_of
 from grader.kinds.base import raises
@@ -28,7 +28,14 @@ def load_checked_bank(path: str | Path) -> Bank:
     hit = _CHECKED.get(resolved)
     if hit is not None and hit[0] == stamp:
         return hit[1]
-    bank = check_bank_text(text, path)
+    try:
+        bank = load_bank(path)   # the loader's cached bank, when its own checks pass
+    except BankError:
+        check_bank_text(text, path)   # raises, with the variant errors of the other problems too
+        raise
+    issues = Issues(display_name(path))
+    check_variants(bank, issues)
+    issues.raise_if_any()
     _CHECKED[resolved] = (stamp, bank)
     return bank
 

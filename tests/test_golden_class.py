@@ -9,9 +9,8 @@ pin those scores: tests/kinds/test_table_ecf.py).
 
 import json
 
-import pytest
-
 import golden_class
+import pytest
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("golden")]
 

@@ -25,11 +25,10 @@ import numpy as np
 
 from grader import engine
 from grader.errors import GraderError
+from grader.kinds.rules import RULE_OF_OPTION, with_defaults
 
 from . import expressions, templates
 from .expressions import Expression, ExpressionError
-from grader.kinds.rules import RULE_OF_OPTION, with_defaults
-
 from .model import SAMPLERS, Assignment, Bank, Misconception, ParamSpec, Problem, problem_digest
 from .schema import bank_schema
 from .yamlio import YamlSyntaxError, line_at, load_yaml, plain
@@ -55,7 +54,7 @@ class BankIssue:
     problem: str | None
     message: str
 
-    def __str__(self):
+    def __str__(self) -> Any:
         where = f"problem '{self.problem}': " if self.problem else ""
         return f"{self.file}:{self.line}: {where}{self.message}"
 
@@ -63,7 +62,7 @@ class BankIssue:
 class BankError(GraderError):
     """The bank is invalid. `issues` lists every problem found (file, line, problem id, message)."""
 
-    def __init__(self, issues):
+    def __init__(self, issues: Any) -> None:
         self.issues = sorted(issues, key=lambda issue: (issue.line, issue.message))
         first = self.issues[0]
         self.file, self.line, self.problem, self.message = first.file, first.line, first.problem, first.message
@@ -173,14 +172,14 @@ def parse_bank(text: str, path: str | Path = "questions.yaml") -> tuple[Bank | N
 
 # --- schema -----------------------------------------------------------------------------
 
-def _field(path):
+def _field(path: Any) -> Any:
     text = ""
     for step in path:
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
     return text
 
 
-def _schema_error_line(document, error):
+def _schema_error_line(document: Any, error: Any) -> Any:
     path = list(error.absolute_path)
     node = document
     for step in path:
@@ -195,14 +194,14 @@ def _schema_error_line(document, error):
     return line_at(document, path)
 
 
-def _jsonschema():
+def _jsonschema() -> Any:
     """Import jsonschema without its optional IRI-format parser, which takes ~1 s to import.
 
     Hidden tests load the bank in every grading kernel, and the bank's schema uses no
     `format` keyword, so the parser is never needed here.
     """
     if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
-        sys.modules["rfc3987_syntax"] = None  # makes jsonschema's optional import fail fast
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes jsonschema's optional import fail fast
         try:
             import jsonschema
         finally:
@@ -211,7 +210,7 @@ def _jsonschema():
     return jsonschema
 
 
-def _check_schema(document, issues):
+def _check_schema(document: Any, issues: Any) -> Any:
     """Report schema errors; return (bad problem indices, bad assignment indices), or None if the top is broken."""
     validator = _jsonschema().Draft202012Validator(bank_schema())
     bad_problems, bad_assignments, top_broken = set(), set(), False
@@ -239,8 +238,8 @@ def _check_schema(document, issues):
 
 # --- assignments ------------------------------------------------------------------------
 
-def _build_assignments(document, bad, known_problem_ids, issues):
-    assignments = {}
+def _build_assignments(document: Any, bad: Any, known_problem_ids: Any, issues: Any) -> Any:
+    assignments: dict[str, Assignment] = {}
     for index, raw in enumerate(document["assignments"]):
         if index in bad:
             continue
@@ -266,14 +265,14 @@ def _build_assignments(document, bad, known_problem_ids, issues):
     return assignments
 
 
-def _did_you_mean(word, candidates):
+def _did_you_mean(word: Any, candidates: Any) -> Any:
     close = difflib.get_close_matches(str(word), [c for c in candidates if isinstance(c, str)], n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
 # --- problems ---------------------------------------------------------------------------
 
-def _is_number(value):
+def _is_number(value: Any) -> Any:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
 
 
@@ -361,7 +360,7 @@ class ProblemBuilder:
         compare = self.build_compare()
         misconceptions = self.build_misconceptions(fields)
         inputs = self.build_inputs(params)
-        if self.errors:
+        if self.errors or answer is None:
             return None
         spec = plain(raw)
         return Problem(
@@ -372,8 +371,8 @@ class ProblemBuilder:
             digest=problem_digest(spec, self.seed), spec=spec, lines=self.lines,
         )
 
-    def build_params(self):
-        params = {}
+    def build_params(self) -> Any:
+        params: dict[str, ParamSpec] = {}
         raw_params = self.raw.get("params", {})
         for name, raw_spec in raw_params.items():
             line = raw_params.lines[name]
@@ -403,12 +402,12 @@ class ProblemBuilder:
             params[name] = param
         return params
 
-    def param_spec(self, field, sampler, spec, line):
+    def param_spec(self, field: Any, sampler: Any, spec: Any, line: Any) -> Any:
         """The spec with expression-valued entries parsed; None when one does not parse."""
         inner = spec[sampler] if isinstance(spec[sampler], dict) else spec
         failed = False
 
-        def convert(value):
+        def convert(value: Any) -> Any:
             nonlocal failed
             if isinstance(value, list):
                 return [convert(item) for item in value]
@@ -440,7 +439,7 @@ class ProblemBuilder:
             failed = True
         return None if failed else spec
 
-    def build_constraints(self):
+    def build_constraints(self) -> Any:
         constraints = []
         for index, source in enumerate(self.raw.get("constraints", [])):
             line = self.item_line("constraints", index)
@@ -450,7 +449,7 @@ class ProblemBuilder:
             constraints.append(expression)
         return constraints
 
-    def check_prompt(self):
+    def check_prompt(self) -> None:
         prompt = self.raw["prompt"]
         try:
             names = templates.prompt_names(prompt)

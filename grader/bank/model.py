@@ -36,11 +36,11 @@ class ParamSpec:
     line: int = 0
 
     @property
-    def expressions(self):
+    def expressions(self) -> Any:
         """Every Expression inside the spec (to check the names they use)."""
         found = []
 
-        def walk(value):
+        def walk(value: Any) -> None:
             if isinstance(value, Expression):
                 found.append(value)
             elif isinstance(value, dict):
@@ -134,12 +134,12 @@ class Bank:
     assignments: dict     # id -> Assignment, in the order written
     problems: dict        # id -> Problem, in the order written
 
-    def assignments_of(self, problem_id):
+    def assignments_of(self, problem_id: Any) -> Any:
         """Ids of the assignments that contain the problem, in the bank's order."""
         return [a.id for a in self.assignments.values() if problem_id in a.problems]
 
 
-def problem_digest(spec, seed):
+def problem_digest(spec: Any, seed: Any) -> Any:
     """First 12 hex chars of the SHA-256 of the problem's canonical JSON (with the bank seed).
 
     The seed is included because it decides the values a student sees: a new seed is

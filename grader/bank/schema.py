@@ -10,7 +10,6 @@ import functools
 from typing import Any
 
 from .model import SECTIONS
-
 from .patterns import ID_PATTERN, NAME_PATTERN
 
 _NUMBER_OR_EXPR = {"type": ["number", "string"]}
@@ -140,11 +139,11 @@ def bank_schema() -> dict[str, Any]:
     """The schema, with each kind's own fields (grader.kinds: one module per kind)."""
     from grader.kinds import KINDS  # the kinds import the model: imported when needed, not at the top
 
-    problem = copy.deepcopy(PROBLEM)
+    problem: dict[str, Any] = copy.deepcopy(PROBLEM)
     problem["properties"]["kind"] = {"enum": list(KINDS)}
     for kind in KINDS.values():
         problem["properties"].update(copy.deepcopy(kind.schema))
-    schema = copy.deepcopy(BANK_SCHEMA)
+    schema: dict[str, Any] = copy.deepcopy(BANK_SCHEMA)
     schema["properties"]["problems"]["items"] = problem
     return schema
 

@@ -15,7 +15,8 @@ def run(args):
     from rich.table import Table
 
     from grader.bank import load_bank
-    from grader.commands import release as release_cmd, render as render_cmd
+    from grader.commands import release as release_cmd
+    from grader.commands import render as render_cmd
     from grader.commands.report import print_item_analysis
     from grader.course import paths_of
     from grader.feedback import write_feedback
@@ -27,8 +28,10 @@ def run(args):
     console = Console()
     course, assignment = args.course, args.assignment
     step = argparse.Namespace(course=course, bank=args.bank, assignment=[assignment], check=False)
-    console.rule("render"); render_cmd.run(step)
-    console.rule("release"); release_cmd.run(step)
+    console.rule("render")
+    render_cmd.run(step)
+    console.rule("release")
+    release_cmd.run(step)
     console.rule("simulate")
     for old in paths_of(course).student_dirs(assignment):
         shutil.rmtree(old)

@@ -9,7 +9,7 @@ def add_arguments(parser):
 def run(args):
     from grader.course import paths_of
     from grader.feedback import write_feedback
-    from grader.grading.config import load_bank_if_any, effective_config
+    from grader.grading.config import effective_config, load_bank_if_any
 
     written = write_feedback(effective_config(args.course), args.assignment,
                              bank=load_bank_if_any(args.bank), students=args.student)

@@ -19,8 +19,8 @@ def run(args):
     from rich.console import Console
     from rich.table import Table
 
-    from grader.validation import load_checked_bank
     from grader.qa import run_qa
+    from grader.validation import load_checked_bank
 
     if args.variants < 1:
         raise GraderError(f"--variants: expected a positive number, got {args.variants}")

@@ -10,9 +10,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    from grader.bank import load_bank
     import shutil
 
+    from grader.bank import load_bank
     from grader.release import assignment_ids_of, check_release, orphaned_releases, release
 
     bank = load_bank(args.bank)

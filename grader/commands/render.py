@@ -9,8 +9,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from grader.validation import load_checked_bank
     from grader.render import orphaned, out_of_date, remove_orphans, render_bank, write_rendered
+    from grader.validation import load_checked_bank
 
     bank = load_checked_bank(args.bank)
     rendered = render_bank(bank, args.course, args.assignment)

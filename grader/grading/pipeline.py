@@ -30,11 +30,10 @@ import nbgrader.nbgraderformat.common
 from nbclient.exceptions import DeadKernelError
 from nbconvert.exporters import NotebookExporter
 from nbformat.notebooknode import NotebookNode
-from traitlets.config import Config
-
 from nbgrader.converters.autograde import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
+from traitlets.config import Config
 
 from grader.grading.tasks import GradeResult, GradeTask
 

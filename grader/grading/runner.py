@@ -12,9 +12,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
-from sqlalchemy.exc import SAWarning
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
+from sqlalchemy.exc import SAWarning
 
 from grader.course import open_gradebook
 from grader.errors import GraderError
@@ -155,7 +155,7 @@ def _kernel_env() -> dict:
 def _run_parallel(tasks, workers, initargs, record, attempts: int = 2):
     """Run tasks in `workers` processes; a task whose worker crashed is retried once in a new pool."""
     pending = list(tasks)
-    for attempt in range(attempts):
+    for _attempt in range(attempts):
         if not pending:
             return
         crashed = []

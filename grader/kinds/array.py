@@ -10,7 +10,7 @@ from grader.bank.model import Problem
 from grader.protocol import Result
 
 from . import rules
-from .base import Kind, ProblemVariant, Values, shape_is_given, answer_shape
+from .base import Kind, ProblemVariant, Values, answer_shape, shape_is_given
 
 
 class Array(Kind):

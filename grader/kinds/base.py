@@ -17,6 +17,7 @@ from grader.bank.templates import python_literal
 from grader.protocol import Code, Part, Result
 
 from . import rules
+from .rules import Check, Rule
 
 if TYPE_CHECKING:
     from grader.bank.expressions import Expression
@@ -200,8 +201,8 @@ class Kind:
     def grade(self, problem: Problem, answer: Any, values: Values) -> Result:
         raise NotImplementedError
 
-    def grade_value(self, problem: Problem, answer: Any, values: Values, expected: Any, check: rules.Check,
-                    rule: rules.Rule, text: str) -> Result:
+    def grade_value(self, problem: Problem, answer: Any, values: Values, expected: Any, check: Check,
+                    rule: Rule, text: str) -> Result:
         """A single value's result: right, a misconception's credit, or wrong with its band."""
         if check.ok:
             return make_result(problem, 1.0, text, "Correct.", code=Code.CORRECT, error=rules.band_of(check))

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from grader.bank.expressions import Expression
-from grader.bank.patterns import NAME_PATTERN
 from grader.bank.model import FunctionSpec, Misconception, Problem
+from grader.bank.patterns import NAME_PATTERN
 from grader.errors import GraderError
 from grader.protocol import Code, Part, Result
 
@@ -112,7 +112,8 @@ class Function(Kind):
         try:
             definition = ast.parse(f"def {signature}:\n    pass").body[0]
         except SyntaxError as exc:
-            raise GraderError(f"problem {problem.id!r}: function signature {signature!r} is not valid: {exc.msg}")
+            raise GraderError(f"problem {problem.id!r}: function signature {signature!r} is not valid: {exc.msg}") \
+                from None
         assert isinstance(definition, ast.FunctionDef)
         if definition.name != spec.name:
             raise GraderError(f"problem {problem.id!r}: signature {signature!r} does not define {spec.name!r}")

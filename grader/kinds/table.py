@@ -171,7 +171,7 @@ class Table(Kind):
             elif not isinstance(row, (list, tuple)) or len(row) != len(spec.columns):
                 return "answer", f"each row must be a dict with the columns or a tuple of {len(spec.columns)} cells"
         if spec.carry_forward is not None:
-            return self._check_chain(problem, spec.carry_forward, expected, values, labels)
+            return self._check_chain(problem, spec.carry_forward, list(expected), values, labels)
         return None
 
     def _check_chain(self, problem: Problem, carry: CarryForward, expected: list, values: Values,
@@ -325,8 +325,9 @@ class Table(Kind):
 
     def qa_failures(self, problem: Problem, values: Values, expected: list[Any]) -> list[tuple[str, str]]:
         failures = not_integer(problem, expected)
-        if _spec(problem).carry_forward is not None:
-            found = self._check_chain(problem, _spec(problem).carry_forward, expected[0], values,
+        chain = _spec(problem).carry_forward
+        if chain is not None:
+            found = self._check_chain(problem, chain, expected[0], values,
                                       row_labels(problem, values))
             if found is not None:
                 failures.append(("carry forward", f"{found[0]}: {found[1]}"))

@@ -2,9 +2,9 @@
 
 from types import SimpleNamespace
 
+import course_kit as kit
 import pytest
 
-import course_kit as kit
 from grader.feedback import problem_feedback, write_feedback
 from grader.grading import grade_assignment
 from grader.grading.config import effective_config
@@ -28,7 +28,7 @@ def pages(tmp_path_factory):
     kit.submit(root, "syntax", {**kit.RIGHT, "p3": "q3 = ("})
     config = effective_config(root)
     grade_assignment(root, kit.ASSIGNMENT, config=config)
-    paths = write_feedback(config, root, kit.ASSIGNMENT, bank=BANK)
+    paths = write_feedback(config, kit.ASSIGNMENT, bank=BANK)
     return {p.parent.parent.name: p.read_text() for p in paths}
 
 

@@ -1,19 +1,17 @@
 """The renderer: notebook structure, solutions through the engine, determinism, --check, atomicity."""
 
 import re
-from types import SimpleNamespace
 
 import nbformat
 import numpy as np
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
+from render_kit import ASSIGNMENT, FIXTURE_BANK
 
 from grader import engine, render
 from grader.bank import load_bank
 from grader.cli import main
 from grader.variants import draw
-
-from render_kit import ASSIGNMENT, FIXTURE_BANK
 
 CELL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -179,15 +177,6 @@ def test_visible_checks_test_the_format_only(fixture_bank, problem_id, good, bad
     exec(bad, namespace)
     with pytest.raises(AssertionError):
         exec(checks, namespace)
-
-
-def test_shape_is_checked_only_when_the_inputs_already_give_it():
-    problem = SimpleNamespace(kind="array", id="kept")
-    kept_boxes = render.ProblemVariant(1, problem, {"boxes": np.zeros((5, 4)), "t": 0.5}, np.array([0, 3]))
-    checks = "\n".join(render.format_checks(kept_boxes))
-    assert "np.ndim(q1) == 1" in checks and "(2,)" not in checks
-    same_shape = render.ProblemVariant(1, problem, {"x": np.zeros((2, 3))}, np.ones((2, 3)))
-    assert "np.shape(q1) == (2, 3)" in "\n".join(render.format_checks(same_shape))
 
 
 def test_cell_ids_of_long_grade_ids_are_valid_distinct_and_stable():
