@@ -12,7 +12,6 @@ bank's titles, hints and misconception feedback. Never a test cell's code or out
 so hidden test code cannot reach a student (unlike nbgrader's default feedback HTML).
 """
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +19,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from nbconvert.exporters import Exporter
 from traitlets import Any, default
 
+from grader.course import CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
+from grader.kinds.rules import band_words
+from grader.protocol import Role, cell_grade_id, notebook_results, problem_of
 
-RESULT_PREFIX = "GRADER_RESULT "
 TEMPLATES = Path(__file__).parent / "templates"
 KERNEL_DIED = "KernelDied"          # grader.grading.pipeline marks a cell whose kernel died with it
 TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
@@ -46,57 +47,27 @@ class ProblemFeedback:
     answer: str = ""             # the student's own answer cell (theirs; not shown for secret problems)
 
 
-def grader_results(nb) -> dict[str, dict]:
-    """{problem id: the GRADER_RESULT json} printed by the notebook's test cells."""
-    found = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                for line in output.get("text", "").splitlines():
-                    if line.startswith(RESULT_PREFIX):
-                        try:
-                            data = json.loads(line[len(RESULT_PREFIX):])
-                        except json.JSONDecodeError:
-                            continue
-                        if isinstance(data, dict) and "problem" in data:
-                            found[data["problem"]] = data
-    return found
-
-
-def _cell_errors(nb, suffix: str) -> dict[str, str]:
+def _cell_errors(nb, role: str) -> dict[str, str]:
     errors = {}
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id.endswith(suffix):
+        problem = problem_of(cell_grade_id(cell), role)
+        if problem is not None:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    errors[grade_id[: -len(suffix)]] = output.get("ename", "error")
+                    errors[problem] = output.get("ename", "error")
     return errors
 
 
 def test_cell_errors(nb) -> dict[str, str]:
     """{problem id: exception name} for test cells that stopped with an error (no details: they
     could come from hidden code)."""
-    return _cell_errors(nb, "-test")
+    return _cell_errors(nb, Role.TEST)
 
 
 def answer_cells(nb) -> dict[str, str]:
     """{problem id: the source of the student's answer cell}."""
-    return {cell.metadata["nbgrader"]["grade_id"][: -len("-answer")]: cell.source for cell in nb.cells
-            if cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-answer")}
-
-
-def _format_error(error: dict | None) -> str:
-    """The error band of a result (grader.compare.error_band) as words."""
-    if not error:
-        return ""
-    if error.get("relative_at_most") is not None:
-        return f"within {100 * error['relative_at_most']:g} % of the expected value, but outside the tolerance"
-    if error.get("relative_above") is not None:
-        return f"off by more than {100 * error['relative_above']:g} % of the expected value"
-    if error.get("absolute_at_most") is not None:
-        return f"off by at most {error['absolute_at_most']:g}"
-    return ""
+    return {problem: cell.source for cell in nb.cells
+            if (problem := problem_of(cell_grade_id(cell), Role.ANSWER)) is not None}
 
 
 def _format_part(part: dict) -> str:
@@ -164,7 +135,7 @@ def problem_feedback(problem_id, score, max_score, result, error_name, spec, *,
     if not verdict_only and message != item.misconception_feedback:
         item.message = message
     if not secret and status != "right" and not misconception:
-        item.error = _format_error(result.get("error"))
+        item.error = band_words(result.get("error"))
     item.parts = [_format_part(p) for p in parts] if status != "right" else []
     return item
 
@@ -172,15 +143,14 @@ def problem_feedback(problem_id, score, max_score, result, error_name, spec, *,
 def notebook_feedback(nb, bank=None) -> list[ProblemFeedback]:
     """Per graded problem of an autograded notebook (in order), after nbgrader's GetGrades put each
     test cell's score and points in its metadata."""
-    results, errors = grader_results(nb), test_cell_errors(nb)
-    answers, answer_errors = answer_cells(nb), _cell_errors(nb, "-answer")
+    results, errors = notebook_results(nb), test_cell_errors(nb)
+    answers, answer_errors = answer_cells(nb), _cell_errors(nb, Role.ANSWER)
     problems = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        grade_id = meta.get("grade_id", "")
-        if not (meta.get("grade") and grade_id.endswith("-test")):
+        problem_id = problem_of(cell_grade_id(cell), Role.TEST)
+        if not meta.get("grade") or problem_id is None:
             continue
-        problem_id = grade_id[: -len("-test")]
         spec = bank.problems.get(problem_id) if bank is not None else None
         source = answers.get(problem_id)
         answered = source is not None and "raise NotImplementedError()" not in source
@@ -246,16 +216,15 @@ def feedback_config(config, bank=None):
     return config
 
 
-def write_feedback(config, course: Path, assignment: str, bank=None, students=None) -> list[Path]:
+def write_feedback(config, assignment: str, bank=None, students=None) -> list[Path]:
     """Run nbgrader's generate_feedback with FeedbackPage for every graded student (or `students`);
     return the pages, feedback/<student>/<assignment>/<notebook>.html."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
     from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
 
     from grader.release import python_scripts_on_path
 
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
+    with open_gradebook(config) as gb:
         try:
             graded = sorted(s.student.id for s in gb.find_assignment(assignment).submissions)
         except MissingEntry:
@@ -270,8 +239,8 @@ def write_feedback(config, course: Path, assignment: str, bank=None, students=No
             raise GraderError(f"{assignment!r} has no graded submission; run `python -m grader grade {assignment}` first")
         notebooks = sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
     config = feedback_config(config, bank)
-    coursedir = CourseDirectory(config=config)
-    api = NbGraderAPI(coursedir=coursedir, config=config)
+    paths = CoursePaths(config)
+    api = NbGraderAPI(coursedir=paths.coursedir, config=config)
     written = []
     for student in students or graded:
         with python_scripts_on_path():
@@ -280,6 +249,6 @@ def write_feedback(config, course: Path, assignment: str, bank=None, students=No
             details = (result.get("error") or result.get("log") or "").strip().splitlines()
             raise GraderError(f"nbgrader generate_feedback {assignment} {student} failed: "
                               f"{details[-1] if details else 'no details'}")
-        folder = Path(coursedir.format_path(coursedir.feedback_directory, student, assignment))
+        folder = paths.feedback(student, assignment)
         written += [folder / f"{notebook}.html" for notebook in notebooks if (folder / f"{notebook}.html").is_file()]
     return written

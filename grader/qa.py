@@ -5,20 +5,27 @@ For variant i (key `qa-<i>`, assignments of the problem taken in turn), a proble
 - the answer raises                                                      (`answer error`)
 - the answer is not finite (NaN or inf anywhere)                          (`not finite`)
 - an `exact` numeric/table problem's answer holds a non-integer number   (`not integer`)
+- a table's carry_forward row, fed the true row before it, is not the answer (`carry forward`)
 - a misconception's value is graded correct (it falls within the rule)    (`misconception`)
 """
 
-import math
+from __future__ import annotations
+
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from grader.compare import grade_answer
+from grader.bank import Problem
+from grader.kinds import grade_answer, kind_of
+from grader.kinds.values import not_finite
 from grader.variants import VariantError, draw
 
-FAILURE_KINDS = ("draw", "answer error", "not finite", "not integer", "misconception")
+Values = dict[str, Any]
+FAILURE_KINDS = ("draw", "answer error", "not finite", "not integer", "carry forward", "misconception")
 
 
 @dataclass
@@ -40,33 +47,6 @@ class ProblemReport:
         self.examples.setdefault(kind, f"{key}: {message}")
 
 
-def _numbers(value):
-    """Every number inside a value (arrays, lists, tuples, dict values), as Python/numpy scalars."""
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind in "iufc":
-            yield from value.ravel().tolist()
-        elif value.dtype.kind == "O":
-            for item in value.ravel():
-                yield from _numbers(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _numbers(item)
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            yield from _numbers(item)
-    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-        yield value
-
-
-def not_finite(value):
-    return any(not math.isfinite(number) for number in _numbers(value))
-
-
-def not_integer(value):
-    return any(float(number) != math.floor(float(number)) for number in _numbers(value)
-               if math.isfinite(float(number)))
-
-
 def _fingerprint(value):
     """A hashable summary of an answer, to count distinct answers."""
     if isinstance(value, np.ndarray):
@@ -82,25 +62,22 @@ def _fingerprint(value):
     return ("value", repr(value))
 
 
-def _misconception_answers(problem, values):
+def _misconception_answers(problem: Problem, values: Values) -> Iterator[tuple[str, Any]]:
     """(misconception id, the answer a student with that misconception would give)."""
+    kind = kind_of(problem)
     for misconception in problem.misconceptions:
-        if problem.kind == "choice":
-            option = misconception.option
-            yield misconception.id, set(option) if isinstance(option, frozenset) else option
-            continue
         try:
-            yield misconception.id, misconception.answer.evaluate(values)
+            yield misconception.id, kind.misconception_answer(problem, misconception, values)
         except Exception:  # noqa: BLE001 (a misconception may not apply to every variant)
             continue
 
 
-def _check_variant(problem, values, expected, report, key):
-    if problem.kind != "choice" and not_finite(expected):
+def _check_variant(problem: Problem, values: Values, expected: list[Any], report: ProblemReport, key: str) -> None:
+    kind = kind_of(problem)
+    if not_finite(expected):
         report.fail("not finite", key, "the answer is not finite (NaN or inf)")
-    exact = (problem.compare or {}).get("rule") == "exact"
-    if problem.kind in ("numeric", "table") and exact and not_integer(expected):
-        report.fail("not integer", key, "the rule is exact but the answer holds a non-integer number")
+    for failure, message in kind.qa_failures(problem, values, expected):
+        report.fail(failure, key, message)
     for misconception_id, wrong in _misconception_answers(problem, values):
         try:
             result = grade_answer(problem, wrong, values)
@@ -109,16 +86,8 @@ def _check_variant(problem, values, expected, report, key):
                                              f"{type(exc).__name__}: {exc}")
             continue
         if result.correct and result.misconception is None:
-            rule = result.rule if problem.kind != "choice" else "it is the correct option"
-            report.fail("misconception", key, f"misconception '{misconception_id}' is graded correct ({rule})")
-
-
-def _expected(problem, values):
-    """The answer; for a function problem, the reference function's output on every case."""
-    expected = problem.answer.evaluate(values)
-    if problem.kind == "function":
-        return [expected(*[argument.evaluate(values) for argument in case]) for case in problem.function.cases]
-    return expected
+            report.fail("misconception", key, f"misconception '{misconception_id}' is graded correct "
+                                              f"({kind.qa_rule_words(result)})")
 
 
 def qa_problem(bank, problem, variants):
@@ -137,7 +106,7 @@ def qa_problem(bank, problem, variants):
                 report.fail("draw", label, f"{exc.field}: {exc.message}")
                 continue
             try:
-                expected = _expected(problem, values)
+                expected = kind_of(problem).expected_values(problem, values)
             except Exception as exc:  # noqa: BLE001
                 report.fail("answer error", label, f"{type(exc).__name__}: {exc}")
                 continue

@@ -22,16 +22,13 @@ import nbformat
 import numpy as np
 
 from grader.bank.templates import latex, python_literal
-from grader.compare import rule_statement
+from grader.course import course_config
 from grader.errors import GraderError
 from grader.files import write_atomic
-from grader.render import (
-    SOURCE_DIR, answer_instructions, answer_shape, notebook_path, points_text, problem_variants,
-    row_labels,
-)
+from grader.protocol import cell_grade_id, split_grade_id
+from grader.render import SOURCE_DIR, notebook_path, points_text, problem_variants
 
 RELEASE_DIR = "release"
-CONFIG_FILE = "nbgrader_config.py"
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "grader.runtime", "engine.",
                 "GRADER_RESULT", "from grader")
 # A decimal rendering needs this many significant digits to count as a leak: 3 digits
@@ -42,22 +39,6 @@ WORD_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_'-]*")
 
 
 # --- nbgrader ---------------------------------------------------------------------------------
-
-def course_config(course, root=None, db_url=None):
-    """The course's nbgrader config (COURSE/nbgrader_config.py when present), rooted at `root`."""
-    from traitlets.config import Config, PyFileConfigLoader
-
-    course = Path(course).resolve()
-    config = Config()
-    if (course / CONFIG_FILE).is_file():
-        config.merge(PyFileConfigLoader(CONFIG_FILE, path=str(course)).load_config())
-    if not config.CourseDirectory.get("db_url"):
-        config.CourseDirectory.db_url = "sqlite:///" + str(course / "gradebook.db")
-    if db_url is not None:
-        config.CourseDirectory.db_url = db_url
-    config.CourseDirectory.root = str(Path(root or course).resolve())
-    return config
-
 
 @contextlib.contextmanager
 def python_scripts_on_path():
@@ -172,19 +153,10 @@ def value_texts(value):
     return texts
 
 
-def expected_values(variant):
-    """What a correct answer contains: the expected value, or for functions every case's result."""
-    problem = variant.problem
-    if problem.kind != "function":
-        return [variant.expected]
-    function = problem.answer.evaluate(variant.values)
-    results = []
-    for case in problem.function.cases:
-        try:
-            results.append(function(*[argument.evaluate(variant.values) for argument in case]))
-        except Exception:  # a case the engine rejects has no value to leak
-            continue
-    return results
+def release_expected(variant):
+    """What a correct answer contains (for a function, each case's result; a case the engine
+    rejects has no value to leak)."""
+    return variant.kind.expected_values(variant.problem, variant.values, lenient=True)
 
 
 def _same_value(a, b):
@@ -207,8 +179,9 @@ def shown_values(variant):
 
 
 def cell_role(cell):
-    """'prompt', 'inputs', 'answer' or 'test': the suffix of the cell's grade id."""
-    return cell.metadata.nbgrader.grade_id.rpartition("-")[2]
+    """'prompt', 'inputs', 'answer' or 'test': the role in the cell's grade id."""
+    parts = split_grade_id(cell_grade_id(cell))
+    return parts[1] if parts else ""
 
 
 def allowed_text(variant, role):
@@ -216,20 +189,13 @@ def allowed_text(variant, role):
     format checks (shape, number of dimensions and of rows). The prompt: also the template
     and the problem's own data, the shown parameter values and the rule statement. The inputs cell: also the
     shown values of the inputs. Answer and test cells: nothing else."""
-    problem = variant.problem
-    shape = answer_shape(variant)
-    parts = [str(shape), str(len(shape))]
-    if problem.table:
-        parts.append(str(len(row_labels(variant))))
+    problem, kind = variant.problem, variant.kind
+    parts = kind.format_numbers(variant)
     shown = shown_values(variant)
     if role == "prompt":
         parts += [problem.title, problem.prompt, *problem.hints, points_text(problem.points),
-                  f"Problem {variant.number}", answer_instructions(variant),
-                  rule_statement(problem, variant.values)]
-        if problem.options:
-            parts += [f"{key} {text}" for key, text in problem.options.items()]
-        if problem.table:
-            parts += list(problem.table.columns) + row_labels(variant)
+                  f"Problem {variant.number}", kind.answer_instructions(variant),
+                  kind.rule_statement(variant), *kind.prompt_words(variant)]
         parts += [text for value in shown.values() for text in value_texts(value)]
     elif role == "inputs":
         parts += [text for name in variant.input_names if name in shown for text in value_texts(shown[name])]
@@ -246,9 +212,7 @@ def shown_strings(variant, role):
 
 
 def problem_cells(notebook, problem_id):
-    prefix = f"{problem_id}-"
-    return [cell for cell in notebook.cells
-            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").startswith(prefix)]
+    return [cell for cell in notebook.cells if (split_grade_id(cell_grade_id(cell)) or ("",))[0] == problem_id]
 
 
 def code_strings(source):
@@ -263,7 +227,7 @@ def code_strings(source):
 def problem_leaks(notebook, variant):
     """Expected values shown in the problem's release cells beyond what each cell's role explains."""
     problem = variant.problem
-    expected = [leaf for value in expected_values(variant) for leaf in leaves(value)]
+    expected = [leaf for value in release_expected(variant) for leaf in leaves(value)]
     numbers = [leaf for leaf in expected if isinstance(leaf, (int, float)) and not isinstance(leaf, bool)]
     strings = {leaf for leaf in expected if isinstance(leaf, str)}
     found = []

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.course import CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
-from grader.feedback import grader_results
 from grader.files import write_atomic
+from grader.protocol import Role, notebook_results, problem_of
 
 GROUP = 0.27
 
@@ -44,7 +45,7 @@ def discrimination_index(fractions: np.ndarray, totals: np.ndarray, group: float
     return float(fractions[order[-k:]].mean() - fractions[order[:k]].mean())
 
 
-def collect(gb, course: Path, assignment: str):
+def collect(gb, paths: CoursePaths, assignment: str):
     """(students, problems, points[student][problem], max_points[problem], misconceptions[problem])."""
     submissions = sorted(gb.find_assignment(assignment).submissions, key=lambda s: s.student.id)
     students, table, max_points, misconceptions = [], {}, {}, {}
@@ -53,18 +54,18 @@ def collect(gb, course: Path, assignment: str):
         students.append(student)
         table[student] = {}
         for notebook in submission.notebooks:
-            path = Path(course) / "autograded" / student / assignment / f"{notebook.name}.ipynb"
+            path = paths.autograded(student, assignment) / f"{notebook.name}.ipynb"
             results = {}
             if path.exists():
                 import nbformat
                 try:
-                    results = grader_results(nbformat.read(path, as_version=4))
+                    results = notebook_results(nbformat.read(path, as_version=4))
                 except Exception:
                     results = {}
             for grade in notebook.grades:
-                if not grade.name.endswith("-test"):
+                problem = problem_of(grade.name, Role.TEST)
+                if problem is None:
                     continue
-                problem = grade.name[: -len("-test")]
                 table[student][problem] = float(grade.score or 0)
                 max_points[problem] = float(grade.max_score)
                 found = results.get(problem, {}).get("misconception")
@@ -74,7 +75,9 @@ def collect(gb, course: Path, assignment: str):
     if submissions:
         for notebook in submissions[0].notebooks:
             for i, cell in enumerate(notebook.notebook.source_cells):
-                order.setdefault(cell.name[: -len("-test")], i)
+                problem = problem_of(cell.name, Role.TEST)
+                if problem is not None:
+                    order.setdefault(problem, i)
     problems = sorted(max_points, key=lambda p: (order.get(p, 0), p))
     return students, problems, table, max_points, misconceptions
 
@@ -104,14 +107,13 @@ WHOLE_GRADEBOOK_CSV = "gradebook-all-assignments.csv"
 def export_grades_csv(config, path: Path, assignment: str | None = None) -> None:
     """nbgrader's own export (CsvExportPlugin), as `nbgrader export [--assignment A]` writes it."""
     from nbgrader.plugins.export import CsvExportPlugin
-    from nbgrader.api import Gradebook
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "grades.csv"
         plugin = CsvExportPlugin(config=config)
         plugin.to = str(out)
         plugin.assignment = [assignment] if assignment else []
-        with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
+        with open_gradebook(config) as gb:
             plugin.export(gb)
         write_atomic(path, out.read_bytes())
 
@@ -175,20 +177,21 @@ def _plots(folder: Path, assignment, students, problems, table, max_points, rows
     write_atomic(folder / "problems.png", buffer.getvalue())
 
 
-def write_reports(config, course: Path, assignment: str, title: str | None = None) -> dict:
+def write_reports(config, assignment: str, title: str | None = None) -> dict:
     """Write every report; return {name: path} and the item analysis rows. Raises GraderError
     (writing nothing) when the gradebook has no such assignment or no submission of it."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    folder = Path(course) / "reports" / assignment
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course")) as gb:
+    paths = CoursePaths(config)
+    folder = paths.reports(assignment)
+    with open_gradebook(config) as gb:
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
             known = [a.name for a in gb.assignments]
             raise GraderError(f"{config.CourseDirectory.db_url}: no assignment {assignment!r} in the gradebook"
                               f"{suggestion(assignment, known)}") from None
-        students, problems, table, max_points, misconceptions = collect(gb, course, assignment)
+        students, problems, table, max_points, misconceptions = collect(gb, paths, assignment)
     if not students:
         raise GraderError(f"{assignment!r} has no graded submission in the gradebook; "
                           f"run `python -m grader grade {assignment}` first (no report written)")

@@ -22,14 +22,14 @@ import warnings
 from pathlib import Path, PurePath
 
 from grader.bank import load_bank
-from grader.compare import grade_answer
 from grader.errors import GraderError
+from grader.kinds import grade_answer
+from grader.protocol import result_line
 from grader.variants import draw, variant_key_for
 
 BANK_ENV = "GRADER_BANK"
 BANK_FILENAME = "questions.yaml"
-RESULT_PREFIX = "GRADER_RESULT "
-AUTOGRADED_DIR = "autograded"
+AUTOGRADED_DIR = "autograded"   # nbgrader's CourseDirectory.autograded_directory default
 
 
 class BankChangedError(GraderError):
@@ -64,7 +64,7 @@ def load_bank_cached(path):
 def _load_bank(path, mtime_ns, size):
     # The notebook's digests already pin each problem's spec, so the slow variant
     # sweep of a full validation is skipped here.
-    return load_bank(Path(path), check_variants=False)
+    return load_bank(Path(path))
 
 
 def student_from_path(cwd, assignment):
@@ -126,6 +126,6 @@ def grade(problem_id, answer, assignment, digest, bank_path=None, cwd=None):
 def check(problem_id, answer, assignment, digest):
     """Grade `answer`, print GRADER_RESULT and a summary, return the points earned (a float)."""
     problem, result, earned = grade(problem_id, answer, assignment, digest)
-    print(RESULT_PREFIX + result.to_json())
+    print(result_line(result))
     print(summary_line(problem, earned, result))
     return earned

@@ -3,9 +3,11 @@
 Each student follows a profile. The first students cover every profile once (so a class of 30
 shows every kind of breakage), the rest are drawn from the ordinary ones. For every problem the
 plan records what the student wrote and the fraction of the points it should earn, computed
-in-process with the bank's own rule (grader.compare.grade_answer) on the value written, or 0
+in-process with the bank's own rule (grader.kinds.grade_answer) on the value written, or 0
 when the answer cell cannot produce a value; grading the notebooks must agree with the plan.
 """
+
+from __future__ import annotations
 
 import copy
 import hashlib
@@ -13,15 +15,17 @@ import json
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
-import numpy as np
 
 from grader.bank.templates import python_literal
-from grader.compare import as_key_set, grade_answer
+from grader.course import paths_of
 from grader.errors import GraderError
-from grader.render import problem_variants, solution_lines
 from grader.files import write_atomic
+from grader.kinds import ProblemVariant, grade_answer
+from grader.protocol import Role, cell_grade_id, problem_of
+from grader.render import problem_variants
 
 ORDINARY = ["correct", "partial", "misconception", "partial", "correct"]
 # breakage in one answer cell (the problem loses its points, every other problem is graded)
@@ -72,51 +76,28 @@ def profile_of(index: int, rng: random.Random) -> str:
     return PROFILES[index] if index < len(PROFILES) else rng.choice(ORDINARY)
 
 
-def _value_answer(variant, value):
+def _value_answer(variant: ProblemVariant, value: Any) -> str:
     return f"{variant.variable} = {python_literal(value)}"
 
 
-def _off_by_five_percent(expected):
-    if isinstance(expected, (int, float, np.integer, np.floating)) and not isinstance(expected, bool):
-        return expected * 1.05 + 1
-    if isinstance(expected, np.ndarray) and expected.dtype.kind in "fi":
-        return expected * 1.05 + 1
-    return None
-
-
-def _misconception_value(variant, misconception):
-    if variant.problem.kind == "choice":
-        if variant.problem.multiple:    # a set of keys, in the format the notebook asks for
-            return as_key_set(misconception.option)
-        return misconception.option
-    if misconception.answer is None or variant.problem.kind == "function":
-        return None
-    try:
-        return misconception.answer.evaluate(variant.values)
-    except Exception:
-        return None
-
-
-def _fraction(variant, value) -> float:
+def _fraction(variant: ProblemVariant, value: Any) -> float:
     return float(grade_answer(variant.problem, value, variant.values).fraction)
 
 
-def answer_for(variant, what: str, rng: random.Random):
+def answer_for(variant: ProblemVariant, what: str, rng: random.Random) -> tuple[str | None, Answer]:
     """(cell source, Answer) for one problem."""
-    problem, points = variant.problem, float(variant.problem.points)
+    problem, points, kind = variant.problem, float(variant.problem.points), variant.kind
     if what == "correct":
-        if problem.kind == "function":
-            return "\n".join(solution_lines(variant)), Answer(problem.id, "correct", 1.0, points)
-        return _value_answer(variant, variant.expected), Answer(problem.id, "correct", 1.0, points)
+        return kind.correct_source(variant), Answer(problem.id, "correct", 1.0, points)
     if what == "misconception":
         for misconception in problem.misconceptions:
-            value = _misconception_value(variant, misconception)
+            value = kind.misconception_value(variant, misconception)
             if value is not None:
                 return (_value_answer(variant, value),
                         Answer(problem.id, f"misconception:{misconception.id}", _fraction(variant, value), points))
         what = "wrong"
     if what == "wrong":
-        value = _off_by_five_percent(variant.expected)
+        value = kind.wrong_value(variant)
         if value is not None:
             return _value_answer(variant, value), Answer(problem.id, "wrong", _fraction(variant, value), points)
         return None, Answer(problem.id, "empty", 0.0, points)
@@ -144,12 +125,8 @@ def plan_answers(variants, profile: str, rng: random.Random):
     return plan
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id", "")
-
-
 def _break_notebook(nb, profile: str, rng: random.Random) -> None:
-    tests = [c for c in nb.cells if _grade_id(c).endswith("-test")]
+    tests = [c for c in nb.cells if problem_of(cell_grade_id(c), Role.TEST) is not None]
     victim = tests[rng.randrange(len(tests))]
     if profile == "deleted-cells":
         nb.cells.remove(victim)
@@ -179,12 +156,13 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
     """Write `students` submissions of `assignment` under course/submitted/; return the plan."""
     if students < 1:
         raise GraderError(f"simulate: --students must be at least 1 (got {students})")
-    release = Path(course) / "release" / assignment / f"{assignment}.ipynb"
+    paths = paths_of(course)
+    release = paths.release(assignment) / f"{assignment}.ipynb"
     if not release.is_file():
         raise GraderError(f"{release}: no released notebook; run `python -m grader release` first")
     released = nbformat.read(release, as_version=4)
     variants = problem_variants(bank, assignment)
-    answer_cells = {_grade_id(c)[: -len("-answer")] for c in released.cells if _grade_id(c).endswith("-answer")}
+    answer_cells = {problem_of(cell_grade_id(c), Role.ANSWER) for c in released.cells}
     missing = [v.problem.id for v in variants if v.problem.id not in answer_cells]
     if missing:
         raise GraderError(f"{release}: no answer cell for {', '.join(missing)}; release the assignment again")
@@ -195,12 +173,12 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
         plan = plan_answers(variants, profile, rng)
         nb = copy.deepcopy(released)
         for cell in nb.cells:
-            problem = _grade_id(cell)[: -len("-answer")] if _grade_id(cell).endswith("-answer") else None
+            problem = problem_of(cell_grade_id(cell), Role.ANSWER)
             if problem in plan and plan[problem][0] is not None:
                 cell.source = plan[problem][0]
         _break_notebook(nb, profile, rng)
         answers = [answer for _, answer in plan.values()]
-        path = Path(course) / "submitted" / student / assignment / f"{assignment}.ipynb"
+        path = paths.submitted(student, assignment) / f"{assignment}.ipynb"
         if profile == "not-json":
             text = nbformat.writes(nb)[: 400] + "\n<<<<<<< HEAD (a merge conflict)\n"
             answers = [Answer(a.problem, "not-json", 0.0, a.points) for a in answers]

@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ _TWO_64 = 1 << 64
 class VariantError(GraderError):
     """A variant cannot be drawn. `field` is where in the problem: 'params.W', 'constraints[0]'."""
 
-    def __init__(self, problem_id, field, message, line=0):
+    def __init__(self, problem_id: Any, field: Any, message: Any, line: Any=0) -> None:
         super().__init__(f"problem '{problem_id}': {field}: {message}")
         self.problem_id = problem_id
         self.field = field
@@ -40,7 +41,7 @@ class VariantError(GraderError):
 class UnsatisfiableConstraints(VariantError):
     """No try in MAX_TRIES met every constraint; `index` is the constraint that failed most."""
 
-    def __init__(self, problem_id, index, source, tries, line=0):
+    def __init__(self, problem_id: Any, index: Any, source: Any, tries: Any, line: Any=0) -> None:
         super().__init__(problem_id, f"constraints[{index}]",
                          f"cannot be met: '{source}' was false in all of {tries} redraws", line)
         self.index = index
@@ -50,12 +51,12 @@ class UnsatisfiableConstraints(VariantError):
 class Stream:
     """SHA-256 in counter mode over a key: uint64 words, uniform floats, integers, normals."""
 
-    def __init__(self, key_bytes):
+    def __init__(self, key_bytes: Any) -> None:
         self._hash = hashlib.sha256(key_bytes)
         self._counter = 0
-        self._words = []
+        self._words: list[int] = []
 
-    def uint64(self):
+    def uint64(self) -> Any:
         if not self._words:
             block = self._hash.copy()
             block.update(self._counter.to_bytes(8, "big"))
@@ -63,11 +64,11 @@ class Stream:
             self._words = list(struct.unpack(">4Q", block.digest()))[::-1]
         return self._words.pop()
 
-    def uniform(self):
+    def uniform(self) -> Any:
         """A float in [0, 1) with 53 random bits."""
         return (self.uint64() >> 11) * (1.0 / (1 << 53))
 
-    def integer(self, low, high):
+    def integer(self, low: Any, high: Any) -> Any:
         """An integer in [low, high], both included, without modulo bias."""
         count = high - low + 1
         if count <= 0:
@@ -78,19 +79,19 @@ class Stream:
             if word < limit:
                 return low + word % count
 
-    def normal(self):
+    def normal(self) -> Any:
         """A standard normal draw (Box–Muller, one value per pair of uniforms)."""
         u1, u2 = self.uniform(), self.uniform()
         return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
 
 
-def stream_key(seed, assignment, problem_id, key, parameter, attempt):
+def stream_key(seed: Any, assignment: Any, problem_id: Any, key: Any, parameter: Any, attempt: Any) -> Any:
     """The bytes that seed one parameter's stream."""
     return json.dumps([seed, str(assignment), problem_id, str(key), parameter, attempt],
                       separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def variant_key_for(bank, assignment, student=None):
+def variant_key_for(bank: Any, assignment: Any, student: Any=None) -> Any:
     """The key that selects a variant: the assignment id today, the student id when
     `bank.variant_key == "student"` and a student is known (instructor copies use the assignment)."""
     if bank.variant_key == "student" and student is not None:
@@ -100,27 +101,27 @@ def variant_key_for(bank, assignment, student=None):
 
 # --- samplers: (stream, spec, values) -> value -----------------------------------------
 
-def _resolve(value, values):
+def _resolve(value: Any, values: Any) -> Any:
     return value.evaluate(values) if isinstance(value, Expression) else value
 
 
-def _as_int(value, what):
+def _as_int(value: Any, what: Any) -> Any:
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
         raise ValueError(f"{what}: expected an integer, got {value!r}")
     return int(value)
 
 
-def _round(value, decimals):
+def _round(value: Any, decimals: Any) -> Any:
     return round(value, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def _sample_choice(stream, spec, values):
+def _sample_choice(stream: Any, spec: Any, values: Any) -> Any:
     options = spec["choice"]
     return copy.deepcopy(options[stream.integer(0, len(options) - 1)])
 
 
-def _sample_int(stream, spec, values):
+def _sample_int(stream: Any, spec: Any, values: Any) -> Any:
     low, high = (_as_int(_resolve(bound, values), "int") for bound in spec["int"])
     step = _as_int(_resolve(spec.get("step", 1), values), "step")
     if step < 1:
@@ -130,19 +131,19 @@ def _sample_int(stream, spec, values):
     return low + step * stream.integer(0, (high - low) // step)
 
 
-def _sample_float(stream, spec, values):
+def _sample_float(stream: Any, spec: Any, values: Any) -> Any:
     low, high = (float(_resolve(bound, values)) for bound in spec["float"])
     if low > high:
         raise ValueError(f"float: empty range [{low}, {high}]")
     return _round(low + (high - low) * stream.uniform(), spec.get("decimals", 2))
 
 
-def _shape(spec, values):
+def _shape(spec: Any, values: Any) -> Any:
     shape = spec["shape"]
     return tuple(_as_int(_resolve(size, values), "shape") for size in shape)
 
 
-def _sample_array(stream, spec, values):
+def _sample_array(stream: Any, spec: Any, values: Any) -> Any:
     spec = spec["array"]
     shape = _shape(spec, values)
     count = math.prod(shape)
@@ -163,7 +164,7 @@ def _sample_array(stream, spec, values):
     return np.array(items, dtype=float).reshape(shape)
 
 
-def _probability_row(stream, classes, decimals):
+def _probability_row(stream: Any, classes: Any, decimals: Any) -> Any:
     logits = [stream.normal() for _ in range(classes)]
     top = max(logits)
     weights = [math.exp(z - top) for z in logits]
@@ -178,7 +179,7 @@ def _probability_row(stream, classes, decimals):
     return row + [last]
 
 
-def _sample_probabilities(stream, spec, values):
+def _sample_probabilities(stream: Any, spec: Any, values: Any) -> Any:
     spec = spec["probabilities"]
     shape = _shape(spec, values)
     if not shape or shape[-1] < 2:
@@ -188,7 +189,7 @@ def _sample_probabilities(stream, spec, values):
     return np.array(items, dtype=float).reshape(shape)
 
 
-def _sample_one_hot(stream, spec, values):
+def _sample_one_hot(stream: Any, spec: Any, values: Any) -> Any:
     spec = spec["one_hot"]
     classes = _as_int(_resolve(spec["classes"], values), "classes")
     batch = _as_int(_resolve(spec["batch"], values), "batch")
@@ -196,12 +197,12 @@ def _sample_one_hot(stream, spec, values):
     return np.eye(classes, dtype=np.int64)[labels]
 
 
-def _sample_box(stream, spec, values):
+def _sample_box(stream: Any, spec: Any, values: Any) -> Any:
     spec = spec["box"]
     size = float(_resolve(spec.get("size", 100), values))
     decimals = spec.get("decimals", 0)
 
-    def coordinate():
+    def coordinate() -> Any:
         value = _round(size * stream.uniform(), decimals)
         return int(value) if decimals == 0 else value
 
@@ -215,7 +216,7 @@ def _sample_box(stream, spec, values):
     return (x1, y1, x2, y2)
 
 
-def _count(stream, value, values, what):
+def _count(stream: Any, value: Any, values: Any, what: Any) -> Any:
     value = _resolve(value, values)
     if isinstance(value, list):
         low, high = (_as_int(_resolve(bound, values), what) for bound in value)
@@ -223,26 +224,26 @@ def _count(stream, value, values, what):
     return _as_int(value, what)
 
 
-def _tokens(stream, vocab, length):
+def _tokens(stream: Any, vocab: Any, length: Any) -> Any:
     return [vocab[stream.integer(0, len(vocab) - 1)] for _ in range(length)]
 
 
-def _sample_tokens(stream, spec, values):
+def _sample_tokens(stream: Any, spec: Any, values: Any) -> Any:
     spec = spec["tokens"]
     return _tokens(stream, spec["vocab"], _count(stream, spec["length"], values, "length"))
 
 
-def _sample_documents(stream, spec, values):
+def _sample_documents(stream: Any, spec: Any, values: Any) -> Any:
     spec = spec["documents"]
     count = _count(stream, spec["count"], values, "count")
     return [_tokens(stream, spec["vocab"], _count(stream, spec["length"], values, "length")) for _ in range(count)]
 
 
-def _sample_value(stream, spec, values):
+def _sample_value(stream: Any, spec: Any, values: Any) -> Any:
     return copy.deepcopy(spec["value"])
 
 
-def _sample_expr(stream, spec, values):
+def _sample_expr(stream: Any, spec: Any, values: Any) -> Any:
     return spec["expr"].evaluate(values)
 
 
@@ -261,9 +262,9 @@ SAMPLERS = {
 }
 
 
-def draw_once(seed, problem, assignment, key, attempt):
+def draw_once(seed: Any, problem: Any, assignment: Any, key: Any, attempt: Any) -> Any:
     """The parameter values of one try (constraints not checked)."""
-    values = {}
+    values: dict[str, Any] = {}
     for name, param in problem.params.items():
         stream = Stream(stream_key(seed, assignment, problem.id, key, name, attempt))
         try:
@@ -273,7 +274,7 @@ def draw_once(seed, problem, assignment, key, attempt):
     return values
 
 
-def _first_broken_constraint(problem, values):
+def _first_broken_constraint(problem: Any, values: Any) -> Any:
     for index, constraint in enumerate(problem.constraints):
         try:
             ok = is_true(constraint.evaluate(values))
@@ -285,11 +286,11 @@ def _first_broken_constraint(problem, values):
     return None
 
 
-def _constraint_line(problem, index):
+def _constraint_line(problem: Any, index: Any) -> Any:
     return problem.lines.get(f"constraints[{index}]", problem.line)
 
 
-def draw(bank, problem, assignment_id, key=None):
+def draw(bank: Any, problem: Any, assignment_id: Any, key: Any=None) -> Any:
     """{parameter: value} of the problem's variant for (assignment, key); deterministic.
 
     `key` defaults to variant_key_for(bank, assignment_id). Raises VariantError when a

@@ -13,6 +13,7 @@ import copy
 import functools
 import inspect
 import types
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class ExpressionError(ValueError):
     """An expression that does not parse or uses something outside the whitelist."""
 
 
-def _public_functions(module):
+def _public_functions(module: Any) -> Any:
     return {
         name: obj for name, obj in vars(module).items()
         if not name.startswith("_") and callable(obj) and not isinstance(obj, (types.ModuleType, type))
@@ -88,7 +89,7 @@ ENGINE_FUNCTIONS = {
 }
 
 
-def _load_helpers():
+def _load_helpers() -> Any:
     try:
         from grader.bank import helpers
     except ImportError:  # the bank author's module is not there yet
@@ -107,7 +108,7 @@ _NUMPY = types.SimpleNamespace(
 )
 
 
-def _guarded_pow(base, exponent):
+def _guarded_pow(base: Any, exponent: Any) -> Any:
     """`**` that refuses integer powers too large to compute quickly."""
     if (isinstance(base, int) and isinstance(exponent, int) and abs(exponent) > MAX_INT_EXPONENT
             and abs(base) > 1):
@@ -129,7 +130,7 @@ _GLOBALS = {
 RESERVED_NAMES = frozenset(_GLOBALS) - {"__builtins__", "_pow"}
 
 
-def name_kind(name):
+def name_kind(name: Any) -> Any:
     """What a reserved name is ('engine function', 'helper', 'builtin', 'numpy'), or None."""
     if name in ENGINE_FUNCTIONS:
         return "engine function"
@@ -142,7 +143,7 @@ def name_kind(name):
     return None
 
 
-def _dotted_numpy(node):
+def _dotted_numpy(node: Any) -> Any:
     """For `np.a.b`, the tuple ('a', 'b'); None when the chain does not start at `np`."""
     parts = []
     while isinstance(node, ast.Attribute):
@@ -153,7 +154,7 @@ def _dotted_numpy(node):
     return None
 
 
-def _check_node(node):
+def _check_node(node: Any) -> None:
     if type(node) in _NODE_NAMES:
         raise ExpressionError(f"{_NODE_NAMES[type(node)]} is not allowed in an expression")
     if not isinstance(node, _ALLOWED_NODES):
@@ -168,7 +169,7 @@ def _check_node(node):
         _check_attribute(node)
 
 
-def _check_attribute(node):
+def _check_attribute(node: Any) -> None:
     if node.attr.startswith("_"):
         raise ExpressionError(f"attribute '.{node.attr}' is not allowed (no names starting with '_')")
     dotted = _dotted_numpy(node)
@@ -189,7 +190,7 @@ def _check_attribute(node):
 
 
 class _PowToCall(ast.NodeTransformer):
-    def visit_BinOp(self, node):
+    def visit_BinOp(self, node: Any) -> Any:
         self.generic_visit(node)
         if isinstance(node.op, ast.Pow):
             call = ast.Call(func=ast.Name(id="_pow", ctx=ast.Load()), args=[node.left, node.right], keywords=[])
@@ -198,7 +199,7 @@ class _PowToCall(ast.NodeTransformer):
 
 
 @functools.lru_cache(maxsize=4096)
-def _compile(source):
+def _compile(source: Any) -> Any:
     """Parse, check and compile `source`; return (code, names used)."""
     try:
         tree = ast.parse(source.strip(), mode="eval")
@@ -218,7 +219,7 @@ class Expression:
 
     __slots__ = ("source", "names", "_code", "_constant", "_is_constant")
 
-    def __init__(self, source):
+    def __init__(self, source: Any) -> None:
         if not isinstance(source, str):
             raise ExpressionError(f"expected an expression (a string), got {source!r}")
         self.source = source.strip()
@@ -227,7 +228,7 @@ class Expression:
         self._is_constant = False
 
     @classmethod
-    def constant(cls, value, source=None):
+    def constant(cls, value: Any, source: Any=None) -> Any:
         """An expression that always gives (a copy of) `value`, e.g. a choice problem's answer key."""
         expression = cls.__new__(cls)
         expression.source = source if source is not None else repr(value)
@@ -238,30 +239,30 @@ class Expression:
         return expression
 
     @property
-    def is_constant(self):
+    def is_constant(self) -> Any:
         return self._is_constant
 
     @property
-    def parameter_names(self):
+    def parameter_names(self) -> Any:
         """The names this expression uses that are neither engine functions, helpers, builtins nor np."""
         return frozenset(name for name in self.names if name not in RESERVED_NAMES)
 
-    def evaluate(self, values=None):
+    def evaluate(self, values: Any=None) -> Any:
         if self._is_constant:
             return copy.deepcopy(self._constant)
         return eval(self._code, _GLOBALS, dict(values or {}))  # noqa: S307 (checked AST, no builtins)
 
-    def __repr__(self):
+    def __repr__(self) -> Any:
         return f"Expression({self.source!r})"
 
-    def __eq__(self, other):
+    def __eq__(self, other: Any) -> Any:
         return isinstance(other, Expression) and self.source == other.source
 
-    def __hash__(self):
+    def __hash__(self) -> Any:
         return hash(self.source)
 
 
-def is_true(value):
+def is_true(value: Any) -> Any:
     """Truth of a constraint's value: numpy booleans and 0-d/1-element arrays count, others must be all true."""
     if isinstance(value, np.ndarray):
         return bool(np.all(value))

@@ -1,17 +1,20 @@
-"""Wrong answers the engine has no name for: one small pure function per misconception.
+"""Wrong answers the engine has no name for: one small pure function per misconception; and
+`layer_summary`, the engine's network summary of one layer, for error carried forward.
 
-Each helper models one mistake students make and says which in its docstring. Where the
+Each misconception helper models one mistake students make and says which in its docstring. Where the
 mistake is the engine's formula with different arguments, the helper calls the engine
 with those arguments instead of restating the formula. Bank expressions call these by
 name (see docs/bank-format.md, *Expressions*).
 """
+
+from typing import Any
 
 import numpy as np
 
 from grader import engine
 
 
-def naive_softmax(z, axis=-1):
+def naive_softmax(z: Any, axis: Any=-1) -> Any:
     """Softmax without subtracting the maximum: e^z / Σ e^z.
 
     Misconception: the textbook formula typed as is. Right for small logits, but e^1000
@@ -23,7 +26,7 @@ def naive_softmax(z, axis=-1):
         return exp / np.sum(exp, axis=axis, keepdims=True)
 
 
-def without_bias(layers):
+def without_bias(layers: Any) -> Any:
     """The same layers with `bias: False` on every layer that has one.
 
     Misconception: parameter counts of K²·C_in·C_out (the quick reference's shortcut),
@@ -33,14 +36,27 @@ def without_bias(layers):
             for layer in layers]
 
 
-def _channels_before(input_shape, layers, index):
+def _channels_before(input_shape: Any, layers: Any, index: Any) -> Any:
     """Number of channels entering layers[index] (the engine computes the shapes)."""
     if index == 0:
         return input_shape[0]
     return engine.network_summary(input_shape, layers[:index])[-1]["output_shape"][0]
 
 
-def maxpool_as_conv(input_shape, layers):
+def layer_summary(input_shape: Any, layer: Any) -> Any:
+    """One row of engine.network_summary: `layer` applied to `input_shape`.
+
+    Error carried forward feeds it a student's earlier output shape (table.carry_forward,
+    docs/bank-format.md). The engine takes (C, H, W) inputs; a flat input (n,) enters as
+    (n, 1, 1) through a flatten, which gives back (n,), so the engine computes every row.
+    """
+    shape = tuple(input_shape)
+    if len(shape) == 1:
+        return engine.network_summary((shape[0], 1, 1), [{"type": "flatten"}, layer])[1]
+    return engine.network_summary(shape, [layer])[0]
+
+
+def maxpool_as_conv(input_shape: Any, layers: Any) -> Any:
     """The same layers with each max-pool replaced by a conv of the same window, stride and channels.
 
     Misconception: a pooling window is counted as a learned filter (size²·C·C + C
@@ -56,7 +72,7 @@ def maxpool_as_conv(input_shape, layers):
     return replaced
 
 
-def depthwise_as_full_conv(input_shape, layers):
+def depthwise_as_full_conv(input_shape: Any, layers: Any) -> Any:
     """The same layers with each depthwise conv replaced by a full conv with C_out = C_in.
 
     Misconception: a depthwise layer counted as K·K·C·C (+ C) parameters, as if every
@@ -70,7 +86,8 @@ def depthwise_as_full_conv(input_shape, layers):
     return replaced
 
 
-def lstm_step_x_first(x_t, h_prev, c_prev, W_f, b_f, W_i, b_i, W_c, b_c, W_o, b_o):
+def lstm_step_x_first(x_t: Any, h_prev: Any, c_prev: Any, W_f: Any, b_f: Any, W_i: Any, b_i: Any,
+                      W_c: Any, b_c: Any, W_o: Any, b_o: Any) -> Any:
     """An LSTM step computed with the concatenation [x_t, h_{t−1}] instead of [h_{t−1}, x_t].
 
     Misconception: x and h swapped in the gates' input. W·[x; h] with the given W equals
@@ -78,7 +95,7 @@ def lstm_step_x_first(x_t, h_prev, c_prev, W_f, b_f, W_i, b_i, W_c, b_c, W_o, b_
     """
     d = np.asarray(x_t).shape[-1]
 
-    def swap(W):
+    def swap(W: Any) -> Any:
         W = np.asarray(W, dtype=float)
         return np.concatenate([W[:, d:], W[:, :d]], axis=1)
 
@@ -86,7 +103,7 @@ def lstm_step_x_first(x_t, h_prev, c_prev, W_f, b_f, W_i, b_i, W_c, b_c, W_o, b_
                             swap(W_c), b_c, swap(W_o), b_o)
 
 
-def batchnorm_unbiased(x, gamma, beta, eps=1e-5):
+def batchnorm_unbiased(x: Any, gamma: Any, beta: Any, eps: Any=1e-5) -> Any:
     """Batch norm with the unbiased batch variance (divide by B − 1) instead of the biased 1/B.
 
     Misconception: np.var(x, ddof=1) / torch.var's default used for σ_B². With
@@ -101,7 +118,7 @@ def batchnorm_unbiased(x, gamma, beta, eps=1e-5):
     return engine.batchnorm_forward(x, np.asarray(gamma, dtype=float) * c, beta, eps=eps * c**2)
 
 
-def iou_union_as_sum(box_a, box_b):
+def iou_union_as_sum(box_a: Any, box_b: Any) -> Any:
     """Intersection / (area_a + area_b): the union taken as the sum of the two areas.
 
     Misconception: the overlap is counted twice (intersection not subtracted). With
@@ -111,7 +128,7 @@ def iou_union_as_sum(box_a, box_b):
     return value / (1 + value)
 
 
-def sdpa_without_scaling(Q, K, V, mask=None):
+def sdpa_without_scaling(Q: Any, K: Any, V: Any, mask: Any=None) -> Any:
     """softmax(Q Kᵀ) V: attention without the 1/√d_k scaling.
 
     Misconception: forgot to divide the scores by √d_k. Scaling Q by √d_k before the
@@ -122,7 +139,7 @@ def sdpa_without_scaling(Q, K, V, mask=None):
     return engine.scaled_dot_product_attention(Q * np.sqrt(d_k), K, V, mask=mask)
 
 
-def gates_by_unit(state):
+def gates_by_unit(state: Any) -> Any:
     """The rows of a per-unit table: one dict {gate: value} per hidden unit, from a step's dict of vectors.
 
     Not a misconception itself: it lays out lstm_step's (or lstm_step_x_first's) gates

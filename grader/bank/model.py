@@ -12,8 +12,6 @@ from typing import Any
 
 from .expressions import Expression
 
-KINDS = ("numeric", "array", "choice", "function", "table")
-
 SECTIONS = (
     "losses", "activations", "backprop", "batchnorm", "regularization", "initialization", "cnn",
     "nlp", "word2vec", "rnn", "lstm", "attention", "vae", "style", "detection", "architectures", "gan",
@@ -38,11 +36,11 @@ class ParamSpec:
     line: int = 0
 
     @property
-    def expressions(self):
+    def expressions(self) -> Any:
         """Every Expression inside the spec (to check the names they use)."""
         found = []
 
-        def walk(value):
+        def walk(value: Any) -> None:
             if isinstance(value, Expression):
                 found.append(value)
             elif isinstance(value, dict):
@@ -75,10 +73,21 @@ class FunctionSpec:
 
 
 @dataclass
+class CarryForward:
+    """Error carried forward: row i+1 is computed from the cell `source` of row i by `row`."""
+
+    source: str          # the column whose cell feeds the next row
+    into: list[str]      # the columns of the next row computed from it
+    row: Expression      # one row, over the parameters, `carried` (the fed cell) and `row` (its index)
+    line: int = 0
+
+
+@dataclass
 class TableSpec:
-    columns: list
+    columns: list[str]
     row_labels: Any      # list of strings, or an Expression giving them
     line: int = 0
+    carry_forward: CarryForward | None = None
 
 
 @dataclass
@@ -101,7 +110,7 @@ class Problem:
     answer: Expression
     params: dict = field(default_factory=dict)            # name -> ParamSpec, in the order written
     constraints: list = field(default_factory=list)       # Expression
-    compare: dict = field(default_factory=dict)           # rule and options; see grader.compare.rule_for
+    compare: dict = field(default_factory=dict)           # rule and options; see grader.kinds.rules.rule_for
     misconceptions: list = field(default_factory=list)    # Misconception
     hints: list = field(default_factory=list)
     secret: bool = False
@@ -125,12 +134,12 @@ class Bank:
     assignments: dict     # id -> Assignment, in the order written
     problems: dict        # id -> Problem, in the order written
 
-    def assignments_of(self, problem_id):
+    def assignments_of(self, problem_id: Any) -> Any:
         """Ids of the assignments that contain the problem, in the bank's order."""
         return [a.id for a in self.assignments.values() if problem_id in a.problems]
 
 
-def problem_digest(spec, seed):
+def problem_digest(spec: Any, seed: Any) -> Any:
     """First 12 hex chars of the SHA-256 of the problem's canonical JSON (with the bank seed).
 
     The seed is included because it decides the values a student sees: a new seed is

@@ -7,6 +7,7 @@ input cells use it, and so does the `py` filter).
 
 import functools
 import math
+from typing import Any
 
 import jinja2
 import jinja2.meta
@@ -14,7 +15,7 @@ import jinja2.sandbox
 import numpy as np
 
 
-def _float_literal(value):
+def _float_literal(value: Any) -> Any:
     if math.isnan(value):
         return 'float("nan")'
     if math.isinf(value):
@@ -22,7 +23,7 @@ def _float_literal(value):
     return repr(float(value))
 
 
-def _scalar(value):
+def _scalar(value: Any) -> Any:
     """numpy scalars and 0-d arrays as Python scalars; anything else unchanged."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
@@ -31,7 +32,7 @@ def _scalar(value):
     return value
 
 
-def python_literal(value):
+def python_literal(value: Any) -> Any:
     """Python source that evaluates (with `import numpy as np`) to `value`; same value -> same text."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -55,7 +56,7 @@ def python_literal(value):
     raise TypeError(f"no Python literal for a value of type {type(value).__name__}")
 
 
-def _array_literal(array):
+def _array_literal(array: Any) -> Any:
     if array.dtype == bool:
         body = python_literal(array.tolist())
         return f"np.array({body})" if array.size else f"np.zeros({array.shape!r}, dtype=bool)"
@@ -68,7 +69,7 @@ def _array_literal(array):
     return f"np.array({python_literal(array.tolist())})"
 
 
-def _latex_number(value):
+def _latex_number(value: Any) -> Any:
     if isinstance(value, bool):
         return rf"\text{{{value}}}"
     if isinstance(value, int):
@@ -88,7 +89,7 @@ _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_"
                    "%": r"\%", "$": r"\$", "#": r"\#", "^": r"\^{}", "~": r"\~{}"}
 
 
-def latex(value):
+def latex(value: Any) -> Any:
     """A number, vector, matrix, string or tuple as LaTeX (math mode)."""
     value = _scalar(value)
     if isinstance(value, str):
@@ -110,7 +111,7 @@ def latex(value):
     raise TypeError(f"latex: cannot format a value of type {type(value).__name__}")
 
 
-def _make_environment():
+def _make_environment() -> Any:
     env = jinja2.sandbox.SandboxedEnvironment(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.filters["latex"] = latex
@@ -121,20 +122,20 @@ def _make_environment():
 ENVIRONMENT = _make_environment()
 
 
-def prompt_names(prompt):
+def prompt_names(prompt: Any) -> Any:
     """The variables a prompt uses (raises jinja2.TemplateSyntaxError when it does not parse)."""
     return jinja2.meta.find_undeclared_variables(ENVIRONMENT.parse(prompt))
 
 
 @functools.lru_cache(maxsize=1024)
-def _template(prompt):
+def _template(prompt: Any) -> Any:
     return ENVIRONMENT.from_string(prompt)
 
 
-def render_text(prompt, values):
+def render_text(prompt: Any, values: Any) -> Any:
     return _template(prompt).render(**values)
 
 
-def render_prompt(problem, values):
+def render_prompt(problem: Any, values: Any) -> Any:
     """The problem's prompt filled with a variant's values (Markdown with LaTeX)."""
     return render_text(problem.prompt, values)

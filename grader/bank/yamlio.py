@@ -7,33 +7,35 @@ the line of the deepest entry that exists, so any error can name file:line.
 Lines are 1-based.
 """
 
+from typing import Any
+
 import yaml
 
 
 class LineDict(dict):
     line = 0
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.lines = {}
+        self.lines: dict[Any, int] = {}
 
 
 class LineList(list):
     line = 0
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.lines = {}
+        self.lines: dict[Any, int] = {}
 
 
 # libyaml's parser when PyYAML was built with it (about 10x faster; same nodes and marks).
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class LineLoader(_SAFE_LOADER):
     """A safe loader whose mappings and sequences record the lines of their entries."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: Any, deep: Any=False) -> Any:
         if not isinstance(node, yaml.MappingNode):
             return super().construct_mapping(node, deep=deep)
         self.flatten_mapping(node)
@@ -55,7 +57,7 @@ class LineLoader(_SAFE_LOADER):
             mapping.lines[key] = key_node.start_mark.line + 1
         return mapping
 
-    def construct_line_sequence(self, node):
+    def construct_line_sequence(self, node: Any) -> Any:
         sequence = LineList()
         sequence.line = node.start_mark.line + 1
         for index, child in enumerate(node.value):
@@ -63,7 +65,7 @@ class LineLoader(_SAFE_LOADER):
             sequence.lines[index] = child.start_mark.line + 1
         return sequence
 
-    def construct_line_mapping(self, node):
+    def construct_line_mapping(self, node: Any) -> Any:
         return self.construct_mapping(node, deep=True)
 
 
@@ -74,13 +76,13 @@ LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, Line
 class YamlSyntaxError(Exception):
     """The text is not YAML; `.line` says where the parser stopped."""
 
-    def __init__(self, line, message):
+    def __init__(self, line: Any, message: Any) -> None:
         super().__init__(message)
         self.line = line
         self.message = message
 
 
-def load_yaml(text):
+def load_yaml(text: Any) -> Any:
     """Parse YAML text into LineDict/LineList/scalars; raise YamlSyntaxError with a line."""
     try:
         return yaml.load(text, Loader=LineLoader)  # noqa: S506 (LineLoader is a safe loader)
@@ -93,7 +95,7 @@ def load_yaml(text):
         raise YamlSyntaxError(1, f"YAML: {exc}") from exc
 
 
-def line_at(document, path, default=1):
+def line_at(document: Any, path: Any, default: Any=1) -> Any:
     """Line of the deepest entry of `path` (keys and indices) that exists in `document`."""
     line = getattr(document, "line", 0) or default
     node = document
@@ -106,7 +108,7 @@ def line_at(document, path, default=1):
     return line
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """The same data as plain dicts and lists (for hashing, JSON and copies given to users)."""
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}

@@ -44,6 +44,7 @@ def run(args):
     import time
 
     from grader.bank import load_bank
+    from grader.course import paths_of
     from grader.errors import GraderError
     from grader.grading.config import effective_config, with_venv_on_path
     from grader.grading.progress import grade_with_progress
@@ -58,9 +59,9 @@ def run(args):
     twins = {"nbgrader": out / "nbgrader", "grader": out / "grader"}
     for target in twins.values():
         _twin(course, target, assignment, config)
-    bank = load_bank(twins["grader"] / "questions.yaml", check_variants=False)
+    bank = load_bank(twins["grader"] / "questions.yaml")
     simulate_class(bank, twins["grader"], assignment, args.students)
-    shutil.copytree(twins["grader"] / "submitted", twins["nbgrader"] / "submitted")
+    shutil.copytree(paths_of(twins["grader"]).submitted_root(), paths_of(twins["nbgrader"]).submitted_root())
 
     print(f"nbgrader autograde, sequential, {args.students} submissions ...", flush=True)
     started = time.monotonic()
@@ -77,7 +78,7 @@ def run(args):
     grader_seconds = time.monotonic() - started
 
     theirs, ours = _scores(twins["nbgrader"], assignment), _scores(twins["grader"], assignment)
-    failed_by_nbgrader = {s for s in ours if not (twins["nbgrader"] / "autograded" / s / assignment).exists()}
+    failed_by_nbgrader = {s for s in ours if not paths_of(twins["nbgrader"]).autograded(s, assignment).exists()}
     differ = sorted(s for s in ours if ours[s] != theirs.get(s))
     unexplained = [s for s in differ if s not in failed_by_nbgrader]
     for student in differ:

@@ -53,8 +53,10 @@ def run(args):
     from rich.table import Table
 
     from grader.bank import load_bank
-    from grader.commands import release as release_cmd, render as render_cmd
+    from grader.commands import release as release_cmd
+    from grader.commands import render as render_cmd
     from grader.commands.report import print_item_analysis
+    from grader.course import paths_of
     from grader.errors import GraderError
     from grader.feedback import write_feedback
     from grader.grading.config import effective_config
@@ -71,8 +73,10 @@ def run(args):
     assignment = args.assignment
     console.print(f"demo course: {course} (the course at {args.course} is not touched)")
     step = argparse.Namespace(course=course, bank=course / "questions.yaml", assignment=[assignment], check=False)
-    console.rule("render"); render_cmd.run(step)
-    console.rule("release"); release_cmd.run(step)
+    console.rule("render")
+    render_cmd.run(step)
+    console.rule("release")
+    release_cmd.run(step)
     console.rule("simulate")
     plan = simulate_class(bank, course, assignment, args.students)
     console.print(f"{len(plan)} submissions under submitted/<student>/{assignment}/")
@@ -82,9 +86,9 @@ def run(args):
     run_ = grade_with_progress(course, assignment, config=config, console=console)
     print_summary(run_, console)
     console.rule("feedback")
-    pages = write_feedback(config, course, assignment, bank=bank)
+    pages = write_feedback(config, assignment, bank=bank)
     console.rule("report")
-    result = write_reports(config, course, assignment)
+    result = write_reports(config, assignment)
     print_item_analysis(result, console)
 
     table = Table(title=f"demo: {assignment}, {len(plan)} simulated students")
@@ -99,8 +103,10 @@ def run(args):
     console.print(table)
     console.print(f"graded {len(plan)} in {run_.seconds:.1f} s; {len(run_.broken)} with problems reported; "
                   f"{len(plan) - mismatches}/{len(plan)} scores equal the simulation's plan")
-    console.print(f"autograded: {course / 'autograded'}/<student>/{assignment}/\n"
+    paths = paths_of(course)
+    console.print(f"autograded: {paths.autograded('<student>', assignment)}/\n"
                   f"gradebook:  {config.CourseDirectory.db_url}\n"
-                  f"feedback:   {course / 'feedback'}/<student>/{assignment}/{assignment}.html ({len(pages)} pages, nbgrader's feedback files)\n"
+                  f"feedback:   {paths.feedback('<student>', assignment)}/{assignment}.html "
+                  f"({len(pages)} pages, nbgrader's feedback files)\n"
                   f"reports:    {result['folder']}/ (grades.csv, problems.csv, item-analysis.csv, *.png)")
     return 1 if mismatches else 0

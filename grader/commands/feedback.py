@@ -7,11 +7,13 @@ def add_arguments(parser):
 
 
 def run(args):
+    from grader.course import paths_of
     from grader.feedback import write_feedback
-    from grader.grading.config import load_bank_if_any, effective_config
+    from grader.grading.config import effective_config, load_bank_if_any
 
-    written = write_feedback(effective_config(args.course), args.course, args.assignment,
+    written = write_feedback(effective_config(args.course), args.assignment,
                              bank=load_bank_if_any(args.bank), students=args.student)
-    print(f"wrote {len(written)} feedback page(s): feedback/<student>/{args.assignment}/<notebook>.html "
+    folder = paths_of(args.course).feedback("<student>", args.assignment)
+    print(f"wrote {len(written)} feedback page(s): {folder}/<notebook>.html "
           f"(nbgrader's feedback files; `nbgrader release_feedback {args.assignment}` delivers them)")
     return 0

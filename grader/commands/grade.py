@@ -12,8 +12,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from grader.grading.progress import grade_with_progress, print_summary
     from grader.grading.config import effective_config
+    from grader.grading.progress import grade_with_progress, print_summary
     config = effective_config(args.course)
     if args.timeout:
         config.Execute.timeout = args.timeout

@@ -19,12 +19,12 @@ def run(args):
     from rich.console import Console
     from rich.table import Table
 
-    from grader.bank import load_bank
     from grader.qa import run_qa
+    from grader.validation import load_checked_bank
 
     if args.variants < 1:
         raise GraderError(f"--variants: expected a positive number, got {args.variants}")
-    bank = load_bank(args.bank)
+    bank = load_checked_bank(args.bank)
     unknown = [pid for pid in args.problem or [] if pid not in bank.problems]
     if unknown:
         raise GraderError(f"--problem: no problem {unknown[0]!r} in {bank.path}")

@@ -13,13 +13,13 @@ def add_arguments(parser):
 
 
 def run(args):
-    from grader.bank import load_bank
     import shutil
 
+    from grader.bank import load_bank
     from grader.release import assignment_ids_of, check_release, orphaned_releases, release
     from grader.release_record import changes_since_release, refuse_regrades, write_record
 
-    bank = load_bank(args.bank, check_variants=False)
+    bank = load_bank(args.bank)
     assignment_ids = assignment_ids_of(bank, args.assignment)
     orphans = orphaned_releases(bank, args.course) if not args.assignment else []
     changes = changes_since_release(args.course, bank, assignment_ids)

@@ -11,11 +11,11 @@ def add_arguments(parser):
 
 
 def run(args):
-    from grader.bank import load_bank
     from grader.release_record import changes_since_release, refuse_regrades
     from grader.render import orphaned, out_of_date, remove_orphans, render_bank, write_rendered
+    from grader.validation import load_checked_bank
 
-    bank = load_bank(args.bank)
+    bank = load_checked_bank(args.bank)
     if not getattr(args, "force", False):
         refuse_regrades(changes_since_release(args.course, bank, args.assignment or list(bank.assignments)),
                         "render")

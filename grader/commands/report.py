@@ -25,7 +25,7 @@ def run(args):
 
     bank = load_bank_if_any(args.bank)
     title = bank.assignments[args.assignment].title if bank and args.assignment in bank.assignments else None
-    result = write_reports(effective_config(args.course), args.course, args.assignment, title=title)
+    result = write_reports(effective_config(args.course), args.assignment, title=title)
     print_item_analysis(result)
     print(f"reports written to {result['folder']}/: grades.csv ({result['students']} students), "
           f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, plots; "

@@ -23,16 +23,16 @@ def print_plan(class_plan, console=None):
 
 def run(args):
     from grader.bank import load_bank
-    from grader.simulate import simulate_class
-
+    from grader.course import paths_of
     from grader.errors import GraderError
-    from grader.simulate import student_ids
+    from grader.simulate import simulate_class, student_ids
 
     bank = load_bank(args.bank, check_variants=False)
     if args.assignment not in bank.assignments:
         raise GraderError(f"{args.bank}: no assignment {args.assignment!r}; "
                           f"the bank has {', '.join(bank.assignments)}")
-    taken = [args.course / "submitted" / s / args.assignment for s in student_ids(args.students)]
+    paths = paths_of(args.course)
+    taken = [paths.submitted(s, args.assignment) for s in student_ids(args.students)]
     taken = [path for path in taken if path.exists()]
     if taken and not args.force:
         raise GraderError(f"{len(taken)} submission folder(s) already exist and would be overwritten "
@@ -41,5 +41,5 @@ def run(args):
                           f"Use --force to overwrite them, or `python -m grader demo` for a course of its own")
     class_plan = simulate_class(bank, args.course, args.assignment, args.students, seed=args.seed)
     print_plan(class_plan)
-    print(f"wrote {len(class_plan)} submissions under {args.course / 'submitted'}/<student>/{args.assignment}/")
+    print(f"wrote {len(class_plan)} submissions under {paths.submitted('<student>', args.assignment)}/")
     return 0

@@ -8,9 +8,9 @@ and exit 2; exit 1 when a released problem changed in a way that regrades submis
 import sys
 from collections import Counter
 
-from grader.bank import BankError, load_bank
-from grader.bank.model import KINDS
-
+from grader.bank import BankError
+from grader.kinds import KINDS
+from grader.validation import load_checked_bank
 
 QUICK_SAMPLE = 25
 
@@ -51,7 +51,7 @@ def run(args):
     from grader.qa import run_qa
 
     try:
-        bank = load_bank(args.bank)
+        bank = load_checked_bank(args.bank)
     except BankError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)

@@ -11,8 +11,9 @@ import numpy as np
 from markdown_it import MarkdownIt
 
 from grader.bank.templates import render_prompt
-from grader.compare import as_key_set, grade_answer
 from grader.errors import GraderError
+from grader.kinds import grade_answer
+from grader.kinds.choice import as_key_set
 from grader.variants import draw
 
 

@@ -31,11 +31,25 @@ import math
 
 from lxml import etree
 
-from grader.compare import as_key_set, rule_for
+from grader.kinds.choice import as_key_set
+from grader.kinds.rules import rule_for
 
-from .common import (ExportError, Skip, as_number, draw_variants, hints_html, inline_html,
-                     is_finite_number, misconception_values, nominal_tolerance, number_text, option_feedback,
-                     prompt_html, refuse_unless_same_grades, table_cells)
+from .common import (
+    ExportError,
+    Skip,
+    as_number,
+    draw_variants,
+    hints_html,
+    inline_html,
+    is_finite_number,
+    misconception_values,
+    nominal_tolerance,
+    number_text,
+    option_feedback,
+    prompt_html,
+    refuse_unless_same_grades,
+    table_cells,
+)
 
 # The grades Moodle offers for an answer (question_bank::fraction_options_full), in percent.
 MOODLE_PERCENTS = ("100", "90", "83.33333", "80", "75", "70", "66.66667", "60", "50", "40", "33.33333",
@@ -100,7 +114,7 @@ def _answer(question, percent, text, feedback, html_format=False):
 def numerical_question(problem, variant):
     if not is_finite_number(variant.expected):
         raise ExportError(f"problem '{problem.id}': variant {variant.key} has no finite numeric answer")
-    rule = rule_for(problem, variant.expected)
+    rule = rule_for(problem.compare, variant.expected)
     question = _question("numerical", problem, variant, prompt_html(problem, variant.values))
     centre, tolerance = nominal_tolerance(rule, variant.expected)
     etree.SubElement(_answer(question, "100", number_text(centre), "Correct."),
@@ -213,7 +227,7 @@ def _cell_field(problem, cell, wrong, weight):
     if isinstance(cell, bool) or type(cell).__name__ == "bool_":
         return _cloze_boolean(problem, bool(cell), [(m, bool(v)) for m, v in wrong], weight)
     if _is_number(cell):
-        return cloze_numerical(problem, rule_for(problem, cell), cell, wrong, weight)
+        return cloze_numerical(problem, rule_for(problem.compare, cell), cell, wrong, weight)
     if isinstance(cell, str):
         return "{" + f"{weight}:SHORTANSWER:={cloze_text(cell)}#Correct." + "}"
     if isinstance(cell, (tuple, list)) and cell and all(_is_number(item) for item in cell):
@@ -221,7 +235,7 @@ def _cell_field(problem, cell, wrong, weight):
         fields = []
         for index, item in enumerate(cell):
             entry_wrong = [(m, v[index]) for m, v in wrong if isinstance(v, (tuple, list)) and len(v) == len(cell)]
-            fields.append(cloze_numerical(problem, rule_for(problem, cell), item, entry_wrong, share))
+            fields.append(cloze_numerical(problem, rule_for(problem.compare, cell), item, entry_wrong, share))
         return "(" + ", ".join(fields) + ")"
     raise Skip(f"a table cell of type {type(cell).__name__} has no Cloze field")
 
@@ -238,7 +252,7 @@ def cloze_table_question(problem, variant):
     weight = math.lcm(1, *_tuple_lengths(cells))
     columns = problem.table.columns
     rows = {}
-    for index, (label, column, value) in enumerate(cells):
+    for index, (label, _column, value) in enumerate(cells):
         wrong = [(m, table[index][2]) for m, table in wrong_tables if len(table) == len(cells)]
         rows.setdefault(label, []).append(_cell_field(problem, value, wrong, weight))
     header = "".join(f"<th>{html.escape(str(column))}</th>" for column in columns)
@@ -256,7 +270,7 @@ def cloze_array_question(problem, variant):
         raise Skip("the answer is not an array of numbers")
     if expected.size > MAX_CLOZE_ENTRIES:
         raise Skip(f"{expected.size} entries (shape {expected.shape}): more than {MAX_CLOZE_ENTRIES} Cloze fields")
-    rule = rule_for(problem, variant.expected)
+    rule = rule_for(problem.compare, variant.expected)
     wrong = [(m, np.asarray(value)) for m, value in misconception_values(problem, variant.values)
              if np.shape(value) == expected.shape]
     width = expected.shape[-1] if expected.ndim else 1

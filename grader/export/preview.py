@@ -16,13 +16,23 @@ import numpy as np
 from markupsafe import Markup
 
 from grader.bank.templates import latex
-from grader.compare import as_key_set, grade_answer, rule_for
 from grader.errors import GraderError
 from grader.files import write_atomic
+from grader.kinds import grade_answer
+from grader.kinds.choice import as_key_set
+from grader.kinds.rules import rule_for
 from grader.qa import run_qa
 
-from .common import (INLINE_DOLLAR, draw_variants, inline_html, misconception_values, nominal_tolerance,
-                     number_text, prompt_html, table_cells)
+from .common import (
+    INLINE_DOLLAR,
+    draw_variants,
+    inline_html,
+    misconception_values,
+    nominal_tolerance,
+    number_text,
+    prompt_html,
+    table_cells,
+)
 
 KATEX_DIR = Path(__file__).parent / "static" / "katex"
 KATEX_FILES = ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js", "fonts")
@@ -43,7 +53,7 @@ def numeric_view(problem, values, value):
     """The number, and the window Moodle and Canvas accept around it."""
     text = _math(value)
     try:
-        centre, tolerance = nominal_tolerance(rule_for(problem, value), value)
+        centre, tolerance = nominal_tolerance(rule_for(problem.compare, value), value)
     except (TypeError, ValueError):
         return text
     window = f"(accepted: |x − {number_text(centre)}| ≤ {number_text(tolerance)})"
@@ -72,7 +82,7 @@ def _picked_options(problem, option):
 
 def table_view(problem, values, value):
     rows = {}
-    for label, column, cell in table_cells(problem, values, value):
+    for label, _column, cell in table_cells(problem, values, value):
         rows.setdefault(label, []).append(_math(cell))
     header = Markup("").join(Markup("<th>{}</th>").format(column) for column in problem.table.columns)
     body = Markup("").join(Markup("<tr><th>{}</th>").format(label)

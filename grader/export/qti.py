@@ -35,11 +35,24 @@ from io import BytesIO
 
 from lxml import etree
 
-from grader.compare import as_key_set, rule_for
+from grader.kinds.choice import as_key_set
+from grader.kinds.rules import rule_for
 
-from .common import (ExportError, Skip, draw_variants, hints_html, inline_html, is_finite_number,
-                     misconception_values, nominal_tolerance, number_text, option_feedback, prompt_html,
-                     refuse_unless_same_grades, window)
+from .common import (
+    ExportError,
+    Skip,
+    draw_variants,
+    hints_html,
+    inline_html,
+    is_finite_number,
+    misconception_values,
+    nominal_tolerance,
+    number_text,
+    option_feedback,
+    prompt_html,
+    refuse_unless_same_grades,
+    window,
+)
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 QTI_SCHEMA = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2 http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"
@@ -126,7 +139,7 @@ def numerical_item(problem, variant):
     response = _sub(presentation, "response_str", ident="response1", rcardinality="Single")
     _sub(_sub(response, "render_fib", fibtype="Decimal"), "response_label", ident="answer1")
 
-    centre, margin = nominal_tolerance(rule_for(problem, variant.expected), variant.expected)
+    centre, margin = nominal_tolerance(rule_for(problem.compare, variant.expected), variant.expected)
     low, high = window(centre, margin)
 
     def within(conditionvar):

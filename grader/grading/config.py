@@ -9,9 +9,9 @@ import secrets
 import sys
 from pathlib import Path
 
-from traitlets.config import Config, PyFileConfigLoader
+from traitlets.config import Config
 
-from grader.errors import GraderError
+from grader.course import course_config
 
 # Defences set unless the course's own config sets them (nbgrader's defaults are all off).
 DEFENCES = {
@@ -35,16 +35,6 @@ def skip_tag() -> str:
     return "skip-" + secrets.token_hex(8)
 
 
-def load_course_config(course: Path) -> Config:
-    path = Path(course) / "nbgrader_config.py"
-    if not path.is_file():
-        raise GraderError(f"{path}: no nbgrader_config.py in the course directory")
-    try:
-        return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
-    except Exception as exc:  # a syntax error in the config file, say where
-        raise GraderError(f"{path}: cannot load the nbgrader configuration: {exc}") from exc
-
-
 def apply_defences(config: Config, tag: str | None = None) -> Config:
     """Set every defence (and one unguessable skip tag) that `config` leaves unset.
     The course's nbgrader_config.py calls this, so plain `nbgrader autograde` has them too."""
@@ -57,12 +47,8 @@ def apply_defences(config: Config, tag: str | None = None) -> Config:
 
 
 def effective_config(course: Path, tag: str | None = None) -> Config:
-    """The course config, the defences it leaves unset, the course root and one skip tag."""
-    config = apply_defences(load_course_config(course), tag)
-    config.CourseDirectory.root = str(Path(course).resolve())
-    if "db_url" not in config.CourseDirectory:
-        config.CourseDirectory.db_url = f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
-    return config
+    """The course config (grader.course), the defences it leaves unset and one skip tag."""
+    return apply_defences(course_config(course), tag)
 
 
 def write_config(config: Config, path: Path, root: Path, db_url: str) -> None:
@@ -97,4 +83,4 @@ def load_bank_if_any(path: Path):
     if path is None or not Path(path).is_file():
         return None
     from grader.bank import load_bank
-    return load_bank(Path(path), check_variants=False)
+    return load_bank(Path(path))

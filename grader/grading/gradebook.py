@@ -13,11 +13,8 @@ from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
 from sqlalchemy.orm import joinedload
 
+from grader.course import open_gradebook
 from grader.errors import GraderError
-
-
-def open_gradebook(config) -> Gradebook:
-    return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course"))
 
 
 def has_assignment(config, assignment: str) -> bool:

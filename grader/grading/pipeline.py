@@ -30,11 +30,12 @@ import nbgrader.nbgraderformat.common
 from nbclient.exceptions import DeadKernelError
 from nbconvert.exporters import NotebookExporter
 from nbformat.notebooknode import NotebookNode
-from traitlets.config import Config
-
 from nbgrader.converters.autograde import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
+from traitlets.config import Config
+
+from grader.grading.tasks import GradeResult, GradeTask
 
 MAX_KERNEL_DEATHS = 3
 KERNEL_DIED = "KernelDied"
@@ -145,10 +146,10 @@ class NotebookGrader:
         self.execute = next(pp for pp in self.autograde._preprocessors if isinstance(pp, ResilientExecute))
         self.execute.pool = pool
 
-    def grade(self, task: dict) -> dict:
+    def grade(self, task: GradeTask) -> GradeResult:
         """Sanitize and execute one notebook; return the autograded notebook as JSON text."""
         started = time.monotonic()
-        result = {"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
+        result: GradeResult = {"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
                   "dead_cells": [], "error": None}
         resources = {"unique_key": task["notebook"], "output_files_dir": f"{task['notebook']}_files",
                      "nbgrader": {"student": task["student"], "assignment": task["assignment"],

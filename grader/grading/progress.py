@@ -17,9 +17,10 @@ def grade_with_progress(course, assignment, students=None, workers=None, console
         def advance(student):
             progress.update(task, advance=1, last=student)
 
-        from grader.grading.runner import find_submissions  # total known before workers start
         from nbgrader.coursedir import CourseDirectory
+
         from grader.grading.config import effective_config
+        from grader.grading.runner import find_submissions  # total known before workers start
         config = config or effective_config(course)
         progress.update(task, total=len(find_submissions(CourseDirectory(config=config), assignment, students)))
         return grade_assignment(course, assignment, students=students, workers=workers,

@@ -1,11 +1,11 @@
 """Why a submission needs a TA's eye: read from the autograded notebook and nbgrader's repair log."""
 
-import json
 import re
 
 from nbgrader import utils
 
 from grader.grading.pipeline import KERNEL_DIED
+from grader.protocol import UNUSABLE, cell_grade_id, read_results
 
 _CHANGED = re.compile(r"Attribute '(\w+)' for cell (\S+) has changed")
 _MISSING = re.compile(r"Missing grade cell (\S+) encountered")
@@ -13,7 +13,7 @@ _SUSPICIOUS_TAGS = ("skip-execution", "raises-exception")
 
 
 def cell_name(cell, index: int) -> str:
-    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+    return cell_grade_id(cell) or f"cell {index + 1}"
 
 
 def notebook_reasons(nb, warnings: list[str]) -> list[str]:
@@ -51,22 +51,12 @@ def notebook_reasons(nb, warnings: list[str]) -> list[str]:
     return _unique(reasons)
 
 
-_UNUSABLE = re.compile(r"NaN|infinite|\bNone\b|a string|shape|expected a|got ")
-
-
 def _unusable_answers(text: str) -> list[str]:
-    """Answers the check could not use (NaN, inf, None, a string, a wrong shape), from GRADER_RESULT."""
-    found = []
-    for line in text.splitlines():
-        if line.startswith("GRADER_RESULT "):
-            try:
-                result = json.loads(line.split(" ", 1)[1])
-            except ValueError:
-                continue
-            message = str(result.get("message") or "")
-            if not result.get("fraction") and _UNUSABLE.search(message):
-                found.append(f"{result.get('problem')}: {message[:120]}")
-    return found
+    """Answers the check could not use (NaN, inf, None, a string, a wrong shape): reason codes of
+    the GRADER_RESULT lines (grader.protocol.UNUSABLE)."""
+    return [f"{result['problem']}: {str(result.get('message') or '')[:120]}"
+            for result in read_results([text]).values()
+            if not result.get("fraction") and result.get("code") in UNUSABLE]
 
 
 def _unique(items):
@@ -88,12 +78,11 @@ def edited_locked_cells(submitted_path, release_path, earlier: dict | None = Non
         released = nbformat.read(release_path, as_version=4)
     except Exception:
         return []
-    original = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells
-                if c.metadata.get("nbgrader", {}).get("locked")}
+    original = {cell_grade_id(c): c.source for c in released.cells if c.metadata.get("nbgrader", {}).get("locked")}
     earlier = earlier or {}
     found = []
     for cell in submitted.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id not in original or cell.source == original[grade_id]:
             continue
         digest = hashlib.sha256(cell.source.encode("utf-8")).hexdigest()[:16]

@@ -12,17 +12,19 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
-from sqlalchemy.exc import SAWarning
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
+from sqlalchemy.exc import SAWarning
 
+from grader.course import open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading import gradebook as gbops
 from grader.grading.config import effective_config, with_venv_on_path
 from grader.grading.reasons import RELEASED_AGAIN, notebook_reasons, without_repairs_of
-from grader.release_record import earlier_locked_cells
+from grader.grading.tasks import GradeResult, GradeTask
 from grader.grading.worker import grade_task, init_worker
+from grader.release_record import earlier_locked_cells
 
 
 @dataclass
@@ -103,12 +105,12 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
     if not gbops.has_assignment(config, assignment):
         from grader.release import register_in_gradebook
         register_in_gradebook(course, assignment, config.CourseDirectory.db_url)
-    with gbops.open_gradebook(config) as gb, warnings.catch_warnings():
+    with open_gradebook(config) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy autoflush warnings; harmless, and not ours to fix
         warnings.simplefilter("ignore", category=SAWarning)
         notebooks = gbops.assignment_notebooks(gb, assignment, config.CourseDirectory.db_url)
         gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
-        tasks = []
+        tasks: list[GradeTask] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         earlier = earlier_locked_cells(course, assignment)
         for student, submitted in submissions.items():
@@ -119,19 +121,19 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                     gbops.record_zero(gb, assignment, student, notebook, needs_review=False)
                     outcomes[student].reasons.append(f"{notebook}.ipynb: not submitted")
                     continue
-                tasks.append({"student": student, "assignment": assignment, "notebook": notebook,
-                              "submitted": str(path), "workdir": str(workdir),
-                              "release": str(release / f"{notebook}.ipynb"), "earlier": earlier})
+                tasks.append(GradeTask(student=student, assignment=assignment, notebook=notebook,
+                                       submitted=str(path), workdir=str(workdir),
+                                       release=str(release / f"{notebook}.ipynb"), earlier=earlier))
         for index, task in enumerate(tasks):
             task["prestart_next"] = index < len(tasks) - workers
 
-        def record(result):
+        def record(result: GradeResult) -> None:
             outcome = outcomes[result["student"]]
             outcome.seconds += result.get("seconds", 0.0)
             if result["notebook_json"] is None:
                 gbops.record_zero(gb, assignment, result["student"], result["notebook"], needs_review=True)
                 outcome.failed = True
-                outcome.reasons.append(f"{result['notebook']}.ipynb: {result['error']}")
+                outcome.reasons.append(f"{result['notebook']}.ipynb: {result.get('error')}")
             else:
                 nb = nbformat.reads(result["notebook_json"], as_version=4)
                 gbops.record_notebook(gb, config, assignment, result["student"], result["notebook"], nb)
@@ -164,7 +166,7 @@ def _kernel_env() -> dict:
 def _run_parallel(tasks, workers, initargs, record, attempts: int = 2):
     """Run tasks in `workers` processes; a task whose worker crashed is retried once in a new pool."""
     pending = list(tasks)
-    for attempt in range(attempts):
+    for _attempt in range(attempts):
         if not pending:
             return
         crashed = []
@@ -180,5 +182,5 @@ def _run_parallel(tasks, workers, initargs, record, attempts: int = 2):
                 record(result)
         pending = crashed
     for task in pending:
-        record({"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
-                "error": "the grading worker crashed twice on this notebook"})
+        record(GradeResult(student=task["student"], notebook=task["notebook"], notebook_json=None,
+                           error="the grading worker crashed twice on this notebook"))

@@ -7,7 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-_state = {}
+from grader.grading.tasks import GradeResult, GradeTask
+
+_state: dict = {}
 
 
 class _WarningCollector(logging.Handler):
@@ -38,6 +40,7 @@ def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
     # A notebook saved by an older Jupyter has cells without ids; nbformat adds them as it reads
     # and warns once per notebook. The student cannot act on it and the grade does not change.
     import warnings
+
     from nbformat.warnings import MissingIDFieldWarning
     warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
     _state.update(grader=NotebookGrader(config, f"sqlite:///{db_copy}", pool), pool=pool,
@@ -69,7 +72,7 @@ def _close():
         shutil.rmtree(private, ignore_errors=True)
 
 
-def grade_task(task: dict) -> dict:
+def grade_task(task: GradeTask) -> GradeResult:
     collector = _state["collector"]
     collector.messages = []
     result = _state["grader"].grade(task)

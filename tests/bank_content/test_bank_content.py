@@ -15,8 +15,7 @@ import pytest
 
 from grader import engine
 from grader.bank import helpers, load_bank
-from grader.bank.model import KINDS
-from grader.compare import grade_answer
+from grader.kinds import KINDS, grade_answer
 from grader.variants import draw
 
 BANK_PATH = Path(__file__).resolve().parents[2] / "questions.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-FIXTURE_BANK = Path(__file__).parents[1] / "render" / "fixtures" / "bank.yaml"
+FIXTURE_BANK = Path(__file__).parents[1] / "fixtures" / "render" / "bank.yaml"
 CONFIG = Path(__file__).parents[2] / "nbgrader_config.py"
 ASSIGNMENT = "fixture-a"
 

@@ -10,7 +10,7 @@ from lxml import etree
 from quiz_rules import MOODLE_GRADE_PERCENTS, cloze_fields, moodle_choice_grade, moodle_numerical_grade
 
 from grader.bank import load_bank
-from grader.compare import grade_answer
+from grader.kinds import grade_answer
 from grader.variants import draw
 
 pytestmark = pytest.mark.xdist_group("export-moodle")
@@ -78,7 +78,7 @@ def test_numerical_accepts_the_engine_answer_and_grades_misconceptions_like_the_
 
 def test_choice_fractions_are_moodles_and_every_pick_earns_what_the_notebook_gives(exports, bank):
     checked = 0
-    for problem, values, expected, question in questions(exports, bank, "multichoice"):
+    for problem, values, _expected, question in questions(exports, bank, "multichoice"):
         single = question.findtext("single") == "true"
         assert single == (not problem.multiple)
         fractions = {}

@@ -13,7 +13,7 @@ from conftest import VARIANTS, run_cli
 from lxml import etree
 from quiz_rules import canvas_choice_grade, canvas_numerical_accepts
 
-from grader.compare import grade_answer
+from grader.kinds import grade_answer
 from grader.variants import draw
 
 pytestmark = pytest.mark.xdist_group("export-qti")
@@ -56,7 +56,7 @@ def metadata(item):
 
 
 def test_packages_are_quizzes_with_one_pick_one_group_per_problem(packages, bank):
-    for assignment, (names, manifest, root) in packages.items():
+    for assignment, (names, _manifest, root) in packages.items():
         assert names[0] == "imsmanifest.xml" and len(names) == 2
         assert root.tag == f"{Q}questestinterop"
         assessment = root.find(f"{Q}assessment")
@@ -119,7 +119,7 @@ def test_numerical_accepts_the_engine_answer_and_rejects_every_misconception(pac
 
 def test_every_pick_earns_in_canvas_what_the_notebook_gives(packages, bank):
     checked = 0
-    for problem, values, expected, item in items(packages, bank):
+    for problem, values, _expected, item in items(packages, bank):
         kind = metadata(item)["question_type"]
         if kind == "numerical_question":
             continue

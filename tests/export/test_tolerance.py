@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from grader.compare import compare_number
 from grader.export.common import markdown_html, nominal_tolerance
+from grader.kinds.rules import compare_number
 
 VALUES = [0.0123456, 1.0, 0.99996, 9.9996, 123.456, -0.004567, 98765.4, 1e-7, -2.5, 999.7]
 

@@ -4,10 +4,10 @@ and against a real `nbgrader autograde` run under the same configuration."""
 import subprocess
 import sys
 
+import course_kit as kit
 import nbformat
 import pytest
 
-import course_kit as kit
 from grader.grading import grade_assignment
 from grader.grading.config import effective_config, write_config
 

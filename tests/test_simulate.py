@@ -5,14 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import course_kit as kit
 import pytest
 
-import course_kit as kit
 from grader.bank import load_bank
 from grader.simulate import BROKEN, PROFILES, simulate_class
 
-FIXTURE_BANK = Path(__file__).parents[1] / "render" / "fixtures" / "bank.yaml"
-CONFIG = Path(__file__).parents[2] / "nbgrader_config.py"
+FIXTURE_BANK = Path(__file__).parent / "fixtures" / "render" / "bank.yaml"
+CONFIG = Path(__file__).parents[1] / "nbgrader_config.py"
 ASSIGNMENT = "fixture-a"
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("grading")]
@@ -34,7 +34,7 @@ def _tree(root):
 
 
 def test_same_seed_same_class_byte_for_byte(course, tmp_path):
-    bank = load_bank(course / "questions.yaml", check_variants=False)
+    bank = load_bank(course / "questions.yaml")
     first = simulate_class(bank, course, ASSIGNMENT, len(PROFILES) + 3)
     files = _tree(course)
     second = simulate_class(bank, course, ASSIGNMENT, len(PROFILES) + 3)
@@ -48,7 +48,7 @@ def test_graded_scores_equal_the_plan(course):
     from grader.grading import grade_assignment
     from grader.grading.config import effective_config
 
-    bank = load_bank(course / "questions.yaml", check_variants=False)
+    bank = load_bank(course / "questions.yaml")
     shutil.rmtree(course / "submitted", ignore_errors=True)
     plan = simulate_class(bank, course, ASSIGNMENT, len(PROFILES))
     config = effective_config(course)

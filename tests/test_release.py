@@ -6,13 +6,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from render_kit import ASSIGNMENT, FIXTURE_BANK, REPO_ROOT, make_course
 
 from grader import release as rel
 from grader import render
 from grader.bank import load_bank
 from grader.cli import main
 from grader.variants import draw
-from render_kit import ASSIGNMENT, FIXTURE_BANK, REPO_ROOT, make_course
 
 
 def release_notebook(course, assignment=ASSIGNMENT):
@@ -202,7 +202,7 @@ def test_committed_source_and_release_are_in_sync_with_questions_yaml(capsys):
 
 @needs_bank
 def test_committed_release_notebooks_leak_nothing():
-    bank = load_bank(committed_bank, check_variants=False)
+    bank = load_bank(committed_bank)
     for assignment_id in bank.assignments:
         path = render.notebook_path(REPO_ROOT, assignment_id, rel.RELEASE_DIR)
         assert path.is_file(), f"{path} is missing: run `python -m grader release`"

@@ -16,12 +16,18 @@ from scipy import stats
 from grader.bank import load_bank, load_bank_text
 from grader.bank.templates import python_literal
 from grader.variants import (
-    MAX_TRIES, Stream, UnsatisfiableConstraints, VariantError, draw, stream_key, variant_key_for,
+    MAX_TRIES,
+    Stream,
+    UnsatisfiableConstraints,
+    VariantError,
+    draw,
+    stream_key,
+    variant_key_for,
 )
 
 HERE = Path(__file__).parent
-GOLDEN = HERE / "fixtures" / "golden.yaml"
-REPO = HERE.parent.parent
+GOLDEN = HERE / "bank" / "fixtures" / "golden.yaml"
+REPO = HERE.parent
 
 # Drawn once from tests/bank/fixtures/golden.yaml and pinned: any change to the streams,
 # the samplers or their order shows here. This is the cross-version (numpy, Python,
@@ -110,7 +116,7 @@ def test_same_inputs_same_values_in_another_process():
         from grader.bank import load_bank
         from grader.bank.templates import python_literal
         from grader.variants import draw
-        bank = load_bank(sys.argv[1], check_variants=False)
+        bank = load_bank(sys.argv[1])
         print(python_literal(draw(bank, bank.problems["samplers"], "golden", "golden")))
     """)
     env = dict(os.environ, PYTHONHASHSEED="999")
@@ -192,7 +198,7 @@ def _bank(params, constraints=""):
             answer: "1"
         """)
     body = "    params:\n" + textwrap.indent(params, "      ") + f"\n    constraints: [{constraints}]\n"
-    return load_bank_text(head + body, check_variants=False)
+    return load_bank_text(head + body)
 
 
 def test_constraints_redraw_until_met():

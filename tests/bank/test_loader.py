@@ -12,6 +12,7 @@ import pytest
 
 from grader.bank import BankError, load_bank, load_bank_text
 from grader.errors import GraderError
+from grader.validation import check_bank_text, load_checked_bank
 
 HERE = Path(__file__).parent
 BROKEN = sorted((HERE / "broken").glob("*.yaml"))
@@ -39,7 +40,7 @@ def test_there_is_a_broken_bank_per_error_kind():
 @pytest.mark.parametrize("path", BROKEN, ids=[p.stem for p in BROKEN])
 def test_broken_bank_reports_exactly_the_expected_errors(path):
     with pytest.raises(BankError) as caught:
-        load_bank(path)
+        load_checked_bank(path)
     got = [(issue.line, str(issue).split(":", 2)[2].lstrip()) for issue in caught.value.issues]
     assert got == expectations(path)
     for issue in caught.value.issues:
@@ -101,7 +102,7 @@ def test_digest_is_stable_and_tracks_the_problem_spec(tmp_path):
     assert len(set(digests.values())) == len(digests)
     # Same in a fresh interpreter with another hash seed (no dependence on hash()).
     script = "from grader.bank import load_bank_text; import sys; b = load_bank_text(open(sys.argv[1]).read(), " \
-             "check_variants=False); print(' '.join(p.digest for p in b.problems.values()))"
+             "); print(' '.join(p.digest for p in b.problems.values()))"
     env = dict(os.environ, PYTHONHASHSEED="123")
     out = subprocess.run([sys.executable, "-c", script, str(MINI)], capture_output=True, text=True, env=env,
                          cwd=REPO, check=True).stdout.split()
@@ -110,26 +111,33 @@ def test_digest_is_stable_and_tracks_the_problem_spec(tmp_path):
     text = MINI.read_text()
     edited = text.replace("title: Output size of a convolution", "title: Output size of a conv layer")
     edited = edited.replace("# A small valid bank", "#   A small valid bank")
-    changed = load_bank_text(edited, "x.yaml", check_variants=False)
+    changed = load_bank_text(edited, "x.yaml")
     assert changed.problems["conv-size"].digest != digests["conv-size"]
     assert all(changed.problems[pid].digest == digests[pid] for pid in digests if pid != "conv-size")
-    reseeded = load_bank_text(text.replace("seed: 12345", "seed: 12346"), "x.yaml", check_variants=False)
+    reseeded = load_bank_text(text.replace("seed: 12345", "seed: 12346"), "x.yaml")
     assert reseeded.problems["init-choice"].digest != digests["init-choice"]
 
 
-def test_check_variants_false_skips_the_draws_and_the_cache_follows_the_file(tmp_path):
+def test_the_loader_draws_nothing_the_full_check_does_and_the_caches_follow_the_file(tmp_path):
     broken = (HERE / "broken" / "unsatisfiable-constraint.yaml").read_text()
     path = tmp_path / "questions.yaml"
     path.write_text(broken)
-    fast = load_bank(path, check_variants=False)
+    fast = load_bank(path)
     assert "p1" in fast.problems
-    assert load_bank(path, check_variants=False) is fast              # cached
+    assert load_bank(path) is fast              # cached
     with pytest.raises(BankError, match="cannot be met"):
-        load_bank(path)
+        load_checked_bank(path)
     path.write_text(broken.replace("- W > 100", "- W > 1"))
     os.utime(path, ns=(1, 1))
-    fresh = load_bank(path)
-    assert fresh is not fast and load_bank(path, check_variants=False) is fresh
+    fresh = load_checked_bank(path)
+    assert fresh is not fast and load_bank(path) is fresh and load_checked_bank(path) is fresh
+
+
+def test_the_loader_does_not_import_the_variants():
+    """One-way flow: bank -> variants. The draws of a full check live in grader.validation."""
+    script = "import sys, grader.bank; print('grader.variants' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_missing_file_is_a_grader_error(tmp_path):
@@ -163,7 +171,7 @@ def test_every_public_helper_is_accepted_in_expressions(name):
             misconceptions:
               - {{id: m, answer: "{name}(W)", feedback: f}}
         """)
-    bank = load_bank_text(text, check_variants=False)
+    bank = load_bank_text(text)
     assert bank.problems["p"].misconceptions[0].answer.source == f"{name}(W)"
 
 
@@ -188,7 +196,7 @@ def test_schema_semantic_and_variant_errors_are_reported_together():
              answer: nothing}
         """)
     with pytest.raises(BankError) as caught:
-        load_bank_text(text)
+        check_bank_text(text)
     assert [(i.line, i.problem, i.message.split(":")[0]) for i in caught.value.issues] == [
         (6, "p1", "answer"), (7, "p2", "section"), (10, "p3", "answer")]
     assert "ZeroDivisionError" in caught.value.issues[0].message

@@ -3,9 +3,10 @@
 import shutil
 from pathlib import Path
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "fixtures" / "render"
 FIXTURE_BANK = FIXTURES / "bank.yaml"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+MINI_BANK = Path(__file__).parent / "bank" / "fixtures" / "mini.yaml"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "fixture-a"
 
 

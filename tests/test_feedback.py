@@ -5,9 +5,9 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import course_kit as kit
 import pytest
 
-import course_kit as kit
 from grader.feedback import problem_feedback, score_text, write_feedback
 from grader.grading import grade_assignment
 from grader.grading.config import effective_config
@@ -46,7 +46,7 @@ def course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pages(course):
     root, config = course
-    paths = write_feedback(config, root, kit.ASSIGNMENT, bank=BANK)
+    paths = write_feedback(config, kit.ASSIGNMENT, bank=BANK)
     assert all(p.name == f"{kit.ASSIGNMENT}.html" for p in paths)     # nbgrader's feedback file
     return {p.parent.parent.name: " ".join(p.read_text().split()) for p in paths}
 

@@ -1,4 +1,4 @@
-"""grade_answer: every rule and kind, odd answers, misconceptions, and a to_json without expected values."""
+"""grader.kinds.grade_answer: every rule and kind, odd answers, misconceptions, and a to_json without expected values."""
 
 import json
 import re
@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from grader.bank import load_bank, load_bank_text
-from grader.compare import RELATIVE_BANDS, error_band, grade_answer, rule_for
+from grader.kinds import grade_answer
+from grader.kinds.rules import RELATIVE_BANDS, error_band, rule_for
 from grader.variants import draw
 
-MINI = Path(__file__).parent / "fixtures" / "mini.yaml"
+MINI = Path(__file__).parents[1] / "bank" / "fixtures" / "mini.yaml"
 
 
 def one_problem(body):
@@ -91,7 +92,7 @@ def test_exact_integer_rule_and_default_rules():
           W: {int: [40, 40]}
         answer: W + 8
         """)
-    assert problem.compare == {} and rule_for(problem, 48) == {"rule": "exact"}
+    assert problem.compare == {} and rule_for(problem.compare, 48) == {"rule": "exact"}
     assert grade_answer(problem, 48, values).correct
     assert grade_answer(problem, np.int64(48), values).correct
     assert grade_answer(problem, 48.0, values).correct
@@ -105,7 +106,7 @@ def test_exact_integer_rule_and_default_rules():
         kind: numeric
         answer: "0.5"
         """)
-    assert rule_for(floating, 0.5) == {"rule": "close", "rtol": 1e-3, "atol": 1e-6}
+    assert rule_for(floating.compare, 0.5) == {"rule": "close", "rtol": 1e-3, "atol": 1e-6}
     assert grade_answer(floating, 0.50049, float_values).correct
 
 
@@ -265,7 +266,7 @@ def test_to_json_has_the_fields_and_never_the_expected_value(close_problem, arra
     assert "\n" not in line
     data = json.loads(line)
     assert set(data) == {"problem", "fraction", "points", "max_points", "correct", "misconception", "message",
-                         "rule", "error"}
+                         "rule", "code", "error"}
     assert data["problem"] == "p" and data["error"] == {"relative_at_most": 1.0}   # 62 % off
     _assert_no_expected(line, [123.456789, 123.457, 123.46])
     for answer in (None, "x", float("nan"), 123.456789 / 2, 123.456789):

@@ -11,11 +11,12 @@ import json
 
 import nbformat
 import pytest
+from render_kit import ASSIGNMENT, REPO_ROOT, make_course
 
 from grader import render
-from grader.release import course_config, python_scripts_on_path, release
+from grader.course import course_config
+from grader.release import python_scripts_on_path, release
 from grader.variants import draw
-from render_kit import ASSIGNMENT, REPO_ROOT, make_course
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader")]
 

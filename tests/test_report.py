@@ -2,10 +2,10 @@
 
 import csv
 
+import course_kit as kit
 import numpy as np
 import pytest
 
-import course_kit as kit
 from grader.grading import grade_assignment
 from grader.grading.config import effective_config
 from grader.report import discrimination_index, write_reports
@@ -29,7 +29,7 @@ def test_reports_of_a_graded_class(tmp_path):
     kit.submit(root, "c", {"p3": 'q3 = "B"'})
     config = effective_config(root)
     grade_assignment(root, kit.ASSIGNMENT, config=config)
-    result = write_reports(config, root, kit.ASSIGNMENT)
+    result = write_reports(config, kit.ASSIGNMENT)
     folder = root / "reports" / kit.ASSIGNMENT
     grades = list(csv.DictReader((folder / "grades.csv").open()))
     assert {r["student_id"]: float(r["score"]) for r in grades} == {"a": 6.0, "b": 4.5, "c": 1.0}

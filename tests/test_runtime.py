@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from nbgrader.utils import get_partial_grade
+from render_kit import ASSIGNMENT, FIXTURE_BANK
 
 from grader import engine, render, runtime
 from grader.errors import GraderError
 from grader.variants import draw
-from render_kit import ASSIGNMENT, FIXTURE_BANK
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_student_code_writing_to_stderr_does_not_zero_the_cell(fixture_bank, in_
 
     def noisy_softmax(z):
         print("debugging", file=sys.stderr)
-        warnings.warn("a student warning")
+        warnings.warn("a student warning", stacklevel=1)
         return engine.softmax(z)
 
     earned, result, _, err = run_check(fixture_bank, "softmax-fn", noisy_softmax, capsys)

@@ -10,8 +10,8 @@ grading moves out of the kernel they XPASS, fail, and their marks must be remove
 import contextlib
 import hashlib
 import os
-import signal
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +28,7 @@ from grader.grading.config import effective_config
 from grader.variants import draw, variant_key_for
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURE_BANK = REPO / "tests" / "render" / "fixtures" / "bank.yaml"
+FIXTURE_BANK = REPO / "tests" / "fixtures" / "render" / "bank.yaml"
 ASSIGNMENT = "fixture-a"
 FULL = 12.0
 MARKER = "elen521-cheat-marker"      # every process a cheat starts carries it in its command line

@@ -1,0 +1,99 @@
+"""The course directory: its nbgrader configuration, its paths and its gradebook.
+
+Every path of nbgrader's course layout (source/, release/, submitted/, autograded/, feedback/)
+comes from nbgrader's CourseDirectory.format_path under the course's configuration, so a course
+that renames a directory in nbgrader_config.py is followed everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config, PyFileConfigLoader
+
+from grader.errors import GraderError
+
+CONFIG_FILE = "nbgrader_config.py"
+GRADEBOOK_FILE = "gradebook.db"
+REPORTS_DIR = "reports"          # ours, not nbgrader's
+
+
+def load_config(course: str | Path) -> Config:
+    """COURSE/nbgrader_config.py as a traitlets Config; GraderError when it is missing or broken."""
+    path = Path(course) / CONFIG_FILE
+    if not path.is_file():
+        raise GraderError(f"{path}: no {CONFIG_FILE} in the course directory")
+    try:
+        return PyFileConfigLoader(path.name, path=str(path.parent.resolve())).load_config()
+    except Exception as exc:  # a syntax error in the config file, say where
+        raise GraderError(f"{path}: cannot load the nbgrader configuration: {exc}") from exc
+
+
+def course_config(course: str | Path, root: str | Path | None = None, db_url: str | None = None) -> Config:
+    """The course's configuration rooted at `root` (default: the course), with its gradebook URL
+    (the config's, else COURSE/gradebook.db; `db_url` overrides both)."""
+    course = Path(course).resolve()
+    config = load_config(course)
+    if not config.CourseDirectory.get("db_url"):
+        config.CourseDirectory.db_url = f"sqlite:///{course / GRADEBOOK_FILE}"
+    if db_url is not None:
+        config.CourseDirectory.db_url = db_url
+    config.CourseDirectory.root = str(Path(root or course).resolve())
+    return config
+
+
+def course_id(config: Config) -> str:
+    return str(config.CourseDirectory.get("course_id", "default_course"))
+
+
+def open_gradebook(config: Config) -> Any:
+    """nbgrader's Gradebook of the course (a context manager)."""
+    from nbgrader.api import Gradebook
+    return Gradebook(config.CourseDirectory.db_url, course_id(config))
+
+
+class CoursePaths:
+    """Where things are in the course, through nbgrader's CourseDirectory."""
+
+    def __init__(self, config: Config) -> None:
+        from nbgrader.coursedir import CourseDirectory
+        self.coursedir = CourseDirectory(config=config)
+        self.root = Path(self.coursedir.root)
+
+    def _path(self, directory: str, student: str, assignment: str) -> Path:
+        return Path(self.coursedir.format_path(directory, student, assignment))
+
+    def source(self, assignment: str) -> Path:
+        return self._path(self.coursedir.source_directory, ".", assignment)
+
+    def release(self, assignment: str) -> Path:
+        return self._path(self.coursedir.release_directory, ".", assignment)
+
+    def submitted(self, student: str, assignment: str) -> Path:
+        return self._path(self.coursedir.submitted_directory, student, assignment)
+
+    def autograded(self, student: str, assignment: str) -> Path:
+        return self._path(self.coursedir.autograded_directory, student, assignment)
+
+    def feedback(self, student: str, assignment: str) -> Path:
+        return self._path(self.coursedir.feedback_directory, student, assignment)
+
+    def submitted_root(self) -> Path:
+        return self.root / self.coursedir.submitted_directory
+
+    def student_dirs(self, assignment: str) -> list[Path]:
+        """Every student's submitted/, autograded/ and feedback/ directory of the assignment."""
+        import glob
+        steps = (self.coursedir.submitted_directory, self.coursedir.autograded_directory,
+                 self.coursedir.feedback_directory)
+        return [Path(found) for step in steps for found in sorted(glob.glob(str(self._path(step, "*", assignment))))
+                if Path(found).is_dir()]
+
+    def reports(self, assignment: str) -> Path:
+        return self.root / REPORTS_DIR / assignment
+
+
+def paths_of(course: str | Path) -> CoursePaths:
+    """The paths of a course from its nbgrader_config.py (simulate and the CLI, outside grading)."""
+    return CoursePaths(course_config(course))

@@ -1,0 +1,28 @@
+"""What the parent sends a grading worker and what comes back (plain data: it is pickled)."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class GradeTask(TypedDict, total=False):
+    student: str
+    assignment: str
+    notebook: str             # the notebook's name, without .ipynb
+    submitted: str            # the submitted notebook's path
+    workdir: str              # autograded/<student>/<assignment>/: the kernel's working directory
+    release: str              # the released notebook (to spot edited locked cells)
+    earlier: dict[str, list[str]]  # locked cells' texts of earlier releases, as hashes (grader.release_record)
+    prestart_next: bool       # start the next kernel while this notebook runs
+
+
+class GradeResult(TypedDict, total=False):
+    student: str
+    notebook: str
+    notebook_json: str | None  # the autograded notebook; None when nothing could be run
+    error: str | None          # why nothing could be run
+    traceback: str
+    dead_cells: list[int]      # cells whose kernel died (run again without them)
+    seconds: float
+    warnings: list[str]        # what nbgrader repaired (a missing cell, an edited locked cell)
+    edited: list[str]          # locked cells the student edited

@@ -1,0 +1,101 @@
+"""The whole check of a bank: the loader's, plus one draw per (problem, assignment that uses it).
+
+On each draw the constraints must be satisfiable, and the prompt, the answer and every
+misconception must evaluate; the problem's kind then checks the expected answer
+(grader.kinds: a table's rows, a function's cases, a chain of carried-forward rows, ...).
+The loader does not draw: variants are the next layer (bank -> variants).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from grader import variants
+from grader.bank import Bank, Problem
+from grader.bank.loader import BankError, Issues, display_name, load_bank, parse_bank, read_bank_text
+from grader.bank.templates import render_prompt
+from grader.kinds import kind_of
+from grader.kinds.base import raises
+
+_CHECKED: dict[str, tuple[tuple[int, int], Bank]] = {}
+
+
+def load_checked_bank(path: str | Path) -> Bank:
+    """The bank at `path` after every check; raises BankError listing every error. Cached per file state."""
+    path = Path(path)
+    text, resolved, stamp = read_bank_text(path)
+    hit = _CHECKED.get(resolved)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    try:
+        bank = load_bank(path)   # the loader's cached bank, when its own checks pass
+    except BankError:
+        check_bank_text(text, path)   # raises, with the variant errors of the other problems too
+        raise
+    issues = Issues(display_name(path))
+    check_variants(bank, issues)
+    issues.raise_if_any()
+    _CHECKED[resolved] = (stamp, bank)
+    return bank
+
+
+def check_bank_text(text: str, path: str | Path = "questions.yaml") -> Bank:
+    """Like load_checked_bank, on text already read (not cached)."""
+    bank, issues = parse_bank(text, path)
+    if bank is not None:  # bank.problems holds only the problems that passed every other check
+        check_variants(bank, issues)
+    issues.raise_if_any()
+    assert bank is not None
+    return bank
+
+
+def check_variants(bank: Bank, issues: Issues) -> None:
+    for problem in bank.problems.values():
+        for assignment_id in bank.assignments_of(problem.id) or ["qa"]:
+            found = check_one_variant(bank, problem, assignment_id)
+            if found is not None:
+                field, text = found
+                issues.add(field_line(problem, field), problem.id,
+                           f"{field}: {text} (variant of assignment '{assignment_id}')")
+                break
+
+
+def field_line(problem: Problem, field: str) -> int:
+    """The line of `field` ('params.W', 'misconceptions[1]', 'table.carry_forward.row'), or of the
+    nearest enclosing field the loader recorded."""
+    while field:
+        if field in problem.lines:
+            return problem.lines[field]
+        field = field.rsplit("[", 1)[0] if field.endswith("]") else field.rpartition(".")[0]
+    return problem.line
+
+
+def check_one_variant(bank: Bank, problem: Problem, assignment_id: str) -> tuple[str, str] | None:
+    """(field, message) of the first thing that fails on this assignment's draw, or None."""
+    try:
+        values = variants.draw(bank, problem, assignment_id)
+    except variants.VariantError as exc:
+        return exc.field, exc.message
+    try:
+        render_prompt(problem, values)
+    except Exception as exc:  # noqa: BLE001
+        return "prompt", raises(exc)
+    try:
+        expected: Any = problem.answer.evaluate(values)
+    except Exception as exc:  # noqa: BLE001
+        return "answer", raises(exc)
+    found = kind_of(problem).check_variant(problem, expected, values)
+    if found is not None:
+        return found
+    for index, misconception in enumerate(problem.misconceptions):
+        if misconception.answer is None:
+            continue
+        try:
+            misconception.answer.evaluate(values)
+        except Exception as exc:  # noqa: BLE001
+            return f"misconceptions[{index}]", "answer " + raises(exc)
+    return None
+
+
+__all__ = ["BankError", "check_bank_text", "check_variants", "load_checked_bank"]

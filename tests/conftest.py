@@ -1,0 +1,29 @@
+"""Shared test kits as fixtures. tests/ mirrors grader/: tests/<module>.py tests grader/<module>.py,
+tests/<package>/ tests grader/<package>/.
+
+The kits themselves: render_kit.py (a course with a small bank holding every kind) and course_kit.py
+(a hand-made nbgrader course, independent of the bank); tests import them or use these fixtures.
+"""
+
+import pytest
+import render_kit
+
+from grader.bank import load_bank
+
+
+@pytest.fixture(scope="session")
+def fixture_bank():
+    """The small bank of tests/fixtures/render/bank.yaml: one problem of every kind."""
+    return load_bank(render_kit.FIXTURE_BANK)
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course directory holding the fixture bank and the repository's nbgrader_config.py."""
+    return render_kit.make_course(tmp_path / "course")
+
+
+@pytest.fixture(scope="session")
+def mini_bank():
+    """tests/bank/fixtures/mini.yaml: a small valid bank (conv size, init choice, ...)."""
+    return load_bank(render_kit.MINI_BANK)
