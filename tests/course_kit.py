@@ -34,10 +34,10 @@ c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplemente
 
 _CHECK = '''\
 import json as _json, math as _math
-def _report(problem, fraction, points, message, rule, error=None, misconception=None):
+def _report(problem, fraction, points, message, rule, error=None, misconception=None, code="wrong-value"):
     line = {"problem": problem, "fraction": fraction, "points": fraction * points,
             "max_points": points, "correct": fraction == 1.0, "misconception": misconception,
-            "message": message, "rule": rule, "error": error, "parts": []}
+            "message": message, "rule": rule, "code": code, "error": error, "parts": []}
     print("GRADER_RESULT " + _json.dumps(line))
     return fraction * points
 '''
@@ -62,9 +62,11 @@ import numpy as np
 {check}
 _a = np.asarray(q2, dtype=float)
 if _a.shape != (2,):
-    _r = _report("p2", 0.0, 3.0, "Wrong shape " + str(_a.shape) + ".", "accepted within ±0.1 % of the expected value")
+    _r = _report("p2", 0.0, 3.0, "Wrong shape " + str(_a.shape) + ".", "accepted within ±0.1 % of the expected value",
+                 code="wrong-shape")
 elif not np.all(np.isfinite(_a)):
-    _r = _report("p2", 0.0, 3.0, "NaN or infinity in the answer.", "accepted within ±0.1 % of the expected value")
+    _r = _report("p2", 0.0, 3.0, "NaN or infinity in the answer.", "accepted within ±0.1 % of the expected value",
+                 code="not-finite")
 elif np.allclose(_a, [0.5, 0.25], rtol=1e-3, atol=1e-6):
     _r = _report("p2", 1.0, 3.0, "Right.", "accepted within ±0.1 % of the expected value")
 else:

@@ -80,12 +80,14 @@ def test_most_problems_have_hints(bank):
     assert with_hints >= 0.6 * len(bank.problems)
 
 
-def test_every_helper_is_used_by_some_misconception(bank):
+def test_every_helper_is_used_by_some_misconception_or_carried_forward_row(bank):
     names = set()
     for problem in bank.problems.values():
         for misconception in problem.misconceptions:
             if misconception.answer is not None:
                 names |= set(misconception.answer.names)
+        if problem.table is not None and problem.table.carry_forward is not None:
+            names |= set(problem.table.carry_forward.row.names)
     assert set(HELPER_NAMES) - names == set()
 
 

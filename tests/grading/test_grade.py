@@ -121,6 +121,8 @@ def test_broken_students_are_listed_with_the_reason(graded):
     assert "locked cell edited" in reasons["locked"]
     assert "skip-execution" in reasons["skiptag"]
     assert "not valid JSON" in reasons["notjson"] and run.outcomes["notjson"].failed
+    assert "p2: Wrong shape (3, 3)." in reasons["shape"]           # reason codes of GRADER_RESULT
+    assert "p2: NaN or infinity in the answer." in reasons["nan"]
     assert reasons["right"] == "" and reasons["added"] == ""
 
 
