@@ -21,6 +21,7 @@ from traitlets import Any, default
 
 from grader.course import CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
+from grader.files import write_atomic
 from grader.kinds.rules import band_words
 from grader.protocol import Role, cell_grade_id, notebook_results, problem_of
 
@@ -216,6 +217,32 @@ def feedback_config(config, bank=None):
     return config
 
 
+NOT_RUN = ("Your submitted notebook could not be run at all (it is not a valid notebook, or it could not be "
+           "opened), so nothing in it was graded; ask the course staff.")
+
+
+def not_run_pages(gb, paths: CoursePaths, assignment: str, student: str, bank=None) -> dict[Path, str]:
+    """Pages for the notebooks grading could not run (no autograded notebook; nbgrader's
+    generate_feedback has nothing to convert): every problem 0, with the reason."""
+    pages = {}
+    title = bank.assignments[assignment].title if bank is not None and assignment in bank.assignments else assignment
+    for notebook in gb.find_submission(assignment, student).notebooks:
+        if (paths.autograded(student, assignment) / f"{notebook.name}.ipynb").is_file():
+            continue
+        problems = []
+        order = {cell.name: index for index, cell in enumerate(notebook.notebook.source_cells)}
+        for grade in sorted(notebook.grades, key=lambda grade: order.get(grade.name, 0)):
+            problem_id = problem_of(grade.name, Role.TEST)
+            if problem_id is not None:
+                spec = bank.problems.get(problem_id) if bank is not None else None
+                item = problem_feedback(problem_id, 0.0, float(grade.max_score), None, None, spec)
+                item.message, item.hints = NOT_RUN, []
+                problems.append(item)
+        pages[paths.feedback(student, assignment) / f"{notebook.name}.html"] = render_page(student, assignment, title,
+                                                                                         problems)
+    return pages
+
+
 def write_feedback(config, assignment: str, bank=None, students=None) -> list[Path]:
     """Run nbgrader's generate_feedback with FeedbackPage for every graded student (or `students`);
     return the pages, feedback/<student>/<assignment>/<notebook>.html."""
@@ -238,11 +265,17 @@ def write_feedback(config, assignment: str, bank=None, students=None) -> list[Pa
         if not graded:
             raise GraderError(f"{assignment!r} has no graded submission; run `python -m grader grade {assignment}` first")
         notebooks = sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
-    config = feedback_config(config, bank)
-    paths = CoursePaths(config)
+        config = feedback_config(config, bank)
+        paths = CoursePaths(config)
+        unrun = {student: not_run_pages(gb, paths, assignment, student, bank) for student in students or graded}
     api = NbGraderAPI(coursedir=paths.coursedir, config=config)
     written = []
     for student in students or graded:
+        for path, page in unrun[student].items():
+            write_atomic(path, page)
+            written.append(path)
+        if len(unrun[student]) == len(notebooks):
+            continue
         with python_scripts_on_path():
             result = api.generate_feedback(assignment, student, force=True)
         if not result["success"]:

@@ -83,7 +83,7 @@ def run_assignment(root: Path, assignment: str) -> dict:
                 "scores": {g.name: g.score for n in submission.notebooks for g in n.grades},
                 "results": _results(root / "autograded" / student / assignment / f"{assignment}.ipynb"),
                 "reasons": sorted(run.outcomes[student].reasons),
-                "feedback": (root / "feedback" / student / assignment / "feedback.html").read_text(),
+                "feedback": (root / "feedback" / student / assignment / f"{assignment}.html").read_text(),
             }
     reports = {name: (root / "reports" / assignment / name).read_text()
                for name in ("grades.csv", "problems.csv", "item-analysis.csv")}

@@ -38,6 +38,7 @@ def course(tmp_path_factory):
     root = kit.make_course(tmp_path_factory.mktemp("feedback"), timeout=3)
     for student, answers in SUBMISSIONS.items():
         kit.submit(root, student, answers)
+    kit.submit(root, "not-json", raw="{ this is not a notebook")
     config = effective_config(root)
     grade_assignment(root, kit.ASSIGNMENT, config=config)
     return root, config
@@ -52,7 +53,7 @@ def pages(course):
 
 
 def test_one_page_per_student_with_scores_rules_and_misconceptions(pages):
-    assert set(pages) == set(SUBMISSIONS)
+    assert set(pages) == set(SUBMISSIONS) | {"not-json"}
     ceil = pages["ceil"]
     assert "0.5 / 2" in ceil and "ceil-not-floor" in ceil and "Round down." in ceil
     assert "How it is checked: exact" in ceil
@@ -79,6 +80,8 @@ def test_the_real_reason_when_nothing_was_graded(pages):
     assert "Your answer cell ran but did not define the answer variable" in pages["undefined"]
     assert "The kernel died while your notebook ran" in pages["died"]
     assert "ran past the time limit" in pages["endless"]
+    assert pages["not-json"].count("Your submitted notebook could not be run at all") == 3
+    assert "0 / 6" in pages["not-json"]
 
 
 def test_a_known_misconception_shows_no_error_band_and_others_do(pages):

@@ -58,7 +58,7 @@ def test_grade_exports_are_per_assignment(tmp_path):
         gb.add_assignment("other-assignment")
         gb.add_student("c", first_name="Ada", last_name="Lovelace", email="ada@example.edu")   # no submission
     grade_assignment(root, kit.ASSIGNMENT, config=config)
-    write_reports(config, root, kit.ASSIGNMENT, title="Assignment one")
+    write_reports(config, kit.ASSIGNMENT, title="Assignment one")
     folder = root / "reports" / kit.ASSIGNMENT
     grades = list(csv.DictReader((folder / "grades.csv").open()))
     assert [r["assignment"] for r in grades] == [kit.ASSIGNMENT] * 3

@@ -65,7 +65,7 @@ def run(args):
     from grader.simulate import simulate_class
 
     console = Console()
-    bank = load_bank(args.bank, check_variants=False)
+    bank = load_bank(args.bank)
     if args.assignment not in bank.assignments:
         raise GraderError(f"{args.bank}: no assignment {args.assignment!r}; "
                           f"the bank has {', '.join(bank.assignments)}")
