@@ -221,12 +221,14 @@ class Sandbox:
                "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         if info_fd is not None:
             cmd += ["--info-fd", str(info_fd)]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.tmp_size), "--perms", "1777",
+                "--tmpfs", "/tmp"]
         for link in SYSTEM_LINKS:
             if os.path.islink(link):
                 cmd += ["--symlink", os.readlink(link), link]
             elif os.path.isdir(link):
                 cmd += ["--ro-bind", link, link]
-        made = {Path("/")}
+        made = {Path("/"), Path("/proc"), Path("/dev"), Path("/tmp")}
         mounted = []
         for tree in self.trees:
             cmd += self._parents(tree, made, mounted) + ["--ro-bind", str(tree), str(tree)]
@@ -234,9 +236,6 @@ class Sandbox:
         for path in self.hidden:
             cmd += ["--perms", "0000", "--tmpfs", str(path), "--remount-ro", str(path)] if path.is_dir() \
                 else ["--ro-bind", str(self._empty_file()), str(path)]
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.tmp_size), "--perms", "1777",
-                "--tmpfs", "/tmp"]
-        mounted += [Path("/proc"), Path("/dev"), Path("/tmp")]
         for directory in [scratch] + ([sockets] if sockets and sockets != scratch else []):
             cmd += self._parents(directory, made, mounted) + ["--bind", str(directory), str(directory)]
         cmd += ["--chdir", str(scratch), "--clearenv"]
@@ -336,15 +335,21 @@ class SandboxedProcess(subprocess.Popen):
         except (ValueError, KeyError):
             self.init_pid = None        # bwrap failed; its exit status and stderr say why
 
-    def command_pid(self) -> int | None:
-        """The host pid of the sandboxed command (the child of the namespace's init)."""
-        if self.init_pid is None:
-            return None
-        try:
-            children = Path(f"/proc/{self.init_pid}/task/{self.init_pid}/children").read_text().split()
-        except OSError:
-            return None
-        return int(children[0]) if children else None
+    def command_pid(self, timeout: float = 5.0) -> int | None:
+        """The host pid of the sandboxed command: the child of the namespace's init (which bwrap
+        announces just before that child exists, hence the wait)."""
+        deadline = time.monotonic() + timeout
+        while self.init_pid is not None and self.returncode is None:
+            try:
+                children = Path(f"/proc/{self.init_pid}/task/{self.init_pid}/children").read_text().split()
+            except OSError:
+                return None
+            if children:
+                return int(children[0])
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.002)
+        return None
 
     def send_signal(self, sig):
         if sig == signal.SIGKILL:
