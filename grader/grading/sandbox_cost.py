@@ -8,6 +8,9 @@ the kernel's first reply (kernel_info) and the CPU time the kernel's processes u
 * sandboxed: the same command in the sandbox (bwrap + setpriv + prlimit, grading.sandbox);
 * bwrap alone: `true` in the sandbox, the sandbox's own overhead.
 
+Plain and sandboxed kernels import numpy as they boot (as KernelPool has kernels do); the forked
+one has it from the server.
+
 CPU is read from /proc just before the kernel is killed (utime + stime of the kernel and, for
 the sandbox, bwrap and the namespace's init), so it is the cost of starting, not of grading.
 """
@@ -24,7 +27,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from grader.grading.kernels import ForkServer, ForkedProvisioner, HISTORY_IN_MEMORY, shutdown
+from grader.grading.kernels import HISTORY_IN_MEMORY, ForkedProvisioner, ForkServer, preload_arguments, shutdown
 from grader.grading.sandbox import Sandbox, new_kernel_manager
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -50,7 +53,7 @@ def _plain(directory: Path, server=None) -> AsyncKernelManager:
 
 async def _start(km) -> tuple[float, float]:
     started = time.monotonic()
-    await km.start_kernel(extra_arguments=[HISTORY_IN_MEMORY])
+    await km.start_kernel(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments(("numpy",))])
     kc = km.client()
     kc.start_channels()
     await kc.wait_for_ready(timeout=60)
