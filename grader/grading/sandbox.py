@@ -296,11 +296,16 @@ class Sandbox:
             raise
 
 
+ENV_PASSED = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NBGRADER_EXECUTION", "MPLBACKEND", "JPY_SESSION_NAME",
+              "PYDEVD_DISABLE_FILE_VALIDATION", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def kernel_environment(env: dict) -> dict:
-    """The environment inside: the launcher's, with a home and temp dir that exist and are private.
-    No JPY_PARENT_PID: the kernel's parent is the namespace's init, and --die-with-parent already
-    ends it with the grader. One BLAS thread: RLIMIT_NPROC counts threads."""
-    inside = {k: v for k, v in env.items() if k not in ("JPY_PARENT_PID", "PYTHONPATH", "PYTHONSTARTUP")}
+    """The environment inside: only the launcher's variables in ENV_PASSED or LC_* (the grader's
+    environment may hold credentials the student would print), a home and temp dir that exist and
+    are private, one BLAS thread (RLIMIT_NPROC counts threads). No JPY_PARENT_PID: the kernel's
+    parent is the namespace's init, and --die-with-parent already ends it with the grader."""
+    inside = {k: v for k, v in env.items() if k in ENV_PASSED or k.startswith("LC_")}
     inside.update(HOME="/tmp", TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR="/tmp/.matplotlib")
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         inside.setdefault(name, "1")

@@ -20,8 +20,8 @@ from grader.grading import sandbox as sb
 from grader.grading.kernels import shutdown
 from grader.grading.sandbox import Limits, Sandbox, SandboxError, new_kernel_manager, support
 
-pytestmark = [pytest.mark.xdist_group("sandbox"),
-              pytest.mark.skipif(not support().available, reason=support().message)]
+SUPPORT = support()
+pytestmark = [pytest.mark.xdist_group("sandbox"), pytest.mark.skipif(not SUPPORT.available, reason=SUPPORT.message)]
 
 COURSE_FILES = {"questions.yaml": "seed: 1\n# the answer key\n", "gradebook.db": "SQLite format 3\x00 grades",
                 "nbgrader_config.py": "c = get_config()\n", "source/a1/a1.ipynb": '{"cells": ["solution"]}',
@@ -180,6 +180,36 @@ def host_processes() -> dict[int, tuple[int, str]]:
             except (OSError, IndexError):
                 pass
     return found
+
+
+def test_the_grader_environment_does_not_reach_the_process(sandbox, monkeypatch):
+    monkeypatch.setenv("GRADER_DB_PASSWORD", "hunter2")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    seen = run_json(sandbox, "import os, json; print(json.dumps(dict(os.environ)))")
+    assert "GRADER_DB_PASSWORD" not in seen and "hunter2" not in json.dumps(seen)
+    assert seen["LC_ALL"] == "C.UTF-8" and seen["PATH"] == os.environ["PATH"] and seen["HOME"] == "/tmp"
+
+
+def test_everything_dies_with_the_process_that_started_the_sandbox(sandbox):
+    lease = sandbox.lease()
+    scratch = sandbox.make_dir("grader-scratch-", lease.uid)
+    try:
+        command = sandbox.command(["sleep", "603"], uid=lease.uid, scratch=scratch, sockets=None, env={})
+        worker = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time\n"
+                                   "subprocess.Popen(sys.argv[1:]); time.sleep(60)", *command])
+        deadline = time.monotonic() + 10
+        while "sleep 603" not in processes_of(lease.uid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert processes_of(lease.uid) == ["sleep 603"]          # control: the sandboxed process runs
+        worker.kill()                                             # a worker killed by a student, say
+        worker.wait()
+        deadline = time.monotonic() + 5
+        while processes_of(lease.uid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert processes_of(lease.uid) == []
+    finally:
+        lease.release()
+        os.rmdir(scratch)
 
 
 def test_no_network_but_its_own_loopback(sandbox):
