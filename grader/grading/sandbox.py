@@ -340,6 +340,14 @@ class SandboxedProcess(subprocess.Popen):
         except (ValueError, KeyError):
             self.init_pid = None        # bwrap failed; its exit status and stderr say why
 
+    def copy_in(self, source: Path) -> None:
+        """Put a submission's working files (the contents of `source`) into the scratch directory,
+        owned by the kernel's uid. Symbolic links are copied as links, never followed."""
+        shutil.copytree(source, self.scratch, symlinks=True, dirs_exist_ok=True)
+        for directory, subdirs, files in os.walk(self.scratch):
+            for name in [*subdirs, *files]:
+                os.chown(os.path.join(directory, name), self.uid, self.uid, follow_symlinks=False)
+
     def command_pid(self, timeout: float = 5.0) -> int | None:
         """The host pid of the sandboxed command: the child of the namespace's init (which bwrap
         announces just before that child exists, hence the wait)."""

@@ -381,6 +381,18 @@ def test_a_numpy_cell_runs_and_its_output_reaches_the_grader(kernel):
 
 
 @pytest.mark.nbgrader
+def test_a_submissions_files_copied_in_are_the_kernels_to_read_and_change(kernel, tmp_path):
+    submission = tmp_path / "s001" / "a1"
+    (submission / "data").mkdir(parents=True)
+    (submission / "data" / "x.csv").write_text("1,2,3\n")
+    kernel.provisioner.process.copy_in(submission)
+    seen = execute(kernel, "import numpy as np\nv = np.loadtxt('data/x.csv', delimiter=',')\n"
+                           "open('data/x.csv', 'a').write('4,5,6\\n')\nprint(v.sum())")
+    assert seen["stdout"] == "6.0\n" and seen["error"] is None
+    assert (submission / "data" / "x.csv").read_text() == "1,2,3\n"      # the original is untouched
+
+
+@pytest.mark.nbgrader
 def test_the_kernel_cannot_import_the_grader_or_read_the_course(kernel, course):
     seen = execute(kernel, f"import os\nprint(os.getuid(), os.getcwd(), os.path.exists({str(course)!r}))\n"
                            "import grader")
