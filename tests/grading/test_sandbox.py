@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kernel_kit import interrupt_a_loop
 
 from grader.grading import sandbox as sb
 from grader.grading.kernels import shutdown
@@ -431,17 +432,5 @@ def test_detached_processes_die_with_the_kernel(sandbox):
 
 @pytest.mark.nbgrader
 def test_an_interrupt_reaches_the_kernel_and_not_the_sandbox(kernel):
-    async def interrupt_a_loop():
-        kc = kernel.client()
-        kc.start_channels()
-        await kc.wait_for_ready(timeout=30)
-        msg_id = kc.execute("import time\nwhile True: time.sleep(0.01)")
-        await asyncio.sleep(0.5)
-        await kernel.interrupt_kernel()
-        while True:
-            reply = await kc.get_shell_msg(timeout=10)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                kc.stop_channels()
-                return reply["content"]
-    assert asyncio.run(interrupt_a_loop())["ename"] == "KeyboardInterrupt"
+    assert asyncio.run(interrupt_a_loop(kernel))["ename"] == "KeyboardInterrupt"
     assert execute(kernel, "1 + 1")["result"] == "2"
