@@ -7,6 +7,7 @@ import signal
 import time
 
 import pytest
+from kernel_kit import interrupt_a_loop
 
 from grader.grading.kernels import ForkServer, KernelPool, shutdown
 
@@ -83,19 +84,7 @@ def test_a_kernel_that_exits_is_seen_dead_and_an_interrupt_reaches_it(server):
         km = pool.take("python3", prestart_next=False)
         run_code(km, "1")
 
-        async def interrupt_a_loop():
-            kc = km.client()
-            kc.start_channels()
-            await kc.wait_for_ready(timeout=30)
-            msg_id = kc.execute("import time\nwhile True: time.sleep(0.01)")
-            await asyncio.sleep(0.5)
-            await km.interrupt_kernel()
-            while True:
-                reply = await kc.get_shell_msg(timeout=10)
-                if reply["parent_header"].get("msg_id") == msg_id:
-                    kc.stop_channels()
-                    return reply["content"]
-        reply = asyncio.run(interrupt_a_loop())
+        reply = asyncio.run(interrupt_a_loop(km))
         assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
         assert asyncio.run(km.is_alive())
         pid = km.provisioner.pid

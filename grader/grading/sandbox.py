@@ -1,0 +1,457 @@
+"""Grading kernels in an operating-system sandbox: bubblewrap namespaces, a uid per kernel, rlimits.
+
+A sandboxed kernel is `bwrap ... -- setpriv ... -- prlimit ... -- python -m ipykernel_launcher ...`:
+
+* bubblewrap (bwrap, Debian package `bubblewrap`, the sandbox under Flatpak) gives the kernel new
+  mount, pid, network, ipc, uts and cgroup namespaces. Its file system is a fresh tmpfs holding
+  read-only binds of /usr, /etc, the Python installation and the venv; the course directory and
+  the project's own package are simply not there (and where they lie inside a bound tree, an
+  empty read-only mount covers them, as it covers the venv's editable-install hooks), so
+  `import grader`, questions.yaml, source/, submitted/, autograded/ and gradebook.db do not
+  exist. Writable: a fresh per-kernel scratch directory (its working directory), the kernel's
+  own socket directory, and a private, size-limited /tmp. /proc is the kernel's own pid
+  namespace's; /dev is bwrap's minimal one (null, zero, full, random, urandom, tty). The
+  network namespace has only its own loopback, so no host or outside service is reachable.
+* setpriv (util-linux) drops to a uid/gid of the kernel's own (UID_BASE + n, leased while the
+  kernel lives), no supplementary groups, no capabilities (bounding set emptied), no_new_privs.
+  Not `nobody`: every kernel alive at once would share one uid, and RLIMIT_NPROC counts per uid,
+  so a fork bomb in one kernel would stop a classmate's kernel from starting threads; nor does
+  a kernel share a uid with any daemon or any file on the host.
+* prlimit (util-linux) sets hard and soft rlimits: CPU time, address space, processes (threads
+  count), open files, file size (Python ignores SIGXFSZ, so an over-large write raises OSError).
+* Everything the kernel starts, setsid'd and double-forked or not, lives in its pid namespace.
+  Killing the namespace's init (bwrap's reaper, pid 1 inside) makes the kernel kill every other
+  process in it; `--die-with-parent` does the same when the grader dies.
+
+Why these tools: bubblewrap is packaged by Debian and maintained, needs no daemon (Docker's is
+not allowed here), and takes the whole policy as arguments; nsjail and firejail are not packaged
+for this use (nsjail not at all in Debian 12); Landlock and seccomp filters restrict a process
+that already runs and would come as extras (bwrap takes a seccomp program with --seccomp).
+We run as root (here and in CI), so bwrap runs privileged without a user namespace and the kernel
+gets a real, unprivileged host uid, visible as such in the host's process table; bind sources
+need no permissions for that uid (the interpreter lives under /root/.pyenv here). Kernels talk
+to the grader over ipc (unix socket files) in their socket directory, bound at the same path:
+socket files cross network namespaces, TCP on loopback would not.
+
+Not root: `support()` says sandboxing is unavailable (a kernel cannot get a uid other than the
+grader's) and `grade` refuses unless the TA passes the explicit unsafe flag.
+"""
+
+import fcntl
+import importlib.util
+import json
+import os
+import random
+import shutil
+import signal
+import site
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+BWRAP, SETPRIV, PRLIMIT = "bwrap", "setpriv", "prlimit"
+UID_BASE = 2_000_000_000        # uids no account and no file owns; one per live kernel
+UID_COUNT = 1000
+LEASES = Path("/run/grader-sandbox")
+SYSTEM_TREES = ("/usr", "/etc")
+SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+MiB = 1 << 20
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be set up: says which path or tool and why."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-kernel rlimits (each process of the kernel for CPU, memory and files; the uid for processes)."""
+
+    cpu_seconds: int = 300            # SIGXCPU at the soft limit, SIGKILL 2 s later
+    address_space: int = 4096 * MiB   # RLIMIT_AS: a larger allocation raises MemoryError
+    processes: int = 64               # RLIMIT_NPROC: processes and threads of the kernel's uid
+    open_files: int = 256
+    file_size: int = 64 * MiB         # RLIMIT_FSIZE: no file written may grow past it
+    tmp_size: int = 64 * MiB          # the private /tmp (tmpfs)
+
+    def prlimit_arguments(self) -> list[str]:
+        return [f"--cpu={self.cpu_seconds}:{self.cpu_seconds + 2}", f"--as={self.address_space}",
+                f"--nproc={self.processes}", f"--nofile={self.open_files}", f"--fsize={self.file_size}",
+                "--core=0"]
+
+
+@dataclass(frozen=True)
+class Support:
+    available: bool
+    message: str
+
+
+def support(sandbox: "Sandbox | None" = None) -> Support:
+    """Whether kernels can be sandboxed here: tools present, root, and a sandboxed Python runs."""
+    missing = [tool for tool in (BWRAP, SETPRIV, PRLIMIT) if shutil.which(tool) is None]
+    if missing:
+        return Support(False, f"kernel sandboxing needs {', '.join(missing)} (Debian: apt-get install "
+                              f"bubblewrap util-linux); grade with the unsafe flag to run kernels unsandboxed")
+    if os.geteuid() != 0:
+        return Support(False, "kernel sandboxing runs kernels under uids of their own, which needs root; "
+                              "run grade as root, or grade with the unsafe flag to run kernels unsandboxed")
+    sandbox = sandbox or Sandbox()
+    try:
+        with sandbox.start([sys.executable, "-c", "import os; print(os.getuid())"],
+                           env={}, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+            out, err = process.communicate(timeout=60)
+    except (OSError, SandboxError, subprocess.TimeoutExpired) as exc:
+        return Support(False, f"kernel sandboxing failed to start: {exc}")
+    if process.returncode != 0 or out.strip() != str(process.uid).encode():
+        detail = (err or out).decode(errors="replace").strip().splitlines()
+        return Support(False, "kernel sandboxing does not work here (bubblewrap: "
+                              f"{detail[-1] if detail else f'exit status {process.returncode}'}); "
+                              "grade with the unsafe flag to run kernels unsandboxed")
+    return Support(True, f"kernels sandboxed with bubblewrap {_bwrap_version()}, a uid per kernel, rlimits")
+
+
+def _bwrap_version() -> str:
+    try:
+        return subprocess.run([BWRAP, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    except (OSError, IndexError):
+        return "?"
+
+
+def project_package_dirs(package: str = "grader") -> list[Path]:
+    """Where `package` (the answer key: engine, bank, runtime) is imported from on this machine."""
+    spec = importlib.util.find_spec(package)
+    if spec is None:
+        return []
+    return [Path(p).resolve() for p in (spec.submodule_search_locations or [Path(spec.origin).parent])]
+
+
+def python_trees() -> list[Path]:
+    """The interpreter and the installed packages: the base installation and the venv."""
+    trees = [Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent.parent]
+    return _outermost(p.resolve() for p in trees if p.exists())
+
+
+def site_dirs() -> list[Path]:
+    dirs = list(site.getsitepackages()) + [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    return sorted({Path(d).resolve() for d in dirs if Path(d).is_dir()})
+
+
+def editable_hooks(forbidden: list[Path]) -> list[Path]:
+    """Files in site-packages that would point an import at a forbidden tree (editable installs)."""
+    hooks = []
+    for directory in site_dirs():
+        for path in sorted(directory.iterdir()):
+            if path.name.startswith("__editable__"):
+                hooks.append(path)
+            elif path.suffix == ".pth" and path.is_file():
+                text = path.read_text(errors="replace")
+                if any(str(f) in text for f in forbidden):
+                    hooks.append(path)
+    return hooks
+
+
+def _outermost(paths) -> list[Path]:
+    result = []
+    for path in sorted(set(paths), key=lambda p: len(p.parts)):
+        if not any(_within(path, kept) for kept in result):
+            result.append(path)
+    return result
+
+
+def _within(path: Path, tree: Path) -> bool:
+    return path == tree or tree in path.parents
+
+
+class UidLease:
+    """A uid no other live kernel has: an exclusive flock on LEASES/<uid>, held until release()."""
+
+    def __init__(self, base: int = UID_BASE, count: int = UID_COUNT, directory: Path = LEASES):
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        start = random.randrange(count)
+        for offset in range(count):
+            uid = base + (start + offset) % count
+            fd = os.open(directory / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise SandboxError(f"all {count} sandbox uids from {base} are in use (lock files in {directory})")
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class Sandbox:
+    """The policy: limits, what is mounted read-only, what is hidden. `start` runs one command in it.
+
+    `forbid`: trees the kernel must never see (the course directory); the project's package is
+    always forbidden. Any forbidden tree inside a mounted one is covered by an empty mount.
+    """
+
+    def __init__(self, limits: Limits = Limits(), forbid=(), readonly=(), uid_base: int = UID_BASE,
+                 uid_count: int = UID_COUNT, leases: Path = LEASES, scratch_root=None):
+        self.limits = limits
+        self.forbidden = _outermost([Path(p).resolve() for p in forbid] + project_package_dirs())
+        readonly = [Path(p).resolve() for p in readonly]
+        for tree in readonly:
+            for forbidden in self.forbidden:
+                if _within(tree, forbidden):
+                    raise SandboxError(f"{tree} cannot be mounted in the sandbox: it is inside {forbidden}")
+        self.trees = _outermost([Path(p) for p in SYSTEM_TREES if Path(p).is_dir()] + python_trees() + readonly)
+        self.hidden = [f for f in self.forbidden if any(_within(f, t) for t in self.trees)]
+        self.hidden += editable_hooks(self.forbidden)
+        self.uid_base, self.uid_count, self.leases = uid_base, uid_count, leases
+        self.scratch_root = scratch_root
+
+    def command(self, argv: list[str], *, uid: int, scratch: Path, sockets: Path | None, env: dict,
+                info_fd: int | None = None) -> list[str]:
+        """The bwrap command line that runs `argv` as `uid` in `scratch` (see the module docstring)."""
+        cmd = [BWRAP, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+        if info_fd is not None:
+            cmd += ["--info-fd", str(info_fd)]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.tmp_size), "--perms", "1777",
+                "--tmpfs", "/tmp"]
+        for link in SYSTEM_LINKS:
+            if os.path.islink(link):
+                cmd += ["--symlink", os.readlink(link), link]
+            elif os.path.isdir(link):
+                cmd += ["--ro-bind", link, link]
+        made = {Path("/"), Path("/proc"), Path("/dev"), Path("/tmp")}
+        mounted = []
+        for tree in self.trees:
+            cmd += self._parents(tree, made, mounted) + ["--ro-bind", str(tree), str(tree)]
+            mounted.append(tree)
+        for path in self.hidden:
+            cmd += ["--perms", "0000", "--tmpfs", str(path), "--remount-ro", str(path)] if path.is_dir() \
+                else ["--ro-bind", str(self._empty_file()), str(path)]
+        for directory in [scratch] + ([sockets] if sockets and sockets != scratch else []):
+            cmd += self._parents(directory, made, mounted) + ["--bind", str(directory), str(directory)]
+        cmd += ["--chdir", str(scratch), "--clearenv"]
+        for name, value in sorted(kernel_environment(env).items()):
+            cmd += ["--setenv", name, value]
+        cmd += ["--", SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                "--inh-caps=-all", "--bounding-set=-all", "--",
+                PRLIMIT, *self.limits.prlimit_arguments(), "--", *argv]
+        return cmd
+
+    @staticmethod
+    def _parents(path: Path, made: set, mounted: list) -> list[str]:
+        """Directories bwrap must create (world-traversable) before it can mount at `path`."""
+        args = []
+        for parent in reversed(path.parents):
+            if parent in made or any(_within(parent, m) for m in mounted):
+                continue
+            args += ["--perms", "0755", "--dir", str(parent)]
+            made.add(parent)
+        return args
+
+    def _empty_file(self) -> Path:
+        """What a hidden file reads as inside: an empty file (a bound /dev/null would not open: nodev)."""
+        self.leases.mkdir(mode=0o700, parents=True, exist_ok=True)
+        empty = self.leases / "empty"
+        if not empty.exists() or empty.stat().st_size:
+            empty.write_bytes(b"")
+        return empty
+
+    def lease(self) -> UidLease:
+        return UidLease(self.uid_base, self.uid_count, self.leases)
+
+    def make_dir(self, prefix: str, uid: int) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.scratch_root)).resolve()
+        os.chown(path, uid, uid)
+        return path
+
+    def start(self, argv: list[str], *, env: dict, sockets: Path | None = None, lease: UidLease | None = None,
+              **popen_kwargs) -> "SandboxedProcess":
+        """Run `argv` in the sandbox: a fresh scratch directory (its cwd), a leased uid. `sockets`, if
+        given, is a directory of this process alone (e.g. a kernel's ipc sockets and connection file),
+        handed to the uid and bound at the same path. Popen keyword arguments pass through."""
+        lease = lease or self.lease()
+        scratch = None
+        try:
+            scratch = self.make_dir("grader-scratch-", lease.uid)
+            if sockets is not None:
+                sockets = Path(sockets).resolve()
+                for path in [sockets, *sockets.iterdir()]:
+                    os.chown(path, lease.uid, lease.uid)
+                sockets.chmod(0o700)
+            return SandboxedProcess(self, argv, env=env, lease=lease, scratch=scratch, sockets=sockets,
+                                    **popen_kwargs)
+        except BaseException:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            lease.release()
+            raise
+
+
+ENV_PASSED = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NBGRADER_EXECUTION", "MPLBACKEND", "JPY_SESSION_NAME",
+              "PYDEVD_DISABLE_FILE_VALIDATION", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def kernel_environment(env: dict) -> dict:
+    """The environment inside: only the launcher's variables in ENV_PASSED or LC_* (the grader's
+    environment may hold credentials the student would print), a home and temp dir that exist and
+    are private, one BLAS thread (RLIMIT_NPROC counts threads). No JPY_PARENT_PID: the kernel's
+    parent is the namespace's init, and --die-with-parent already ends it with the grader."""
+    inside = {k: v for k, v in env.items() if k in ENV_PASSED or k.startswith("LC_")}
+    inside.update(HOME="/tmp", TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR="/tmp/.matplotlib")
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        inside.setdefault(name, "1")
+    inside.setdefault("PATH", os.defpath)
+    return inside
+
+
+class SandboxedProcess(subprocess.Popen):
+    """The Popen of `bwrap`, with what jupyter_client expects of a kernel's Popen:
+    send_signal reaches the command (an interrupt reaches the kernel, not bwrap); kill ends the
+    whole pid namespace; once it has exited, the scratch and socket directories go and the uid is
+    free for another kernel."""
+
+    def __init__(self, sandbox: Sandbox, argv, *, env, lease: UidLease, scratch: Path, sockets, **kwargs):
+        self.uid, self.scratch, self.sockets, self._lease = lease.uid, scratch, sockets, lease
+        read_end, write_end = os.pipe()
+        try:
+            command = sandbox.command(argv, uid=lease.uid, scratch=scratch, sockets=sockets, env=env,
+                                      info_fd=write_end)
+            kwargs["pass_fds"] = tuple(kwargs.get("pass_fds", ())) + (write_end,)
+            kwargs.setdefault("start_new_session", True)
+            super().__init__(command, env={"PATH": os.environ.get("PATH", os.defpath)}, cwd="/", **kwargs)
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        with os.fdopen(read_end, "rb") as info:
+            text = info.read()          # bwrap writes {"child-pid": N} once the namespace exists, then closes
+        try:
+            self.init_pid = json.loads(text)["child-pid"]
+        except (ValueError, KeyError):
+            self.init_pid = None        # bwrap failed; its exit status and stderr say why
+
+    def copy_in(self, source: Path) -> None:
+        """Put a submission's working files (the contents of `source`) into the scratch directory,
+        owned by the kernel's uid. Symbolic links are copied as links, never followed."""
+        shutil.copytree(source, self.scratch, symlinks=True, dirs_exist_ok=True)
+        for directory, subdirs, files in os.walk(self.scratch):
+            for name in [*subdirs, *files]:
+                os.chown(os.path.join(directory, name), self.uid, self.uid, follow_symlinks=False)
+
+    def command_pid(self, timeout: float = 5.0) -> int | None:
+        """The host pid of the sandboxed command: the child of the namespace's init (which bwrap
+        announces just before that child exists, hence the wait)."""
+        deadline = time.monotonic() + timeout
+        while self.init_pid is not None and self.returncode is None:
+            try:
+                children = Path(f"/proc/{self.init_pid}/task/{self.init_pid}/children").read_text().split()
+            except OSError:
+                return None
+            if children:
+                return int(children[0])
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.002)
+        return None
+
+    def send_signal(self, sig):
+        if sig == signal.SIGKILL:
+            return self.kill()
+        pid = self.command_pid()
+        if pid is not None and self.poll() is None:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self):
+        """SIGKILL the namespace's init: the kernel then kills everything in the namespace."""
+        for pid in (self.init_pid, self.pid):
+            if pid is not None and self.returncode is None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def poll(self):
+        status = super().poll()
+        if status is not None:
+            self._finished()
+        return status
+
+    def wait(self, timeout=None):
+        status = super().wait(timeout)
+        self._finished()
+        return status
+
+    def _finished(self):
+        """bwrap exits only after the namespace's init, and init only after every process in the
+        namespace: nothing of the kernel's uid is left, so its directories and uid can go."""
+        if self._lease is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            if self.sockets is not None:
+                shutil.rmtree(self.sockets, ignore_errors=True)
+            self._lease.release()
+            self._lease = None
+
+
+class SandboxedProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, launching the kernel inside `sandbox`.
+
+    The connection file's directory is the kernel's socket directory: give every kernel a
+    directory of its own (new_kernel_manager does). The kernel's working directory is its fresh
+    scratch directory (`self.process.scratch`), whatever cwd the launcher asks for."""
+
+    sandbox: Sandbox | None = None
+
+    async def launch_kernel(self, cmd, **kwargs):
+        connection_file = Path(self.parent.connection_file)
+        env = kwargs.get("env") or dict(os.environ)
+        streams = {name: kwargs.get(name, subprocess.DEVNULL) for name in ("stdin", "stdout", "stderr")}
+        self.process = self.sandbox.start(cmd, env=env, sockets=connection_file.parent, **streams)
+        self.pid = self.process.pid
+        self.pgid = None        # signals go through the process (to the kernel, or the whole namespace)
+        self.cwd = str(self.process.scratch)
+        return self.connection_info
+
+    @property
+    def scratch(self) -> Path | None:
+        return getattr(self.process, "scratch", None)
+
+
+def new_kernel_manager(sandbox: Sandbox, kernel_name: str = "python3", directory=None) -> AsyncKernelManager:
+    """An AsyncKernelManager whose kernel starts in `sandbox`, on ipc sockets in a directory of its own."""
+    import uuid
+    sockets = Path(tempfile.mkdtemp(prefix="grader-kernel-", dir=directory))
+    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", connection_file=str(sockets / "kernel.json"))
+    km.kernel_id = str(uuid.uuid4())
+    km.provisioner = SandboxedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+    km.provisioner.sandbox = sandbox
+    return km
+
+
+def wait_gone(pid: int, timeout: float = 5.0) -> bool:
+    """True once `pid` has exited (gone, or a zombie waiting to be reaped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
+        except (OSError, IndexError):
+            return True
+        if state in "ZX":
+            return True
+        time.sleep(0.01)
+    return False
