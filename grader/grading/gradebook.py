@@ -33,6 +33,15 @@ _RETRY_SQLSTATES = {"40001", "40P01"}          # serialization_failure, deadlock
 TRANSACTION_ATTEMPTS = 5
 
 
+def check_db_url(config, course) -> None:
+    """nbgrader leaves the course row out when course_id is empty; SQLite does not enforce the foreign
+    key that then dangles, PostgreSQL does (every assignment insert fails). Say so before grading."""
+    db_url = config.CourseDirectory.db_url
+    if make_url(db_url).get_backend_name() != "sqlite" and not config.CourseDirectory.get("course_id"):
+        raise GraderError(f"{Path(course) / 'nbgrader_config.py'}: c.CourseDirectory.course_id is not set; "
+                          f"a {make_url(db_url).get_backend_name()} gradebook needs one (e.g. \"elen521\")")
+
+
 def open_gradebook(config) -> Gradebook:
     return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.get("course_id", "default_course"))
 

@@ -103,6 +103,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
     workers = max(1, min(workers or default_workers(), len(submissions)))
     outcomes = {s: Outcome(s) for s in submissions}
     db_url = config.CourseDirectory.db_url
+    gbops.check_db_url(config, course)
     timings = {"gradebook": 0.0, "results": 0.0}
 
     with gbops.setup_lock(db_url):
