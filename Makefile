@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ASSIGNMENT ?= cnn-detection
 STUDENTS   ?= 30
 
-.PHONY: install demo test bench validate qa render release clean
+.PHONY: install demo test bench bench-cluster validate qa render release clean
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m grader bench --assignment $(ASSIGNMENT) --students 60
+
+## Local workers against a Dask LocalCluster of 1 and 2 workers, on SQLite and a private PostgreSQL.
+bench-cluster: $(STAMP)
+	$(PY) -m grader bench-cluster --assignment $(ASSIGNMENT) --students $(STUDENTS)
 
 validate: $(STAMP)
 	$(PY) -m grader validate
