@@ -165,6 +165,17 @@ def test_a_worker_killed_mid_notebook_loses_no_grade_and_writes_none_twice(tmp_p
     assert len(finished) == 1 and finished[0] != killed[0]
 
 
+def test_grade_cluster_local_starts_a_local_cluster_from_the_command_line(tmp_path):
+    root = kit.make_course(tmp_path / "course")
+    kit.submit(root, "right", kit.RIGHT)
+    kit.submit(root, "misconception", {**kit.RIGHT, "p1": "q1 = 15"})
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", kit.ASSIGNMENT, "--course", str(root),
+                           "--cluster", "local:1"], capture_output=True, text=True, env=kit.venv_env())
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "with 1 workers" in done.stdout and "6 / 6" in done.stdout and "4.5 / 6" in done.stdout
+    assert (root / "autograded" / "right" / kit.ASSIGNMENT / f"{kit.ASSIGNMENT}.ipynb").is_file()
+
+
 @pytest.mark.parametrize("spec, message", [
     ("local:0", "expected local:N"),
     ("local:two", "expected local:N"),
