@@ -25,6 +25,7 @@ COMMANDS = [
     ("bench", "time nbgrader autograde against `grader grade` on the same class"),
     ("export", "Moodle XML or Canvas QTI quiz with N pre-drawn variants per problem"),
     ("preview", "static HTML site for instructors: K variants of every problem with answers"),
+    ("bench-cluster", "local workers against a Dask LocalCluster of 1 and 2, on SQLite and PostgreSQL"),
 ]
 
 
@@ -44,13 +45,17 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS:
         command_parser = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
-        command_parser.set_defaults(module=f"grader.commands.{name}")
+        command_parser.set_defaults(module=_module_name(name))
         _command_module(name).add_arguments(command_parser)
     return parser
 
 
+def _module_name(name):
+    return f"grader.commands.{name.replace('-', '_')}"
+
+
 def _command_module(name):
-    return importlib.import_module(f"grader.commands.{name}")
+    return importlib.import_module(_module_name(name))
 
 
 def main(argv=None):

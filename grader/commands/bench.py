@@ -14,7 +14,7 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=int, default=None)
 
 
-def _twin(course, target, assignment, config):
+def twin(course, target, assignment, config):
     import shutil
     import subprocess
     import sys
@@ -30,9 +30,10 @@ def _twin(course, target, assignment, config):
                    cwd=target, check=True, capture_output=True, env=with_venv_on_path())
 
 
-def _scores(target, assignment):
+def scores(db_url, assignment):
+    """{student: {grade id: score}} of `assignment` in the gradebook at `db_url`."""
     from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{target / 'gradebook.db'}", "elen521") as gb:
+    with Gradebook(db_url, "elen521") as gb:
         return {s.student.id: {g.name: g.score for n in s.notebooks for g in n.grades}
                 for s in gb.find_assignment(assignment).submissions}
 
@@ -58,7 +59,7 @@ def run(args):
     config.CourseDirectory.course_id = config.CourseDirectory.get("course_id", "elen521")
     twins = {"nbgrader": out / "nbgrader", "grader": out / "grader"}
     for target in twins.values():
-        _twin(course, target, assignment, config)
+        twin(course, target, assignment, config)
     bank = load_bank(twins["grader"] / "questions.yaml")
     simulate_class(bank, twins["grader"], assignment, args.students)
     shutil.copytree(paths_of(twins["grader"]).submitted_root(), paths_of(twins["nbgrader"]).submitted_root())
@@ -77,7 +78,7 @@ def run(args):
     grade_with_progress(twins["grader"], assignment, workers=args.workers, config=grader_config)
     grader_seconds = time.monotonic() - started
 
-    theirs, ours = _scores(twins["nbgrader"], assignment), _scores(twins["grader"], assignment)
+    theirs, ours = (scores(f"sqlite:///{twins[name] / 'gradebook.db'}", assignment) for name in ("nbgrader", "grader"))
     failed_by_nbgrader = {s for s in ours if not paths_of(twins["nbgrader"]).autograded(s, assignment).exists()}
     differ = sorted(s for s in ours if ours[s] != theirs.get(s))
     unexplained = [s for s in differ if s not in failed_by_nbgrader]

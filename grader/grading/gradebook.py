@@ -3,18 +3,44 @@
 `record_notebook` does what nbgrader's SaveAutoGrades and AssignLatePenalties do for one
 executed notebook (same nbgrader functions: utils.determine_grade, compute_checksum, the late
 submission plugin), but commits once instead of once per cell.
+
+Any nbgrader `db_url` works (SQLite, the default, and PostgreSQL). Several runs may share one
+gradebook (two TAs, a regrade racing a first grade): `setup_lock` serializes the part of a run
+that creates rows (schema, assignment, students, submissions), and a notebook's transaction is
+retried when the database aborts it to break a deadlock or a serialization conflict.
 """
 
-import sqlite3
+import contextlib
+import fcntl
+import functools
+import hashlib
+import time
 from pathlib import Path
 
 from nbgrader import utils
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.pool import NullPool
 
 from grader.course import open_gradebook
 from grader.errors import GraderError
+
+# PostgreSQL aborts one of two conflicting transactions with these; running it again succeeds.
+_RETRY_SQLSTATES = {"40001", "40P01"}          # serialization_failure, deadlock_detected
+TRANSACTION_ATTEMPTS = 5
+
+
+def check_db_url(config, course) -> None:
+    """nbgrader leaves the course row out when course_id is empty; SQLite does not enforce the foreign
+    key that then dangles, PostgreSQL does (every assignment insert fails). Say so before grading."""
+    db_url = config.CourseDirectory.db_url
+    if make_url(db_url).get_backend_name() != "sqlite" and not config.CourseDirectory.get("course_id"):
+        raise GraderError(f"{Path(course) / 'nbgrader_config.py'}: c.CourseDirectory.course_id is not set; "
+                          f"a {make_url(db_url).get_backend_name()} gradebook needs one (e.g. \"elen521\")")
 
 
 def has_assignment(config, assignment: str) -> bool:
@@ -48,6 +74,59 @@ def prepare_submissions(gb: Gradebook, assignment: str, students: dict[str, str 
             gb.update_or_create_submission(assignment, student)
 
 
+def retry_transient(write):
+    """Run a one-transaction gradebook write again when the database aborted it for a conflict with
+    another run (it rolled back, so running it again writes everything once)."""
+
+    @functools.wraps(write)
+    def retrying(*args, **kwargs):
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                return write(*args, **kwargs)
+            except DBAPIError as exc:
+                if attempt == TRANSACTION_ATTEMPTS - 1 or not _transient(exc):
+                    raise
+                time.sleep(0.05 * 2 ** attempt)
+    return retrying
+
+
+def _transient(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in _RETRY_SQLSTATES or "database is locked" in str(exc.orig)
+
+
+@contextlib.contextmanager
+def setup_lock(db_url: str):
+    """Hold the gradebook's setup lock: one run at a time creates tables, the assignment, students and
+    submissions (nbgrader's update_or_create_* would race: two inserts of one row). PostgreSQL: an
+    advisory lock on its own connection; SQLite: an flock on a file beside the database."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "postgresql":
+        key = int.from_bytes(hashlib.sha256(b"elen521-grader gradebook setup").digest()[:8], "big", signed=True)
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+        finally:
+            engine.dispose()
+    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        with open(f"{url.database}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        yield
+
+
+@retry_transient
 def record_notebook(gb: Gradebook, config, assignment: str, student: str, notebook_id: str, nb) -> None:
     """Save the autograder scores and comments of one executed notebook, then the late penalty."""
     try:
@@ -78,6 +157,7 @@ def _entry(entries, grade_id, kind, notebook_id):
     return entries[grade_id]
 
 
+@retry_transient
 def record_zero(gb: Gradebook, assignment: str, student: str, notebook_id: str, *, needs_review: bool) -> None:
     """No notebook to grade: every grade 0. nbgrader does this for a missing notebook
     (needs_review False); for one that could not be run at all we flag it for review."""
@@ -116,14 +196,27 @@ def _assign_late_penalty(gb, config, student, notebook):
             notebook.late_submission_penalty = assigner._check_late_penalty(notebook, penalty)
 
 
-def snapshot(db_url: str, target: Path) -> str:
-    """Copy the SQLite gradebook (consistently, with SQLite's backup API); return the copy's URL."""
-    source_path = db_url.removeprefix("sqlite:///")
-    if source_path == db_url:
-        raise GraderError(f"{db_url}: grading runs on the embedded SQLite gradebook only (sqlite:///...)")
-    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
-    return f"sqlite:///{target}"
+def snapshot(gb: Gradebook, assignment: str, target: Path) -> str:
+    """Copy the assignment as the gradebook holds it (notebooks, kernelspecs, grade, solution, task and
+    source cells: what nbgrader's OverwriteCells and OverwriteKernelspec read) into a new SQLite
+    gradebook at `target`, whatever database `gb` is; return the copy's URL. No student data."""
+    url = f"sqlite:///{target}"
+    found = gb.find_assignment(assignment)
+    with Gradebook(url, gb.course_id) as copy:
+        copy.add_assignment(found.name, duedate=found.duedate)
+        for notebook in found.notebooks:
+            copy.add_notebook(notebook.name, found.name, kernelspec=notebook.kernelspec)
+            ids = (notebook.name, found.name)
+            for cell in notebook.grade_cells:
+                copy.add_grade_cell(cell.name, *ids, max_score=cell.max_score, cell_type=cell.cell_type)
+            for cell in notebook.solution_cells:
+                copy.add_solution_cell(cell.name, *ids)
+            for cell in notebook.task_cells:
+                copy.add_task_cell(cell.name, *ids, max_score=cell.max_score, cell_type=cell.cell_type)
+            for cell in notebook.source_cells:       # in the order the gradebook returns them, as nbgrader reads them
+                copy.add_source_cell(cell.name, *ids, cell_type=cell.cell_type, locked=cell.locked,
+                                     source=cell.source, checksum=cell.checksum)
+    return url
 
 
 def scores(gb: Gradebook, assignment: str, students) -> dict[str, dict]:

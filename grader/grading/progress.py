@@ -7,7 +7,7 @@ from rich.table import Table
 from grader.grading.runner import grade_assignment
 
 
-def grade_with_progress(course, assignment, students=None, workers=None, console=None, config=None):
+def grade_with_progress(course, assignment, students=None, workers=None, console=None, config=None, cluster=None):
     console = console or Console()
     columns = [TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[last]}")]
@@ -24,7 +24,7 @@ def grade_with_progress(course, assignment, students=None, workers=None, console
         config = config or effective_config(course)
         progress.update(task, total=len(find_submissions(CourseDirectory(config=config), assignment, students)))
         return grade_assignment(course, assignment, students=students, workers=workers,
-                                on_progress=advance, config=config)
+                                on_progress=advance, config=config, cluster=cluster)
 
 
 def summary_table(grade_run) -> Table:

@@ -1,4 +1,5 @@
-"""Grade a whole class: kernels run in parallel worker processes, the gradebook is written by this one."""
+"""Grade a whole class: kernels run in parallel worker processes (this machine's, or a Dask cluster's),
+the gradebook is written by this one."""
 
 import os
 import shutil
@@ -43,6 +44,7 @@ class GradeRun:
     outcomes: dict                # student -> Outcome
     seconds: float
     workers: int
+    timings: dict = field(default_factory=dict)   # the coordinator's own seconds: gradebook, results
 
     @property
     def broken(self):
@@ -92,8 +94,10 @@ def _timestamp(coursedir, submitted: Path):
 
 
 def grade_assignment(course: Path, assignment: str, students: list[str] | None = None,
-                     workers: int | None = None, on_progress=None, config=None) -> GradeRun:
-    """Autograde every submission of `assignment` (or only `students`) into autograded/ and the gradebook."""
+                     workers: int | None = None, on_progress=None, config=None, cluster: str | None = None) -> GradeRun:
+    """Autograde every submission of `assignment` (or only `students`) into autograded/ and the gradebook.
+    `cluster`: None grades in local worker processes; "local:N" or a Dask scheduler address
+    ("tcp://host:8786") grades on Dask workers (cluster.py)."""
     started = time.monotonic()
     os.environ.update(with_venv_on_path())
     config = config or effective_config(course)
@@ -101,15 +105,20 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
     submissions = find_submissions(coursedir, assignment, students)
     workers = max(1, min(workers or default_workers(), len(submissions)))
     outcomes = {s: Outcome(s) for s in submissions}
+    db_url = config.CourseDirectory.db_url
+    gbops.check_db_url(config, course)
+    timings = {"gradebook": 0.0, "results": 0.0}
 
-    if not gbops.has_assignment(config, assignment):
-        from grader.release import register_in_gradebook
-        register_in_gradebook(course, assignment, config.CourseDirectory.db_url)
+    with gbops.setup_lock(db_url):
+        if not gbops.has_assignment(config, assignment):
+            from grader.release import register_in_gradebook
+            register_in_gradebook(course, assignment, db_url)
     with open_gradebook(config) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy autoflush warnings; harmless, and not ours to fix
         warnings.simplefilter("ignore", category=SAWarning)
-        notebooks = gbops.assignment_notebooks(gb, assignment, config.CourseDirectory.db_url)
-        gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
+        with gbops.setup_lock(db_url):
+            notebooks = gbops.assignment_notebooks(gb, assignment, db_url)
+            gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
         tasks: list[GradeTask] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         earlier = earlier_locked_cells(course, assignment)
@@ -127,34 +136,49 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         for index, task in enumerate(tasks):
             task["prestart_next"] = index < len(tasks) - workers
 
+        recorded = set()
+
         def record(result: GradeResult) -> None:
+            if (result["student"], result["notebook"]) in recorded:   # each notebook is recorded once
+                return
+            recorded.add((result["student"], result["notebook"]))
+            started_record = time.perf_counter()
             outcome = outcomes[result["student"]]
             outcome.seconds += result.get("seconds", 0.0)
             if result["notebook_json"] is None:
                 gbops.record_zero(gb, assignment, result["student"], result["notebook"], needs_review=True)
+                timings["gradebook"] += time.perf_counter() - started_record
                 outcome.failed = True
                 outcome.reasons.append(f"{result['notebook']}.ipynb: {result.get('error')}")
             else:
                 nb = nbformat.reads(result["notebook_json"], as_version=4)
+                started_write = time.perf_counter()
                 gbops.record_notebook(gb, config, assignment, result["student"], result["notebook"], nb)
+                timings["gradebook"] += time.perf_counter() - started_write
                 workdir = Path(coursedir.format_path(coursedir.autograded_directory, result["student"], assignment))
                 write_atomic(workdir / f"{result['notebook']}.ipynb", result["notebook_json"], mode=0o444)  # nbgrader's 444
                 edited = result.get("edited", [])
                 released_again = [reason for reason in edited if reason.endswith(RELEASED_AGAIN)]
                 outcome.reasons.extend(edited + without_repairs_of(notebook_reasons(nb, result.get("warnings", [])),
                                                                    released_again))
+            timings["results"] += time.perf_counter() - started_record
             if on_progress:
                 on_progress(result["student"])
 
         with tempfile.TemporaryDirectory(prefix="grader-snapshot-") as tmp:
             snapshot = Path(tmp) / "gradebook.db"
-            gbops.snapshot(config.CourseDirectory.db_url, snapshot)
-            _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env()), record)
+            gbops.snapshot(gb, assignment, snapshot)
+            if cluster:
+                from grader.grading.cluster import run_on_cluster
+                workers = run_on_cluster(cluster, tasks, config, snapshot, record)
+            else:
+                _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env()), record)
 
         for student, found in gbops.scores(gb, assignment, submissions).items():
             outcomes[student].score = found["score"]
             outcomes[student].max_score = found["max_score"]
-    return GradeRun(assignment, outcomes, time.monotonic() - started, workers)
+    timings["results"] -= timings["gradebook"]       # result handling: the rest of `record`
+    return GradeRun(assignment, outcomes, time.monotonic() - started, workers, timings)
 
 
 def _kernel_env() -> dict:

@@ -18,7 +18,6 @@ the sandbox, bwrap and the namespace's init), so it is the cost of starting, not
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time

@@ -23,16 +23,43 @@ class _WarningCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
-    from grader.grading.kernels import KernelPool
-    from grader.grading.pipeline import NotebookGrader
+class GradingSession:
+    """One NotebookGrader and one KernelPool (with its fork server) over a private copy of the
+    gradebook snapshot; `grade(task) -> result`, both plain dicts. A local worker process has one
+    for its life; a Dask worker has one per grading run (cluster.py)."""
 
-    private = Path(tempfile.mkdtemp(prefix="grader-worker-"))
-    db_copy = private / "gradebook.db"
-    shutil.copyfile(snapshot_path, db_copy)
-    pool = KernelPool(env=kernel_env, server=_fork_server(config, kernel_env))
-    collector = _WarningCollector()
+    def __init__(self, config, snapshot_path: str, kernel_env: dict):
+        from grader.grading.kernels import KernelPool
+        from grader.grading.pipeline import NotebookGrader
+
+        self.collector = _collector()
+        self.private = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+        db_copy = self.private / "gradebook.db"
+        shutil.copyfile(snapshot_path, db_copy)
+        self.pool = KernelPool(env=kernel_env, server=_fork_server(config, kernel_env))
+        self.grader = NotebookGrader(config, f"sqlite:///{db_copy}", self.pool)
+
+    def grade(self, task: GradeTask) -> GradeResult:
+        self.collector.messages = []
+        result = self.grader.grade(task)
+        result["warnings"] = [m for m in self.collector.messages if _worth_reporting(m)]
+        if task.get("release"):
+            from grader.grading.reasons import edited_locked_cells
+            result["edited"] = edited_locked_cells(task["submitted"], task["release"], task.get("earlier"))
+        return result
+
+    def close(self):
+        self.pool.close()
+        shutil.rmtree(self.private, ignore_errors=True)
+
+
+def _collector() -> "_WarningCollector":
+    """The process's one collector of nbgrader's repair log; also quiets what a TA cannot act on."""
     logger = logging.getLogger("traitlets")
+    for handler in logger.handlers:
+        if isinstance(handler, _WarningCollector):
+            return handler
+    collector = _WarningCollector()
     logger.addHandler(collector)
     logger.setLevel(logging.WARNING)
     logger.propagate = False
@@ -43,8 +70,11 @@ def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
 
     from nbformat.warnings import MissingIDFieldWarning
     warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
-    _state.update(grader=NotebookGrader(config, f"sqlite:///{db_copy}", pool), pool=pool,
-                  collector=collector, private=private)
+    return collector
+
+
+def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
+    _state["session"] = GradingSession(config, snapshot_path, kernel_env)
     atexit.register(_close)
 
 
@@ -64,23 +94,13 @@ def _fork_server(config, kernel_env):
 
 
 def _close():
-    pool = _state.pop("pool", None)
-    if pool is not None:
-        pool.close()
-    private = _state.pop("private", None)
-    if private is not None:
-        shutil.rmtree(private, ignore_errors=True)
+    session = _state.pop("session", None)
+    if session is not None:
+        session.close()
 
 
 def grade_task(task: GradeTask) -> GradeResult:
-    collector = _state["collector"]
-    collector.messages = []
-    result = _state["grader"].grade(task)
-    result["warnings"] = [m for m in collector.messages if _worth_reporting(m)]
-    if task.get("release"):
-        from grader.grading.reasons import edited_locked_cells
-        result["edited"] = edited_locked_cells(task["submitted"], task["release"], task.get("earlier"))
-    return result
+    return _state["session"].grade(task)
 
 
 def _worth_reporting(message: str) -> bool:
