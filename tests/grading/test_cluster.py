@@ -22,7 +22,7 @@ from grader.grading.cluster import describe_cluster
 from grader.grading.config import effective_config
 from grader.simulate import PROFILES, simulate_class
 
-FIXTURE_BANK = Path(__file__).parents[1] / "render" / "fixtures" / "bank.yaml"
+FIXTURE_BANK = Path(__file__).parents[1] / "fixtures" / "render" / "bank.yaml"
 CONFIG = Path(__file__).parents[2] / "nbgrader_config.py"
 ASSIGNMENT = "fixture-a"
 
