@@ -65,7 +65,10 @@ def simulated(tmp_path_factory):
     local = _twin(base, base.parent / "local")
     run = grade_assignment(local, ASSIGNMENT, config=_config(local))
     scores, _ = _gradebook_scores(f"sqlite:///{local / 'gradebook.db'}", ASSIGNMENT)
-    return {"base": base, "plan": {s.student: s.expected_score for s in plan}, "run": run, "scores": scores}
+    # printing 200 000 lines may or may not beat the cell timeout: the reasons (not the score) vary with load
+    timing = {s.student for s in plan if s.profile == "huge-output"}
+    return {"base": base, "plan": {s.student: s.expected_score for s in plan}, "run": run, "scores": scores,
+            "timing_dependent": timing}
 
 
 def _grade_on(address, course, db_url=None):
@@ -86,7 +89,8 @@ def test_a_scheduler_and_two_worker_processes_give_the_local_scores(simulated, d
     local = simulated["run"]
     assert scores == simulated["scores"]
     assert {s: o.score for s, o in run.outcomes.items()} == pytest.approx(simulated["plan"])
-    assert {s: o.reasons for s, o in run.outcomes.items()} == {s: o.reasons for s, o in local.outcomes.items()}
+    steady = set(local.outcomes) - simulated["timing_dependent"]
+    assert {s: run.outcomes[s].reasons for s in steady} == {s: local.outcomes[s].reasons for s in steady}
     assert {s: o.failed for s, o in run.outcomes.items()} == {s: o.failed for s, o in local.outcomes.items()}
     assert progress == Counter(list(simulated["plan"]))               # the progress bar: once per student
     assert len(graded_by) == 2 and run.workers == 2
