@@ -23,10 +23,9 @@ from grader.course import CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.kinds.rules import band_words
-from grader.protocol import Role, cell_grade_id, notebook_results, problem_of
+from grader.protocol import KERNEL_DIED, Role, cell_grade_id, notebook_results, problem_of
 
 TEMPLATES = Path(__file__).parent / "templates"
-KERNEL_DIED = "KernelDied"          # grader.grading.pipeline marks a cell whose kernel died with it
 TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
 ANSWER_SHOWN_LINES = 40
 

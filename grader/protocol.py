@@ -39,6 +39,9 @@ class Code:
     NO_VALUE = "no-value"                 # the variant has no finite answer: the bank's fault
 
 
+# The error name grading gives a cell whose kernel died while running it (os._exit, out of memory).
+KERNEL_DIED = "KernelDied"
+
 # Answers the checks could not use at all: worth a TA's look when they score nothing.
 UNUSABLE = frozenset({Code.WRONG_TYPE, Code.WRONG_SHAPE, Code.NOT_FINITE})
 

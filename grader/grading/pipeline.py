@@ -36,9 +36,9 @@ from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from traitlets.config import Config
 
 from grader.grading.tasks import GradeResult, GradeTask
+from grader.protocol import KERNEL_DIED
 
 MAX_KERNEL_DEATHS = 3
-KERNEL_DIED = "KernelDied"
 
 
 class _SchemaCheckedOnce:

@@ -4,8 +4,7 @@ import re
 
 from nbgrader import utils
 
-from grader.grading.pipeline import KERNEL_DIED
-from grader.protocol import UNUSABLE, cell_grade_id, read_results
+from grader.protocol import KERNEL_DIED, UNUSABLE, cell_grade_id, read_results
 
 _CHANGED = re.compile(r"Attribute '(\w+)' for cell (\S+) has changed")
 _MISSING = re.compile(r"Missing grade cell (\S+) encountered")
