@@ -17,6 +17,7 @@ COMMANDS = [
     ("qa", "sample many variants of every problem and check answers and misconceptions"),
     ("render", "write nbgrader source notebooks under source/ from the bank"),
     ("release", "run nbgrader generate_assignment: source/ -> release/"),
+    ("distribute", "deliver per-student notebooks: JupyterHub home folders, a zip or a folder for an LMS"),
     ("simulate", "write a synthetic class of submissions under submitted/"),
     ("grade", "autograde every submission of an assignment, in parallel"),
     ("feedback", "write one HTML feedback page per student"),

@@ -181,9 +181,12 @@ def title_markdown(bank: Bank, assignment_id: str) -> str:
             f"The values are checked when the assignment is graded.")
 
 
-def assignment_cell_specs(bank: Bank, assignment_id: str, student: str | None = None) -> list[CellSpec]:
-    """Every cell of the assignment's notebook for `student` (None: the instructor's copy)."""
-    variants = problem_variants(bank, assignment_id, student)
+def assignment_cell_specs(bank: Bank, assignment_id: str, student: str | None = None,
+                          variants: list[ProblemVariant] | None = None) -> list[CellSpec]:
+    """Every cell of the assignment's notebook for `student` (None: the instructor's copy);
+    `variants`: that student's problem_variants, when already drawn."""
+    if variants is None:
+        variants = problem_variants(bank, assignment_id, student)
     cells = [CellSpec("title", "markdown", title_markdown(bank, assignment_id), locked=True),
              CellSpec("setup", "code", SETUP_SOURCE, locked=True)]
     for variant in variants:
