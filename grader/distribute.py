@@ -48,7 +48,9 @@ class RosterEntry:
 
 def roster_entries(course: str | Path) -> list[RosterEntry]:
     """nbgrader's students table of the course's gradebook, sorted by id."""
-    with open_gradebook(course_config(course)) as gb:
+    from grader.release import python_scripts_on_path
+
+    with python_scripts_on_path(), open_gradebook(course_config(course)) as gb:
         return sorted((RosterEntry(s.id, s.first_name or "", s.last_name or "", s.email or "") for s in gb.students),
                       key=lambda entry: entry.id)
 
