@@ -26,6 +26,7 @@ COMMANDS = [
     ("bench", "time nbgrader autograde against `grader grade` on the same class"),
     ("export", "Moodle XML or Canvas QTI quiz with N pre-drawn variants per problem"),
     ("preview", "static HTML site for instructors: K variants of every problem with answers"),
+    ("bench-personalize", "time personalizing an assignment for a class (300 students by default)"),
     ("bench-cluster", "local workers against a Dask LocalCluster of 1 and 2, on SQLite and PostgreSQL"),
 ]
 

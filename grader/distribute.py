@@ -192,13 +192,13 @@ def deliver_to_homes(course: str | Path, assignment: str, students: list[str], p
         if not home.is_dir():
             result.skipped.append(f"{student}: no folder {home}")
             continue
-        plan.append((student, source.read_bytes(), target, home))
-    started = [str(target) for _, data, target, _ in plan if target.is_file() and target.read_bytes() != data]
+        plan.append((source.read_bytes(), target, home))
+    started = [str(target) for data, target, _ in plan if target.is_file() and target.read_bytes() != data]
     if started and not force:
         raise GraderError(f"{len(started)} student(s) already have a different {assignment}.ipynb (their work?); "
                           f"nothing was delivered: {', '.join(started[:5])}{' ...' if len(started) > 5 else ''}. "
                           f"Pass --force to replace them.")
-    for student, data, target, home in plan:
+    for data, target, home in plan:
         if target.is_file() and target.read_bytes() == data:
             result.unchanged.append(target)
             continue

@@ -15,7 +15,6 @@ loaded once); `make bench-personalize` times 300 students.
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbformat import NotebookNode
 
 from grader.bank import Bank
 from grader.bank.templates import python_literal
@@ -35,6 +35,7 @@ from grader.errors import GraderError
 from grader.protocol import cell_grade_id
 from grader.release import find_leaks
 from grader.render import CellSpec, assignment_cell_specs, check_assignment, notebook_text, problem_variants
+from grader.variants import is_per_student
 
 Values = dict[str, Any]
 
@@ -66,7 +67,7 @@ def locked_sources(bank: Bank, assignment: str, student: str | None, hidden_test
     """{grade id: source} of every locked cell (title, setup, prompts, inputs, test cells) of
     `student`'s notebook (None: the instructor's copy). hidden_tests=True: as in source/ (what
     grading runs); False: as released to the student (the hidden part removed as nbgrader does)."""
-    return locked_sources_of(assignment_cell_specs(bank, assignment, student), hidden_tests)
+    return locked_sources_of(assignment_cell_specs(bank, assignment, student, locked_only=True), hidden_tests)
 
 
 # --- a student's release notebook ----------------------------------------------------------------
@@ -84,21 +85,28 @@ def is_locked(cell: Any) -> bool:
 
 def with_locked_sources(released: Any, sources: dict[str, str], where: str) -> Any:
     """A copy of the release notebook with each locked cell's source replaced and its nbgrader
-    checksum recomputed. GraderError when the notebook's locked cells are not `sources`' cells."""
+    checksum recomputed (the other cells are shared with `released`: treat both as read-only).
+    GraderError when the notebook's locked cells are not `sources`' cells."""
     from nbgrader.utils import compute_checksum
 
-    notebook = copy.deepcopy(released)
-    locked = {cell_grade_id(cell): cell for cell in notebook.cells if is_locked(cell)}
-    if set(locked) != set(sources):
+    locked = [cell_grade_id(cell) for cell in released.cells if is_locked(cell)]
+    if set(locked) != set(sources) or len(locked) != len(sources):
         missing, extra = sorted(set(sources) - set(locked)), sorted(set(locked) - set(sources))
         raise GraderError(f"{where}: the release notebook's locked cells are not the bank's "
                           f"(missing {missing or 'none'}, not in the bank {extra or 'none'}); "
                           f"run `python -m grader render` and `python -m grader release`")
-    for grade_id, cell in locked.items():
-        cell.source = sources[grade_id]
-        if "checksum" in cell.metadata.nbgrader:
+    notebook = NotebookNode({**released, "cells": [with_source(cell, sources) if is_locked(cell) else cell
+                                                   for cell in released.cells]})
+    for cell in notebook.cells:
+        if is_locked(cell) and "checksum" in cell.metadata.nbgrader:
             cell.metadata.nbgrader.checksum = compute_checksum(cell)
     return notebook
+
+
+def with_source(cell: Any, sources: dict[str, str]) -> Any:
+    """A copy of a locked cell with its source from `sources` (its metadata copied, the rest shared)."""
+    metadata = NotebookNode({**cell.metadata, "nbgrader": NotebookNode(dict(cell.metadata.nbgrader))})
+    return NotebookNode({**cell, "source": sources[cell_grade_id(cell)], "metadata": metadata})
 
 
 @dataclass(frozen=True)
@@ -127,9 +135,11 @@ def personal_notebook(bank: Bank, assignment: str, student: str, released: Any,
                       where: str = "release notebook") -> PersonalNotebook:
     """`student`'s release notebook made from the assignment's (`released`); leak-checked."""
     variants = problem_variants(bank, assignment, student)
-    specs = assignment_cell_specs(bank, assignment, student, variants)
+    specs = assignment_cell_specs(bank, assignment, student, variants, locked_only=True)
     notebook = with_locked_sources(released, locked_sources_of(specs, hidden_tests=False), where)
-    leaks = find_leaks(notebook, bank, assignment, student, variants)
+    # A shared problem's cells are the release notebook's, leak-checked when it was released.
+    own = [variant for variant in variants if is_per_student(bank, assignment, variant.problem)]
+    leaks = find_leaks(notebook, bank, assignment, student, own)
     if leaks:
         raise GraderError(f"{assignment}: the notebook of student {student!r} would leak:\n  " + "\n  ".join(leaks))
     return PersonalNotebook(student, notebook, {v.problem.id: values_digest(v.values) for v in variants})

@@ -164,7 +164,8 @@ def diversity_of(bank, problem, assignment: str, students: list[str]) -> Diversi
                 values = draw_for(bank, problem, assignment, student)
                 answers[kind.correct_source(ProblemVariant(1, problem, values, kind.expected(problem, values)))] += 1
             except Exception as exc:  # noqa: BLE001 (reported, the other problems go on)
-                return DiversityReport(problem.id, assignment, len(students), 0, 0, f"{student}: {type(exc).__name__}: {exc}")
+                failure = f"{student}: {type(exc).__name__}: {exc}"
+                return DiversityReport(problem.id, assignment, len(students), 0, 0, failure)
     return DiversityReport(problem.id, assignment, len(students), len(answers), max(answers.values()))
 
 

@@ -127,14 +127,15 @@ class CellSpec:
     points: float | None = None
 
 
-def problem_cell_specs(variant: ProblemVariant, assignment_id: str) -> list[CellSpec]:
-    """Prompt, inputs (when the problem has some), answer and test cell of one problem."""
+def problem_cell_specs(variant: ProblemVariant, assignment_id: str, locked_only: bool = False) -> list[CellSpec]:
+    """Prompt, inputs (when the problem has some), answer (unless `locked_only`) and test cell of one problem."""
     pid = variant.problem.id
     cells = [CellSpec(protocol.grade_id(pid, Role.PROMPT), "markdown", prompt_markdown(variant), locked=True)]
     if variant.input_names:
         cells.append(CellSpec(protocol.grade_id(pid, Role.INPUTS), "code", inputs_source(variant), locked=True))
-    solution = "\n".join(["### BEGIN SOLUTION", *variant.kind.solution_lines(variant), "### END SOLUTION"])
-    cells.append(CellSpec(protocol.grade_id(pid, Role.ANSWER), "code", solution, solution=True))
+    if not locked_only:
+        solution = "\n".join(["### BEGIN SOLUTION", *variant.kind.solution_lines(variant), "### END SOLUTION"])
+        cells.append(CellSpec(protocol.grade_id(pid, Role.ANSWER), "code", solution, solution=True))
     cells.append(CellSpec(protocol.grade_id(pid, Role.TEST), "code", test_source(variant, assignment_id),
                           locked=True, grade=True, points=variant.problem.points))
     return cells
@@ -182,15 +183,15 @@ def title_markdown(bank: Bank, assignment_id: str) -> str:
 
 
 def assignment_cell_specs(bank: Bank, assignment_id: str, student: str | None = None,
-                          variants: list[ProblemVariant] | None = None) -> list[CellSpec]:
-    """Every cell of the assignment's notebook for `student` (None: the instructor's copy);
-    `variants`: that student's problem_variants, when already drawn."""
+                          variants: list[ProblemVariant] | None = None, locked_only: bool = False) -> list[CellSpec]:
+    """Every cell of the assignment's notebook for `student` (None: the instructor's copy), or
+    with `locked_only` its locked cells; `variants`: that student's problem_variants, when drawn."""
     if variants is None:
         variants = problem_variants(bank, assignment_id, student)
     cells = [CellSpec("title", "markdown", title_markdown(bank, assignment_id), locked=True),
              CellSpec("setup", "code", SETUP_SOURCE, locked=True)]
     for variant in variants:
-        cells.extend(problem_cell_specs(variant, assignment_id))
+        cells.extend(problem_cell_specs(variant, assignment_id, locked_only))
     return cells
 
 

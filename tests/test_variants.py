@@ -21,8 +21,8 @@ from grader.variants import (
     UnsatisfiableConstraints,
     VariantError,
     draw,
-    stream_key,
     draw_for,
+    stream_key,
     variant_key_for,
 )
 
