@@ -35,6 +35,9 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 LANGUAGE_INFO = {"name": "python"}
 CELL_ID_MAX = 64
 SETUP_SOURCE = "import numpy as np"
+# The paragraphs of a prompt cell after the problem's statement (grader.feedback leaves them out).
+HINTS_MARK, ANSWER_MARK, CHECKED_MARK = "**Hints**", "**Your answer.**", "**How it is checked.**"
+PROMPT_TAIL_MARKS = (HINTS_MARK, ANSWER_MARK, CHECKED_MARK)
 
 
 # --- notebook cells -------------------------------------------------------------------------
@@ -88,10 +91,10 @@ def prompt_markdown(variant: ProblemVariant) -> str:
         names = ", ".join(f"`{name}`" for name in variant.input_names)
         parts.append(f"The cell below defines {names}.")
     if problem.hints:
-        parts.append("**Hints**\n\n" + "\n".join(f"- {hint}" for hint in problem.hints))
-    parts.append(f"**Your answer.** {variant.kind.answer_instructions(variant)}")
+        parts.append(f"{HINTS_MARK}\n\n" + "\n".join(f"- {hint}" for hint in problem.hints))
+    parts.append(f"{ANSWER_MARK} {variant.kind.answer_instructions(variant)}")
     statement = variant.kind.rule_statement(variant)
-    parts.append(f"**How it is checked.** {statement[0].upper()}{statement[1:]}.")
+    parts.append(f"{CHECKED_MARK} {statement[0].upper()}{statement[1:]}.")
     return "\n\n".join(parts)
 
 
