@@ -69,10 +69,15 @@ class SimulatedStudent:
     student: str
     profile: str
     answers: list = field(default_factory=list)
+    copied_from: str = ""        # the neighbour whose answers a "copied" student handed in
 
     @property
     def expected_score(self):
         return sum(a.fraction * a.points for a in self.answers)
+
+    def planned_points(self, problem_ids) -> float:
+        """The planned score on these problems only (e.g. the per-student ones)."""
+        return sum(a.fraction * a.points for a in self.answers if a.problem in set(problem_ids))
 
 
 def student_ids(count: int) -> list[str]:
@@ -210,7 +215,7 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
         else:
             text = nbformat.writes(nb)
         write_atomic(path, text)
-        class_plan.append(SimulatedStudent(student, profile, answers))
+        class_plan.append(SimulatedStudent(student, profile, answers, neighbour if profile == "copied" else ""))
     return class_plan
 
 
