@@ -9,7 +9,7 @@ STUDENTS   ?= 30
 KATEX_VERSION := 0.19.1
 KATEX         := grader/export/static/katex
 
-.PHONY: install demo test bench bench-cluster validate qa render release preview clean
+.PHONY: install demo test bench bench-personalize bench-cluster validate qa render release preview clean
 
 install: $(STAMP) $(KATEX)/katex.min.js
 
@@ -33,6 +33,10 @@ test: $(STAMP) $(KATEX)/katex.min.js
 
 bench: $(STAMP)
 	$(PY) -m grader bench --assignment $(ASSIGNMENT) --students 60
+
+## Personalizing $(ASSIGNMENT) for 300 students (release --per-student without writing the course): prints the time.
+bench-personalize: $(STAMP)
+	$(PY) -m grader bench-personalize --assignment $(ASSIGNMENT) --students 300
 
 ## Local workers against a Dask LocalCluster of 1 and 2 workers, on SQLite and a private PostgreSQL.
 bench-cluster: $(STAMP)

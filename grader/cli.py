@@ -17,6 +17,7 @@ COMMANDS = [
     ("qa", "sample many variants of every problem and check answers and misconceptions"),
     ("render", "write nbgrader source notebooks under source/ from the bank"),
     ("release", "run nbgrader generate_assignment: source/ -> release/"),
+    ("distribute", "deliver per-student notebooks: JupyterHub home folders, a zip or a folder for an LMS"),
     ("simulate", "write a synthetic class of submissions under submitted/"),
     ("grade", "autograde every submission of an assignment, in parallel"),
     ("feedback", "write one HTML feedback page per student"),
@@ -25,6 +26,7 @@ COMMANDS = [
     ("bench", "time nbgrader autograde against `grader grade` on the same class"),
     ("export", "Moodle XML or Canvas QTI quiz with N pre-drawn variants per problem"),
     ("preview", "static HTML site for instructors: K variants of every problem with answers"),
+    ("bench-personalize", "time personalizing an assignment for a class (300 students by default)"),
     ("bench-cluster", "local workers against a Dask LocalCluster of 1 and 2, on SQLite and PostgreSQL"),
 ]
 

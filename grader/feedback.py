@@ -45,6 +45,8 @@ class ProblemFeedback:
     hints: list = field(default_factory=list)
     parts: list = field(default_factory=list)
     answer: str = ""             # the student's own answer cell (theirs; not shown for secret problems)
+    statement: str = ""          # the problem as the student's own prompt cell states it (their numbers)
+    inputs: str = ""             # the student's own inputs cell (their arrays), when the problem has one
 
 
 def _cell_errors(nb, role: str) -> dict[str, str]:
@@ -64,10 +66,31 @@ def test_cell_errors(nb) -> dict[str, str]:
     return _cell_errors(nb, Role.TEST)
 
 
+def role_cells(nb, role: str) -> dict[str, str]:
+    """{problem id: the source of the problem's cell of this role}."""
+    return {problem: cell.source for cell in nb.cells
+            if (problem := problem_of(cell_grade_id(cell), role)) is not None}
+
+
 def answer_cells(nb) -> dict[str, str]:
     """{problem id: the source of the student's answer cell}."""
-    return {problem: cell.source for cell in nb.cells
-            if (problem := problem_of(cell_grade_id(cell), Role.ANSWER)) is not None}
+    return role_cells(nb, Role.ANSWER)
+
+
+def problem_statement(prompt: str) -> str:
+    """The statement of a rendered prompt cell, with the student's numbers: without its heading
+    and the hints, answer and checking paragraphs the page shows on its own."""
+    from grader.render import PROMPT_TAIL_MARKS
+
+    paragraphs = prompt.strip().split("\n\n")
+    if paragraphs and paragraphs[0].startswith("#"):
+        paragraphs = paragraphs[1:]
+    kept = []
+    for paragraph in paragraphs:
+        if paragraph.startswith(PROMPT_TAIL_MARKS):
+            break
+        kept.append(paragraph)
+    return "\n\n".join(kept).strip()
 
 
 def _format_part(part: dict) -> str:
@@ -145,6 +168,7 @@ def notebook_feedback(nb, bank=None) -> list[ProblemFeedback]:
     test cell's score and points in its metadata."""
     results, errors = notebook_results(nb), test_cell_errors(nb)
     answers, answer_errors = answer_cells(nb), _cell_errors(nb, Role.ANSWER)
+    prompts, inputs = role_cells(nb, Role.PROMPT), role_cells(nb, Role.INPUTS)
     problems = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -154,9 +178,13 @@ def notebook_feedback(nb, bank=None) -> list[ProblemFeedback]:
         spec = bank.problems.get(problem_id) if bank is not None else None
         source = answers.get(problem_id)
         answered = source is not None and "raise NotImplementedError()" not in source
-        problems.append(problem_feedback(problem_id, float(meta.get("score") or 0), float(meta.get("points") or 0),
-                                         results.get(problem_id), errors.get(problem_id), spec, answer=source,
-                                         answer_error=answer_errors.get(problem_id), answered=answered))
+        item = problem_feedback(problem_id, float(meta.get("score") or 0), float(meta.get("points") or 0),
+                                results.get(problem_id), errors.get(problem_id), spec, answer=source,
+                                answer_error=answer_errors.get(problem_id), answered=answered)
+        # the student's own numbers, from the locked cells their notebook was graded with
+        item.statement = problem_statement(prompts.get(problem_id, ""))
+        item.inputs = inputs.get(problem_id, "").strip()
+        problems.append(item)
     return problems
 
 

@@ -121,3 +121,60 @@ def run_qa(bank, variants=1000, problem_ids=None):
     """One ProblemReport per problem (all, or those in `problem_ids`), in the bank's order."""
     ids = list(problem_ids) if problem_ids else list(bank.problems)
     return [qa_problem(bank, bank.problems[problem_id], variants) for problem_id in ids]
+
+
+# --- diversity: how many answers a class of per-student variants shares ------------------------
+
+CLASS_SIZE = 300
+# A per-student problem fails when more than this share of a class hands in the same correct
+# answer cell: one posted answer would then be right for more than 1 student in 20.
+MAX_SHARED_ANSWER = 0.05
+
+
+@dataclass
+class DiversityReport:
+    problem_id: str
+    assignment: str
+    students: int
+    distinct: int             # distinct correct answer cells in the class
+    largest_group: int        # students whose correct answer cell is the same one
+    error: str = ""
+
+    @property
+    def too_few(self) -> bool:
+        return bool(self.error) or self.largest_group > MAX_SHARED_ANSWER * self.students
+
+
+def class_ids(count: int = CLASS_SIZE) -> list[str]:
+    """The students of the diversity check (the simulator's ids: student001 ...)."""
+    return [f"student{number:03d}" for number in range(1, count + 1)]
+
+
+def diversity_of(bank, problem, assignment: str, students: list[str]) -> DiversityReport:
+    """Distinct correct answer cells (what a student would hand in: the value written out, or a
+    function's code) over a class of per-student variants, and the largest group sharing one."""
+    from grader.kinds import ProblemVariant
+    from grader.variants import draw_for
+
+    kind = kind_of(problem)
+    answers: Counter = Counter()
+    with np.errstate(all="ignore"):
+        for student in students:
+            try:
+                values = draw_for(bank, problem, assignment, student)
+                answers[kind.correct_source(ProblemVariant(1, problem, values, kind.expected(problem, values)))] += 1
+            except Exception as exc:  # noqa: BLE001 (reported, the other problems go on)
+                failure = f"{student}: {type(exc).__name__}: {exc}"
+                return DiversityReport(problem.id, assignment, len(students), 0, 0, failure)
+    return DiversityReport(problem.id, assignment, len(students), len(answers), max(answers.values()))
+
+
+def run_diversity(bank, problem_ids=None, students: int = CLASS_SIZE) -> list[DiversityReport]:
+    """One report per (per-student assignment, unshared problem), in the bank's order."""
+    from grader.variants import is_per_student
+
+    wanted = set(problem_ids) if problem_ids else None
+    ids = class_ids(students)
+    return [diversity_of(bank, bank.problems[problem_id], assignment.id, ids)
+            for assignment in bank.assignments.values() for problem_id in assignment.problems
+            if (wanted is None or problem_id in wanted) and is_per_student(bank, assignment.id, bank.problems[problem_id])]

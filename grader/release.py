@@ -9,6 +9,7 @@ must not see: solution or hidden-test code, the runtime, the digests, expected v
 import ast
 import contextlib
 import filecmp
+import functools
 import math
 import os
 import re
@@ -110,9 +111,11 @@ def leaves(value):
 LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def number_tokens(text):
-    """The unsigned numbers written in a text (`q3` is a name, `\\times52` shows 52)."""
-    return NUMBER_TOKEN.findall(LATEX_COMMAND.sub(" ", text))
+    """The unsigned numbers written in a text (`q3` is a name, `\\times52` shows 52); a tuple.
+    Cached: personalizing a class checks the cells every student shares over and over."""
+    return tuple(NUMBER_TOKEN.findall(LATEX_COMMAND.sub(" ", text)))
 
 
 def token_value(token):
@@ -215,13 +218,15 @@ def problem_cells(notebook, problem_id):
     return [cell for cell in notebook.cells if (split_grade_id(cell_grade_id(cell)) or ("",))[0] == problem_id]
 
 
+@functools.lru_cache(maxsize=4096)
 def code_strings(source):
-    """The string constants of a code cell (its text when it does not parse)."""
+    """The string constants of a code cell (its text when it does not parse); cached (see number_tokens)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return {source}
-    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        return frozenset({source})
+    return frozenset(node.value for node in ast.walk(tree)
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
 def problem_leaks(notebook, variant):
@@ -248,8 +253,9 @@ def problem_leaks(notebook, variant):
     return found
 
 
-def find_leaks(notebook, bank, assignment_id):
-    """Everything in a release notebook a student must not see; [] when it is clean."""
+def find_leaks(notebook, bank, assignment_id, student=None, variants=None):
+    """Everything in a release notebook a student must not see; [] when it is clean. `student`:
+    the notebook is that student's (their values); `variants`: those values, already drawn."""
     found = []
     digests = {problem.digest for problem in bank.problems.values() if problem.digest}
     for cell in notebook.cells:
@@ -259,7 +265,7 @@ def find_leaks(notebook, bank, assignment_id):
             found += [f"cell {grade_id}: contains {marker!r}" for marker in LEAK_MARKERS if marker in text]
             found += [f"cell {grade_id}: contains the digest {digest}" for digest in sorted(digests)
                       if digest in text]
-    for variant in problem_variants(bank, assignment_id):
+    for variant in variants if variants is not None else problem_variants(bank, assignment_id, student):
         found += problem_leaks(notebook, variant)
     return found
 

@@ -26,12 +26,14 @@ RECORDS_DIR = "release-records"
 # Fields that only change what a student reads (and which values the inputs cell spells out),
 # never a number or a grade.
 PROSE_FIELDS = ("title", "section", "prompt", "hints", "formula", "inputs")
+# Fields whose effect on the numbers is recorded another way: `shared` through the problem's keying.
+KEYING_FIELDS = ("shared",)
 MISCONCEPTION_PROSE_FIELDS = ("feedback",)
 
 
 def grading_spec(problem) -> dict:
     """The problem's spec without its prose: everything that decides numbers and grades."""
-    spec = {key: value for key, value in problem.spec.items() if key not in PROSE_FIELDS}
+    spec = {key: value for key, value in problem.spec.items() if key not in PROSE_FIELDS + KEYING_FIELDS}
     if "misconceptions" in spec:
         spec["misconceptions"] = [
             {key: value for key, value in item.items() if key not in MISCONCEPTION_PROSE_FIELDS}
@@ -39,9 +41,17 @@ def grading_spec(problem) -> dict:
     return spec
 
 
+def problem_keying(bank, problem, assignment_id: str) -> str:
+    """'student' when the problem's values differ per student in this assignment, else 'assignment'."""
+    from grader.variants import is_per_student
+    return "student" if is_per_student(bank, assignment_id, problem) else "assignment"
+
+
 def grading_digest(bank, problem, assignment_id: str) -> str:
-    """SHA-256 (first 16 hex) of the grading spec, the bank's seed and the assignment's variant keying."""
-    canonical = json.dumps({"seed": bank.seed, "variant_key": bank.variant_key, "assignment": assignment_id,
+    """SHA-256 (first 16 hex) of the grading spec, the bank's seed and the problem's variant keying
+    in the assignment (the assignment's `variant_key` and the problem's `shared`)."""
+    canonical = json.dumps({"seed": bank.seed, "variant_key": problem_keying(bank, problem, assignment_id),
+                            "assignment": assignment_id,
                             "problem": grading_spec(problem)},
                            sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
@@ -54,7 +64,9 @@ def record_of(bank, assignment_id: str) -> dict:
         problem = bank.problems[problem_id]
         problems[problem_id] = {"digest": problem.digest, "grading_digest": grading_digest(bank, problem, assignment_id),
                                 "points": problem.points}
-    return {"assignment": assignment_id, "seed": bank.seed, "variant_key": bank.variant_key, "problems": problems}
+    from grader.variants import assignment_variant_key
+    return {"assignment": assignment_id, "seed": bank.seed, "variant_key": assignment_variant_key(bank, assignment_id),
+            "problems": problems}
 
 
 def record_path(course: Path, assignment_id: str) -> Path:
@@ -169,3 +181,95 @@ def refuse_regrades(changes: list[Change], command: str) -> None:
             f"released problems changed; nothing was written:\n  {lines}\n"
             f"Run `python -m grader {command} --force` to release and regrade on the new spec, "
             f"or give each changed problem a new id (the released one stays as it was).")
+
+
+# --- what each student was given (per-student assignments) ---------------------------------------
+
+def students_record_path(course: Path, assignment_id: str) -> Path:
+    return Path(course) / RECORDS_DIR / f"{assignment_id}.students.json"
+
+
+def read_students_record(course: Path, assignment_id: str) -> dict[str, dict[str, str]]:
+    """{student: {problem id: digest of the values they were given}} (empty before any per-student release)."""
+    path = students_record_path(course, assignment_id)
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GraderError(f"{path}: cannot read the record of what each student was given: {exc}") from exc
+    if not isinstance(record, dict) or not isinstance(record.get("students"), dict):
+        raise GraderError(f"{path}: not a per-student release record (no 'students' table)")
+    return record["students"]
+
+
+def students_record_text(assignment_id: str, students: dict[str, dict[str, str]]) -> str:
+    record = {"assignment": assignment_id,
+              "about": "per student, per problem: SHA-256 (16 hex) of the values the student was given "
+                       "(grader.personalize.values_digest); written by `python -m grader release --per-student`",
+              "students": {student: dict(sorted(digests.items())) for student, digests in sorted(students.items())}}
+    return json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def record_students(course: Path, assignment_id: str, given: dict[str, dict[str, str]]) -> Path:
+    """Add (or replace, after a forced re-release) the digests of the students in `given`; every
+    other student's record stays as it was. Deterministic: same record, same bytes."""
+    path = students_record_path(course, assignment_id)
+    students = read_students_record(course, assignment_id)
+    students.update(given)
+    text = students_record_text(assignment_id, students)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        write_atomic(path, text)
+    return path
+
+
+@dataclass(frozen=True)
+class VariantChange:
+    student: str
+    problem: str
+    what: str             # "changed" | "removed"
+
+    def describe(self, assignment_id: str) -> str:
+        if self.what == "removed":
+            return f"{assignment_id}: student {self.student!r}, problem {self.problem!r}: no longer in the assignment"
+        return (f"{assignment_id}: student {self.student!r}, problem {self.problem!r}: the bank now draws "
+                f"different values than the student was given")
+
+
+def variant_changes(given: dict[str, dict[str, str]], now: dict[str, dict[str, str]]) -> list[VariantChange]:
+    """Where the digests drawn now differ from those recorded (students in both tables)."""
+    changes = []
+    for student in sorted(set(given) & set(now)):
+        for problem_id, digest in sorted(given[student].items()):
+            if problem_id not in now[student]:
+                changes.append(VariantChange(student, problem_id, "removed"))
+            elif now[student][problem_id] != digest:
+                changes.append(VariantChange(student, problem_id, "changed"))
+    return changes
+
+
+def drawn_digests(bank, assignment_id: str, students) -> dict[str, dict[str, str]]:
+    """{student: {problem id: digest}} of what the current bank draws for each student."""
+    from grader.personalize import values_digest
+    from grader.variants import draw_for
+
+    problems = [bank.problems[problem_id] for problem_id in bank.assignments[assignment_id].problems]
+    return {student: {problem.id: values_digest(draw_for(bank, problem, assignment_id, student))
+                      for problem in problems} for student in students}
+
+
+def check_student_variants(course: Path, bank, assignment_id: str, students, force: bool = False) -> list[VariantChange]:
+    """Check that the current bank gives each student the values recorded at their per-student
+    release. Raises GraderError naming every (student, problem) that would change, unless `force`
+    (then returns them). Students without a record are not checked."""
+    given = read_students_record(course, assignment_id)
+    recorded = [student for student in students if student in given]
+    if not recorded or assignment_id not in bank.assignments:
+        return []
+    changes = variant_changes(given, drawn_digests(bank, assignment_id, recorded))
+    if changes and not force:
+        lines = "\n  ".join(change.describe(assignment_id) for change in changes[:20])
+        more = f"\n  ... and {len(changes) - 20} more" if len(changes) > 20 else ""
+        raise GraderError(f"released variants would change ({students_record_path(course, assignment_id)}):\n"
+                          f"  {lines}{more}\nRestore the bank, or pass --force to grade on the new values.")
+    return changes

@@ -13,6 +13,7 @@ nothing depends on the clock, so re-rendering an unchanged bank gives the same b
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 LANGUAGE_INFO = {"name": "python"}
 CELL_ID_MAX = 64
 SETUP_SOURCE = "import numpy as np"
+# The paragraphs of a prompt cell after the problem's statement (grader.feedback leaves them out).
+HINTS_MARK, ANSWER_MARK, CHECKED_MARK = "**Hints**", "**Your answer.**", "**How it is checked.**"
+PROMPT_TAIL_MARKS = (HINTS_MARK, ANSWER_MARK, CHECKED_MARK)
 
 
 # --- notebook cells -------------------------------------------------------------------------
@@ -87,10 +91,10 @@ def prompt_markdown(variant: ProblemVariant) -> str:
         names = ", ".join(f"`{name}`" for name in variant.input_names)
         parts.append(f"The cell below defines {names}.")
     if problem.hints:
-        parts.append("**Hints**\n\n" + "\n".join(f"- {hint}" for hint in problem.hints))
-    parts.append(f"**Your answer.** {variant.kind.answer_instructions(variant)}")
+        parts.append(f"{HINTS_MARK}\n\n" + "\n".join(f"- {hint}" for hint in problem.hints))
+    parts.append(f"{ANSWER_MARK} {variant.kind.answer_instructions(variant)}")
     statement = variant.kind.rule_statement(variant)
-    parts.append(f"**How it is checked.** {statement[0].upper()}{statement[1:]}.")
+    parts.append(f"{CHECKED_MARK} {statement[0].upper()}{statement[1:]}.")
     return "\n\n".join(parts)
 
 
@@ -109,49 +113,93 @@ def test_source(variant: ProblemVariant, assignment_id: str) -> str:
     ])
 
 
-def problem_cells(variant: ProblemVariant, assignment_id: str) -> list[Any]:
+@dataclass(frozen=True)
+class CellSpec:
+    """One cell of a rendered notebook, before it becomes an nbformat cell: what it says and
+    its nbgrader flags. The source notebook and a student's locked cells both come from these."""
+
+    grade_id: str
+    cell_type: str                 # "markdown" | "code"
+    source: str
+    locked: bool = False
+    solution: bool = False
+    grade: bool = False
+    points: float | None = None
+
+
+def problem_cell_specs(variant: ProblemVariant, assignment_id: str, locked_only: bool = False) -> list[CellSpec]:
+    """Prompt, inputs (when the problem has some), answer (unless `locked_only`) and test cell of one problem."""
     pid = variant.problem.id
-    cells = [markdown_cell(protocol.grade_id(pid, Role.PROMPT), prompt_markdown(variant))]
+    cells = [CellSpec(protocol.grade_id(pid, Role.PROMPT), "markdown", prompt_markdown(variant), locked=True)]
     if variant.input_names:
-        cells.append(code_cell(protocol.grade_id(pid, Role.INPUTS), inputs_source(variant), locked=True))
-    solution = "\n".join(["### BEGIN SOLUTION", *variant.kind.solution_lines(variant), "### END SOLUTION"])
-    cells.append(code_cell(protocol.grade_id(pid, Role.ANSWER), solution, solution=True))
-    cells.append(code_cell(protocol.grade_id(pid, Role.TEST), test_source(variant, assignment_id), grade=True, locked=True,
-                           points=variant.problem.points))
+        cells.append(CellSpec(protocol.grade_id(pid, Role.INPUTS), "code", inputs_source(variant), locked=True))
+    if not locked_only:
+        solution = "\n".join(["### BEGIN SOLUTION", *variant.kind.solution_lines(variant), "### END SOLUTION"])
+        cells.append(CellSpec(protocol.grade_id(pid, Role.ANSWER), "code", solution, solution=True))
+    cells.append(CellSpec(protocol.grade_id(pid, Role.TEST), "code", test_source(variant, assignment_id),
+                          locked=True, grade=True, points=variant.problem.points))
     return cells
+
+
+def to_cell(spec: CellSpec) -> Any:
+    if spec.cell_type == "markdown":
+        return markdown_cell(spec.grade_id, spec.source)
+    return code_cell(spec.grade_id, spec.source, locked=spec.locked, solution=spec.solution, grade=spec.grade,
+                     points=spec.points)
+
+
+def problem_cells(variant: ProblemVariant, assignment_id: str) -> list[Any]:
+    return [to_cell(spec) for spec in problem_cell_specs(variant, assignment_id)]
 
 
 # --- notebooks -------------------------------------------------------------------------------
 
-def problem_variants(bank: Bank, assignment_id: str) -> list[ProblemVariant]:
-    """The assignment's problems with their drawn values (variant key: the assignment)."""
-    assignment = bank.assignments[assignment_id]
+def check_assignment(bank: Bank, assignment_id: str) -> None:
+    if assignment_id not in bank.assignments:
+        known = ", ".join(bank.assignments) or "none"
+        raise GraderError(f"{bank.path}: no assignment {assignment_id!r} (assignments: {known})")
+
+
+def problem_variants(bank: Bank, assignment_id: str, student: str | None = None) -> list[ProblemVariant]:
+    """The assignment's problems with the values `student` gets (None: the instructor's copy,
+    source/); each problem's key comes from grader.variants.variant_key_for."""
+    check_assignment(bank, assignment_id)
     variants = []
-    for number, problem_id in enumerate(assignment.problems, start=1):
+    for number, problem_id in enumerate(bank.assignments[assignment_id].problems, start=1):
         problem = bank.problems[problem_id]
-        values = draw(bank, problem, assignment_id, variant_key_for(bank, assignment_id))
+        values = draw(bank, problem, assignment_id, variant_key_for(bank, assignment_id, student, problem))
         variants.append(ProblemVariant(number, problem, values, kind_of(problem).expected(problem, values)))
     return variants
 
 
-def render_assignment(bank: Bank, assignment_id: str) -> Any:
-    """The source notebook of one assignment (a NotebookNode)."""
-    if assignment_id not in bank.assignments:
-        known = ", ".join(bank.assignments) or "none"
-        raise GraderError(f"{bank.path}: no assignment {assignment_id!r} (assignments: {known})")
-    if bank.variant_key != "assignment":
-        raise GraderError(f"{bank.path}: render supports variant_key 'assignment' only "
-                          f"(got {bank.variant_key!r}): one notebook per assignment")
+def title_markdown(bank: Bank, assignment_id: str) -> str:
     assignment = bank.assignments[assignment_id]
-    variants = problem_variants(bank, assignment_id)
-    total = sum(float(variant.problem.points) for variant in variants)
-    title = (f"# {bank.course}: {assignment.title}\n\n"
-             f"{plural(len(variants), 'problem')}, {points_text(total)}. Write each answer in the cell marked "
-             f"for it, then run the test cell below it: it checks the answer's format only. "
-             f"The values are checked when the assignment is graded.")
-    cells = [markdown_cell("title", title), code_cell("setup", SETUP_SOURCE, locked=True)]
+    problems = [bank.problems[problem_id] for problem_id in assignment.problems]
+    total = sum(float(problem.points) for problem in problems)
+    return (f"# {bank.course}: {assignment.title}\n\n"
+            f"{plural(len(problems), 'problem')}, {points_text(total)}. Write each answer in the cell marked "
+            f"for it, then run the test cell below it: it checks the answer's format only. "
+            f"The values are checked when the assignment is graded.")
+
+
+def assignment_cell_specs(bank: Bank, assignment_id: str, student: str | None = None,
+                          variants: list[ProblemVariant] | None = None, locked_only: bool = False) -> list[CellSpec]:
+    """Every cell of the assignment's notebook for `student` (None: the instructor's copy), or
+    with `locked_only` its locked cells; `variants`: that student's problem_variants, when drawn."""
+    if variants is None:
+        variants = problem_variants(bank, assignment_id, student)
+    cells = [CellSpec("title", "markdown", title_markdown(bank, assignment_id), locked=True),
+             CellSpec("setup", "code", SETUP_SOURCE, locked=True)]
     for variant in variants:
-        cells.extend(problem_cells(variant, assignment_id))
+        cells.extend(problem_cell_specs(variant, assignment_id, locked_only))
+    return cells
+
+
+def render_assignment(bank: Bank, assignment_id: str, student: str | None = None) -> Any:
+    """The source notebook of one assignment (a NotebookNode): the instructor's copy, or with
+    `student` the same notebook with that student's values."""
+    check_assignment(bank, assignment_id)
+    cells = [to_cell(spec) for spec in assignment_cell_specs(bank, assignment_id, student)]
     notebook = nbformat.v4.new_notebook(cells=cells, metadata={
         "kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)})
     notebook.nbformat_minor = 5

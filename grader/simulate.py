@@ -1,5 +1,11 @@
 """A synthetic class: realistic submissions under submitted/<student>/<assignment>/, deterministic from a seed.
 
+Every student hands in their own release notebook (grader.personalize: the assignment's, with
+their own values in the locked cells when the assignment is keyed per student) with answers for
+their own variant; a "copied" student hands in the correct answers of a neighbour's variant (the
+student before them), which earn nothing on per-student problems (unless the neighbour's answer
+happens to be theirs too) and full marks on shared ones.
+
 Each student follows a profile. The first students cover every profile once (so a class of 30
 shows every kind of breakage), the rest are drawn from the ordinary ones. For every problem the
 plan records what the student wrote and the fraction of the points it should earn, computed
@@ -24,6 +30,7 @@ from grader.course import paths_of
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.kinds import ProblemVariant, grade_answer
+from grader.personalize import personal_notebook
 from grader.protocol import Role, cell_grade_id, problem_of
 from grader.render import problem_variants
 
@@ -45,14 +52,14 @@ CELL_BREAKAGE = {
 }
 # breakage of the notebook's structure (every answer is right; nbgrader must undo the damage)
 NOTEBOOK_BREAKAGE = ["deleted-cells", "added-cells", "edited-locked", "skip-tag", "not-json"]
-PROFILES = ["correct", "partial", "misconception", "empty", *CELL_BREAKAGE, *NOTEBOOK_BREAKAGE]
+PROFILES = ["correct", "partial", "misconception", "empty", *CELL_BREAKAGE, *NOTEBOOK_BREAKAGE, "copied"]
 BROKEN = set(CELL_BREAKAGE) | set(NOTEBOOK_BREAKAGE)
 
 
 @dataclass
 class Answer:
     problem: str
-    what: str            # correct | misconception:<id> | wrong | empty | <breakage>
+    what: str            # correct | misconception:<id> | wrong | empty | copied | <breakage>
     fraction: float      # of the problem's points, expected
     points: float
 
@@ -62,10 +69,15 @@ class SimulatedStudent:
     student: str
     profile: str
     answers: list = field(default_factory=list)
+    copied_from: str = ""        # the neighbour whose answers a "copied" student handed in
 
     @property
     def expected_score(self):
         return sum(a.fraction * a.points for a in self.answers)
+
+    def planned_points(self, problem_ids) -> float:
+        """The planned score on these problems only (e.g. the per-student ones)."""
+        return sum(a.fraction * a.points for a in self.answers if a.problem in set(problem_ids))
 
 
 def student_ids(count: int) -> list[str]:
@@ -108,11 +120,25 @@ def answer_for(variant: ProblemVariant, what: str, rng: random.Random) -> tuple[
     raise GraderError(f"simulate: unknown answer kind {what!r}")
 
 
-def plan_answers(variants, profile: str, rng: random.Random):
-    """{problem id: (source or None, Answer)} following the profile."""
+def copied_answer(own: ProblemVariant, theirs: ProblemVariant) -> tuple[str, Answer]:
+    """(cell source, Answer): the neighbour's correct answer cell, graded against the student's own variant."""
+    source = theirs.kind.correct_source(theirs)
+    if source == own.kind.correct_source(own):          # the same cell (a shared problem, a function)
+        fraction = 1.0
+    else:
+        fraction = _fraction(own, theirs.expected)
+    return source, Answer(own.problem.id, "copied", fraction, float(own.problem.points))
+
+
+def plan_answers(variants, profile: str, rng: random.Random, neighbour_variants=None):
+    """{problem id: (source or None, Answer)} following the profile (`neighbour_variants`: the
+    variants whose answers a "copied" student hands in)."""
     broken_problem = rng.randrange(len(variants))
     plan = {}
     for index, variant in enumerate(variants):
+        if profile == "copied":
+            plan[variant.problem.id] = copied_answer(variant, neighbour_variants[index])
+            continue
         if profile == "partial":
             what = rng.choice(["correct", "misconception", "wrong", "correct"])
         elif profile in ("misconception", "empty"):
@@ -161,17 +187,21 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
     if not release.is_file():
         raise GraderError(f"{release}: no released notebook; run `python -m grader release` first")
     released = nbformat.read(release, as_version=4)
-    variants = problem_variants(bank, assignment)
     answer_cells = {problem_of(cell_grade_id(c), Role.ANSWER) for c in released.cells}
-    missing = [v.problem.id for v in variants if v.problem.id not in answer_cells]
+    missing = [pid for pid in bank.assignments[assignment].problems if pid not in answer_cells]
     if missing:
         raise GraderError(f"{release}: no answer cell for {', '.join(missing)}; release the assignment again")
+    students_ = student_ids(students)
     class_plan = []
-    for index, student in enumerate(student_ids(students)):
+    for index, student in enumerate(students_):
         profile = profile_of(index, _rng(seed, assignment, "profile", index))
         rng = _rng(seed, assignment, student)
-        plan = plan_answers(variants, profile, rng)
-        nb = copy.deepcopy(released)
+        personal = personal_notebook(bank, assignment, student, released, str(release))
+        variants = problem_variants(bank, assignment, student)
+        neighbour = students_[index - 1] if index > 0 else (students_[1] if len(students_) > 1 else student)
+        theirs = problem_variants(bank, assignment, neighbour) if profile == "copied" else None
+        plan = plan_answers(variants, profile, rng, theirs)
+        nb = copy.deepcopy(personal.notebook)
         for cell in nb.cells:
             problem = problem_of(cell_grade_id(cell), Role.ANSWER)
             if problem in plan and plan[problem][0] is not None:
@@ -185,7 +215,7 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
         else:
             text = nbformat.writes(nb)
         write_atomic(path, text)
-        class_plan.append(SimulatedStudent(student, profile, answers))
+        class_plan.append(SimulatedStudent(student, profile, answers, neighbour if profile == "copied" else ""))
     return class_plan
 
 

@@ -91,12 +91,40 @@ def stream_key(seed: Any, assignment: Any, problem_id: Any, key: Any, parameter:
                       separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def variant_key_for(bank: Any, assignment: Any, student: Any=None) -> Any:
-    """The key that selects a variant: the assignment id today, the student id when
-    `bank.variant_key == "student"` and a student is known (instructor copies use the assignment)."""
-    if bank.variant_key == "student" and student is not None:
+def assignment_variant_key(bank: Any, assignment: Any) -> str:
+    """How the assignment's variants are keyed: its own `variant_key`, else the bank's default."""
+    found = getattr(bank, "assignments", {}).get(str(assignment))
+    return str(getattr(found, "variant_key", None) or bank.variant_key)
+
+
+def is_per_student(bank: Any, assignment: Any, problem: Any = None) -> bool:
+    """True when the problem's values (or, without a problem, those of an unshared problem) differ
+    from student to student in this assignment."""
+    if assignment_variant_key(bank, assignment) != "student":
+        return False
+    if problem is None:
+        return True
+    if isinstance(problem, str):
+        problem = getattr(bank, "problems", {}).get(problem)
+    return not bool(getattr(problem, "shared", False))
+
+
+def variant_key_for(bank: Any, assignment: Any, student: Any = None, problem: Any = None) -> str:
+    """The key that selects a problem's variant; the one place that decides it.
+
+    The student id when the assignment is keyed per student (its `variant_key`, else the bank's),
+    a student is known and the problem is not `shared: true`; the assignment id otherwise (the
+    instructor's copy, source/, and every problem of an assignment keyed by the assignment).
+    `problem` is a Problem or a problem id; without it, the key of an unshared problem.
+    """
+    if student is not None and is_per_student(bank, assignment, problem):
         return str(student)
     return str(assignment)
+
+
+def draw_for(bank: Any, problem: Any, assignment: Any, student: Any = None) -> dict[str, Any]:
+    """The values `student` (None: the instructor's copy) gets for `problem` in `assignment`."""
+    return draw(bank, problem, assignment, variant_key_for(bank, assignment, student, problem))
 
 
 # --- samplers: (stream, spec, values) -> value -----------------------------------------

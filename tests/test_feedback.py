@@ -119,3 +119,32 @@ def test_nbgrader_generate_feedback_writes_our_page(course, pages):
     page = (root / "feedback" / "ceil" / kit.ASSIGNMENT / f"{kit.ASSIGNMENT}.html").read_text()
     assert "GRADER_RESULT" not in page and "BEGIN HIDDEN" not in page
     assert "ceil-not-floor" in page and "0.5 / 2" in " ".join(page.split())    # no bank in this course
+
+
+def test_each_card_shows_the_students_own_numbers_from_the_cells_they_were_graded_with():
+    """As grading writes them: the notebook's locked cells are the student's own (grader.personalize)."""
+    from render_kit import FIXTURE_BANK
+
+    from grader.bank import load_bank_text
+    from grader.feedback import notebook_feedback, render_page
+    from grader.render import render_assignment
+    from grader.variants import draw_for
+
+    bank = load_bank_text(FIXTURE_BANK.read_text().replace("variant_key: assignment", "variant_key: student"),
+                          FIXTURE_BANK)
+    pages, sizes = {}, {}
+    for student in ("alice", "bob"):
+        graded = render_assignment(bank, "fixture-a", student)
+        cards = notebook_feedback(graded, bank)
+        conv = next(card for card in cards if card.problem == "conv-out")
+        W = draw_for(bank, bank.problems["conv-out"], "fixture-a", student)["W"]
+        assert f"${W}\\times{W}$" in conv.statement
+        assert "How it is checked" not in conv.statement and not conv.statement.startswith("#")
+        table = next(card for card in cards if card.problem == "net-table")
+        assert table.inputs.startswith("layers = ")                  # the inputs cell, as the student had it
+        pages[student] = render_page(student, "fixture-a", "Every kind", cards)
+        sizes[student] = W
+    assert sizes["alice"] != sizes["bob"]
+    assert f"{sizes['alice']}\\times{sizes['alice']}" in pages["alice"]
+    assert f"{sizes['bob']}\\times{sizes['bob']}" not in pages["alice"]
+    assert "BEGIN HIDDEN" not in pages["alice"] and "check(" not in pages["alice"]

@@ -186,3 +186,57 @@ def test_validate_checks_prompts_mechanically(tmp_path, capsys, edits, finding):
     assert main(["--bank", str(bank), "validate"]) == 2
     err = capsys.readouterr().err
     assert finding in err and "questions.yaml:" in err
+
+
+DIVERSITY_BANK = textwrap.dedent("""\
+    course: T
+    seed: 11
+    variant_key: student
+    assignments:
+      - {id: hw, title: H, problems: [narrow, wide, same]}
+      - {id: quiz, title: Q, variant_key: assignment, problems: [narrow]}
+    problems:
+      - {id: narrow, title: N, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
+         params: {K: {choice: [3, 5, 7]}}, answer: (K - 1) // 2}
+      - {id: wide, title: W, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
+         params: {W: {int: [1, 100000]}}, answer: W * 2}
+      - {id: same, title: S, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
+         shared: true, params: {K: {choice: [3, 5, 7]}}, answer: K}
+    """)
+
+
+def test_diversity_counts_distinct_answers_and_the_largest_group_of_a_class():
+    from collections import Counter
+
+    from grader.qa import MAX_SHARED_ANSWER, class_ids, run_diversity
+    from grader.variants import draw_for
+
+    bank = load_bank_text(DIVERSITY_BANK)
+    reports = {(r.assignment, r.problem_id): r for r in run_diversity(bank)}
+    assert set(reports) == {("hw", "narrow"), ("hw", "wide")}      # shared and assignment-keyed: not checked
+    narrow = reports["hw", "narrow"]
+    groups = Counter((draw_for(bank, bank.problems["narrow"], "hw", s)["K"] - 1) // 2 for s in class_ids(300))
+    assert (narrow.distinct, narrow.largest_group) == (len(groups), max(groups.values())) and narrow.distinct == 3
+    assert narrow.too_few and narrow.largest_group > MAX_SHARED_ANSWER * 300
+    wide = reports["hw", "wide"]
+    assert not wide.too_few and wide.distinct >= 299
+
+
+def test_qa_command_reports_too_few_variants_and_fails(tmp_path, capsys):
+    path = tmp_path / "questions.yaml"
+    path.write_text(DIVERSITY_BANK)
+    assert main(["--bank", str(path), "qa", "--variants", "20"]) == 1
+    out = capsys.readouterr().out
+    assert "hw/narrow: too few variants for per-student keying" in out and "mark it `shared: true`" in out
+    path.write_text(DIVERSITY_BANK.replace("params: {K: {choice: [3, 5, 7]}}, answer: (K - 1) // 2",
+                                           "shared: true, params: {K: {choice: [3, 5, 7]}}, answer: (K - 1) // 2"))
+    assert main(["--bank", str(path), "qa", "--variants", "20"]) == 0
+
+
+def test_the_shipped_bank_passes_the_diversity_check():
+    from grader.bank import load_bank
+    from grader.qa import run_diversity
+
+    reports = run_diversity(load_bank(Path(__file__).parents[1] / "questions.yaml"))
+    assert len(reports) >= 40
+    assert [r for r in reports if r.too_few] == []

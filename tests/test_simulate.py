@@ -56,3 +56,69 @@ def test_graded_scores_equal_the_plan(course):
     run = grade_assignment(course, ASSIGNMENT, config=config)
     assert {s.student: pytest.approx(s.expected_score) for s in plan} == \
         {s: o.score for s, o in run.outcomes.items()}
+
+
+PER_STUDENT_TEXT = FIXTURE_BANK.read_text(encoding="utf-8").replace("variant_key: assignment", "variant_key: student")
+
+
+@pytest.fixture(scope="module")
+def per_student_course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("simulate-per-student")
+    (root / "questions.yaml").write_text(PER_STUDENT_TEXT, encoding="utf-8")
+    shutil.copy(CONFIG, root / "nbgrader_config.py")
+    for command in ("render", "release"):
+        subprocess.run([sys.executable, "-m", "grader", "--course", str(root), command, "--assignment", ASSIGNMENT],
+                       check=True, capture_output=True, env=kit.venv_env())
+    return root
+
+
+def test_a_per_student_class_hands_in_each_students_own_notebook_and_numbers(per_student_course):
+    import nbformat
+
+    from grader.personalize import locked_sources
+    from grader.protocol import cell_grade_id
+
+    bank = load_bank(per_student_course / "questions.yaml")
+    plan = simulate_class(bank, per_student_course, ASSIGNMENT, 3)
+    for student in plan:
+        path = per_student_course / "submitted" / student.student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        own = locked_sources(bank, ASSIGNMENT, student.student, hidden_tests=False)
+        assert {cell_grade_id(c): c.source for c in notebook.cells if cell_grade_id(c) in own} == own
+    prompts = {s.student: locked_sources(bank, ASSIGNMENT, s.student, False)["conv-out-prompt"] for s in plan}
+    assert len(set(prompts.values())) == 3
+
+
+def with_shared(text, problem_ids):
+    for problem_id in problem_ids:
+        text = text.replace(f"  - id: {problem_id}\n", f"  - id: {problem_id}\n    shared: true\n")
+    return text
+
+
+def test_a_copied_student_is_planned_zero_on_per_student_problems_and_full_on_shared_ones(per_student_course):
+    from grader.bank import load_bank_text
+
+    shared = ["relu-init", "softmax-fn", "net-table"]
+    bank = load_bank_text(with_shared(PER_STUDENT_TEXT, shared), FIXTURE_BANK)
+    assert all(bank.problems[p].shared for p in shared)
+    plan = simulate_class(bank, per_student_course, ASSIGNMENT, len(PROFILES))
+    copied = next(s for s in plan if s.profile == "copied")
+    assert {a.problem: a.fraction for a in copied.answers} == {
+        "conv-out": 0.0, "softmax-rows": 0.0, "relu-init": 1.0, "softmax-fn": 1.0, "net-table": 1.0}
+
+
+def test_per_student_scores_equal_the_plan_and_a_copied_student_scores_nothing(per_student_course):
+    from grader.grading import grade_assignment
+    from grader.grading.config import effective_config
+
+    bank = load_bank(per_student_course / "questions.yaml")
+    shutil.rmtree(per_student_course / "submitted", ignore_errors=True)
+    plan = simulate_class(bank, per_student_course, ASSIGNMENT, len(PROFILES))
+    copied = next(s for s in plan if s.profile == "copied")
+    planned = {a.problem: a.fraction for a in copied.answers}
+    assert planned["conv-out"] == planned["softmax-rows"] == 0.0       # a neighbour's numbers are wrong here
+    config = effective_config(per_student_course)
+    config.Execute.timeout = 3
+    run = grade_assignment(per_student_course, ASSIGNMENT, config=config)
+    assert {s.student: pytest.approx(s.expected_score) for s in plan} == \
+        {s: o.score for s, o in run.outcomes.items()}

@@ -21,6 +21,7 @@ from grader.variants import (
     UnsatisfiableConstraints,
     VariantError,
     draw,
+    draw_for,
     stream_key,
     variant_key_for,
 )
@@ -240,6 +241,47 @@ def test_variant_key_for():
     bank.variant_key = "student"
     assert variant_key_for(bank, "cnn", "alice") == "alice"
     assert variant_key_for(bank, "cnn") == "cnn"  # the instructor's copy
+
+
+KEYED_BANK = textwrap.dedent("""\
+    course: T
+    seed: 7
+    variant_key: assignment
+    assignments:
+      - {id: hw, title: H, variant_key: student, problems: [own, common]}
+      - {id: quiz, title: Q, problems: [own, common]}
+    problems:
+      - {id: own, title: O, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
+         params: {W: {int: [1, 1000000]}}, answer: W}
+      - {id: common, title: C, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
+         shared: true, params: {W: {int: [1, 1000000]}}, answer: W}
+    """)
+
+
+def test_variant_key_per_assignment_and_shared_problems():
+    bank = load_bank_text(KEYED_BANK)
+    assert bank.assignments["hw"].variant_key == "student" and bank.assignments["quiz"].variant_key == "assignment"
+    own, common = bank.problems["own"], bank.problems["common"]
+    assert common.shared and not own.shared
+    assert variant_key_for(bank, "hw", "alice", own) == "alice"
+    assert variant_key_for(bank, "hw", "alice", "own") == "alice"
+    assert variant_key_for(bank, "hw", "alice", common) == "hw"      # shared: keyed by the assignment
+    assert variant_key_for(bank, "hw", None, own) == "hw"            # the instructor's copy
+    assert variant_key_for(bank, "quiz", "alice", own) == "quiz"     # a quiz keyed by the assignment
+    alice, bob = (draw_for(bank, own, "hw", s)["W"] for s in ("alice", "bob"))
+    assert alice != bob
+    assert draw_for(bank, common, "hw", "alice") == draw_for(bank, common, "hw", "bob") == draw(bank, common, "hw", "hw")
+    assert draw_for(bank, own, "quiz", "alice") == draw_for(bank, own, "quiz", "bob")
+
+
+def test_a_students_variant_depends_on_nothing_but_seed_assignment_problem_and_student():
+    before = load_bank_text(KEYED_BANK)
+    # another problem changed, problems reordered, another assignment added
+    after = load_bank_text(KEYED_BANK.replace("problems: [own, common]}\n      - {id: quiz",
+                                              "problems: [common, own]}\n      - {id: quiz")
+                           .replace("shared: true, params: {W: {int: [1, 1000000]}}", "shared: true, params: {W: {int: [5, 9]}}"))
+    for student in ("alice", "bob", "carol"):
+        assert draw_for(before, before.problems["own"], "hw", student) == draw_for(after, after.problems["own"], "hw", student)
 
 
 def test_probability_rows_stay_inside_the_open_interval_with_coarse_rounding():

@@ -163,9 +163,10 @@ def parse_bank(text: str, path: str | Path = "questions.yaml") -> tuple[Bank | N
         problems[problem.id] = problem
         problem_lines[problem.id] = problem.line
     known_ids = {raw.get("id") for raw in document["problems"] if isinstance(raw, dict)}
-    assignments = _build_assignments(document, bad_assignments, known_ids, issues)
+    default_key = document.get("variant_key", "assignment")
+    assignments = _build_assignments(document, bad_assignments, known_ids, issues, default_key)
     bank = Bank(path=path, course=document["course"], seed=document["seed"],
-                variant_key=document.get("variant_key", "assignment"),
+                variant_key=default_key,
                 assignments=assignments, problems=problems)
     return bank, issues
 
@@ -238,7 +239,8 @@ def _check_schema(document: Any, issues: Any) -> Any:
 
 # --- assignments ------------------------------------------------------------------------
 
-def _build_assignments(document: Any, bad: Any, known_problem_ids: Any, issues: Any) -> Any:
+def _build_assignments(document: Any, bad: Any, known_problem_ids: Any, issues: Any,
+                       default_key: str = "assignment") -> Any:
     assignments: dict[str, Assignment] = {}
     for index, raw in enumerate(document["assignments"]):
         if index in bad:
@@ -261,7 +263,8 @@ def _build_assignments(document: Any, bad: Any, known_problem_ids: Any, issues: 
             elif problem_id in seen:
                 issues.add(item_line, None, f"{label}: problems: '{problem_id}' is listed twice")
             seen.add(problem_id)
-        assignments[raw["id"]] = Assignment(id=raw["id"], title=raw["title"], problems=problem_ids, line=line)
+        assignments[raw["id"]] = Assignment(id=raw["id"], title=raw["title"], problems=problem_ids, line=line,
+                                            variant_key=raw.get("variant_key", default_key))
     return assignments
 
 
@@ -367,7 +370,7 @@ class ProblemBuilder:
             id=self.id, title=raw["title"], section=raw["section"], formula=formula, points=raw["points"],
             kind=self.kind.name, prompt=raw["prompt"], answer=answer, params=params, constraints=constraints,
             compare=compare, misconceptions=misconceptions, hints=list(raw.get("hints", [])),
-            secret=raw.get("secret", False), inputs=inputs, line=raw.line, **fields,
+            secret=raw.get("secret", False), shared=raw.get("shared", False), inputs=inputs, line=raw.line, **fields,
             digest=problem_digest(spec, self.seed), spec=spec, lines=self.lines,
         )
 

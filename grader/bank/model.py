@@ -90,12 +90,16 @@ class TableSpec:
     carry_forward: CarryForward | None = None
 
 
+VARIANT_KEYS = ("assignment", "student")   # what selects a variant: the assignment id, or each student's id
+
+
 @dataclass
 class Assignment:
     id: str
     title: str
     problems: list
     line: int = 0
+    variant_key: str = "assignment"   # the assignment's own `variant_key`, else the bank's
 
 
 @dataclass
@@ -114,6 +118,7 @@ class Problem:
     misconceptions: list = field(default_factory=list)    # Misconception
     hints: list = field(default_factory=list)
     secret: bool = False
+    shared: bool = False               # keyed by the assignment even in a per-student assignment
     inputs: list = field(default_factory=list)            # parameter names given to the student
     options: dict | None = None                           # choice: key -> text
     multiple: bool = False

@@ -9,7 +9,7 @@ import copy
 import functools
 from typing import Any
 
-from .model import SECTIONS
+from .model import SECTIONS, VARIANT_KEYS
 from .patterns import ID_PATTERN, NAME_PATTERN
 
 _NUMBER_OR_EXPR = {"type": ["number", "string"]}
@@ -100,6 +100,7 @@ PROBLEM = {
         "points": {"type": "number", "exclusiveMinimum": 0},
         "kind": {"type": "string"},  # one of grader.kinds.KINDS; bank_schema() fills in the names
         "secret": {"type": "boolean"},
+        "shared": {"type": "boolean"},
         "prompt": {"type": "string"},
         "params": {
             "type": "object",
@@ -130,6 +131,7 @@ ASSIGNMENT = {
     "properties": {
         "id": {"type": "string", "pattern": ID_PATTERN},
         "title": {"type": "string"},
+        "variant_key": {"enum": list(VARIANT_KEYS)},
         "problems": {"type": "array", "items": {"type": "string"}},
     },
 }
@@ -157,7 +159,7 @@ BANK_SCHEMA: dict[str, Any] = {
     "properties": {
         "course": {"type": "string"},
         "seed": {"type": "integer", "minimum": 0},
-        "variant_key": {"enum": ["assignment", "student"]},
+        "variant_key": {"enum": list(VARIANT_KEYS)},
         "assignments": {"type": "array", "items": ASSIGNMENT},
         "problems": {"type": "array", "items": PROBLEM},
     },

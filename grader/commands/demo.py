@@ -101,6 +101,7 @@ def run(args):
         mismatches += not ok
         table.add_row(s.student, s.profile, f"{s.expected_score:g}", f"{graded:g}", "yes" if ok else "NO")
     console.print(table)
+    print_copied(console, bank, assignment, plan, run_.outcomes)
     console.print(f"graded {len(plan)} in {run_.seconds:.1f} s; {len(run_.broken)} with problems reported; "
                   f"{len(plan) - mismatches}/{len(plan)} scores equal the simulation's plan")
     paths = paths_of(course)
@@ -110,3 +111,16 @@ def run(args):
                   f"({len(pages)} pages, nbgrader's feedback files)\n"
                   f"reports:    {result['folder']}/ (grades.csv, problems.csv, item-analysis.csv, *.png)")
     return 1 if mismatches else 0
+
+
+def print_copied(console, bank, assignment, plan, outcomes):
+    """What the "copied" students earned by handing in a neighbour's answers (per-student problems: nothing)."""
+    from grader.variants import is_per_student
+
+    problems = bank.assignments[assignment].problems
+    own = [problem_id for problem_id in problems if is_per_student(bank, assignment, problem_id)]
+    for s in plan:
+        if s.profile == "copied":
+            console.print(f"{s.student} handed in {s.copied_from}'s answers: planned {s.planned_points(own):g} on the "
+                          f"{len(own)} per-student problem(s), {s.planned_points(set(problems) - set(own)):g} on the "
+                          f"{len(problems) - len(own)} shared one(s); graded {outcomes[s.student].score:g} in all")

@@ -7,6 +7,8 @@ def add_arguments(parser):
     parser.add_argument("--variants", type=int, default=1000, help="variants per problem (default 1000)")
     parser.add_argument("--problem", action="append", metavar="ID",
                         help="check only this problem (repeatable)")
+    parser.add_argument("--class-size", type=int, default=300,
+                        help="students in the diversity check of per-student problems (default 300)")
 
 
 def _failure_text(report):
@@ -51,4 +53,39 @@ def run(args):
     seconds = sum(report.seconds for report in reports)
     console.print(f"{len(reports)} problems, {len(reports) * args.variants} variants in {seconds:.1f} s: "
                   + (f"{len(failed)} problem(s) with failures" if failed else "no failures"))
-    return 1 if failed else 0
+    too_few = print_diversity(console, bank, args.problem, args.class_size)
+    return 1 if failed or too_few else 0
+
+
+def print_diversity(console, bank, problem_ids, class_size):
+    """The diversity table of per-student problems; returns those with too few variants."""
+    from rich.table import Table
+
+    from grader.qa import MAX_SHARED_ANSWER, run_diversity
+
+    if class_size < 1:
+        raise GraderError(f"--class-size: expected a positive number, got {class_size}")
+    reports = run_diversity(bank, problem_ids, class_size)
+    if not reports:
+        console.print("diversity: no per-student problem to check (every assignment is keyed by the assignment, "
+                      "or the problems are shared)")
+        return []
+    table = Table(title=f"Diversity of per-student problems: a class of {class_size}")
+    for column, justify in (("assignment", "left"), ("problem", "left"), ("distinct answers", "right"),
+                            ("largest group", "right")):
+        table.add_column(column, justify=justify, no_wrap=True)
+    for report in reports:
+        table.add_row(report.assignment, report.problem_id, str(report.distinct),
+                      report.error or str(report.largest_group), style="red" if report.too_few else None)
+    console.print(table)
+    too_few = [report for report in reports if report.too_few]
+    limit = int(MAX_SHARED_ANSWER * class_size)
+    for report in too_few:
+        console.print(f"[red]{report.assignment}/{report.problem_id}[/red]: too few variants for per-student keying: "
+                      + (report.error or f"{report.largest_group} of {class_size} students share one answer "
+                                         f"(at most {limit} allowed); widen its params or mark it `shared: true`"),
+                      markup=True)
+    console.print(f"diversity: {len(reports)} per-student problem(s), "
+                  + (f"{len(too_few)} with too few variants" if too_few
+                     else f"none with more than {MAX_SHARED_ANSWER:.0%} of the class sharing one answer"))
+    return too_few

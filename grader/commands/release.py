@@ -1,4 +1,5 @@
-"""python -m grader release [--assignment A] [--check]: source/ -> release/ through nbgrader."""
+"""python -m grader release [--assignment A] [--check] [--per-student]: source/ -> release/ through nbgrader;
+with --per-student also release-students/<student>/<a>/<a>.ipynb for every roster student."""
 
 
 def add_arguments(parser):
@@ -9,7 +10,15 @@ def add_arguments(parser):
                              "or when a release notebook leaks")
     parser.add_argument("--force", action="store_true",
                         help="release even when a released problem's numbers or grading changed "
-                             "(every submission is then graded on the new spec)")
+                             "(every submission is then graded on the new spec); with --per-student, "
+                             "replace personal notebooks and recorded variants that changed")
+    parser.add_argument("--per-student", action="store_true",
+                        help="also write release-students/<student>/<a>/<a>.ipynb with each student's own "
+                             "numbers, for every student of the roster (nbgrader's students table), and record "
+                             "what each was given in release-records/<a>.students.json")
+    parser.add_argument("--student", action="append", metavar="S",
+                        help="with --per-student: only this student (repeatable; may be someone not yet on the roster)")
+    parser.add_argument("assignments", nargs="*", metavar="A", help="the same as --assignment A")
 
 
 def run(args):
@@ -20,6 +29,7 @@ def run(args):
     from grader.release_record import changes_since_release, refuse_regrades, write_record
 
     bank = load_bank(args.bank)
+    args.assignment = (args.assignment or []) + list(getattr(args, "assignments", None) or [])
     assignment_ids = assignment_ids_of(bank, args.assignment)
     orphans = orphaned_releases(bank, args.course) if not args.assignment else []
     changes = changes_since_release(args.course, bank, assignment_ids)
@@ -47,4 +57,28 @@ def run(args):
         shutil.rmtree(path)
         print(f"removed {path.relative_to(args.course)}/ (no such assignment in the bank)")
     print(f"released {len(assignment_ids)} assignment(s), {len(changed)} file(s) changed")
+    if getattr(args, "per_student", False):
+        for assignment_id in assignment_ids:
+            release_students(args, bank, assignment_id)
     return 0
+
+
+def release_students(args, bank, assignment_id):
+    import time
+
+    from grader.distribute import STUDENTS_DIR, release_per_student, roster, students_to_release
+    from grader.variants import assignment_variant_key
+
+    started = time.perf_counter()
+    students = students_to_release(args.course, getattr(args, "student", None))
+    result = release_per_student(args.course, bank, assignment_id, students, force=getattr(args, "force", False))
+    for line in result.forced:
+        print(f"forced: {line}")
+    if assignment_variant_key(bank, assignment_id) != "student":
+        print(f"note: {assignment_id} is keyed by the assignment: every student's notebook has the same numbers")
+    off_roster = sorted(set(students) - set(roster(args.course))) if getattr(args, "student", None) else []
+    if off_roster:
+        print(f"note: not on the roster (nbgrader's students table): {', '.join(off_roster)}")
+    print(f"{assignment_id}: {len(students)} personal notebook(s) under {STUDENTS_DIR}/<student>/{assignment_id}/ "
+          f"({len(result.written)} written, {len(result.unchanged)} unchanged) in "
+          f"{time.perf_counter() - started:.1f} s")

@@ -27,11 +27,14 @@ def summary_lines(bank, contracts):
     problems = bank.problems.values()
     kinds = Counter(problem.kind for problem in problems)
     lines = [f"{bank.path}: valid. {len(bank.problems)} problems, {len(bank.assignments)} assignments "
-             f"(seed {bank.seed}, variants keyed by {bank.variant_key})"]
+             f"(seed {bank.seed}, variants keyed by {bank.variant_key} unless an assignment says otherwise)"]
     lines.append("problems per kind: " + ", ".join(f"{kind} {kinds[kind]}" for kind in KINDS))
     for assignment in bank.assignments.values():
         points = sum(bank.problems[pid].points for pid in assignment.problems)
-        lines.append(f"  {assignment.id}: {len(assignment.problems)} problems, {points:g} points — {assignment.title}")
+        shared = sum(1 for pid in assignment.problems if bank.problems[pid].shared)
+        keying = (f"per student ({shared} shared)" if assignment.variant_key == "student" else "by the assignment")
+        lines.append(f"  {assignment.id}: {len(assignment.problems)} problems, {points:g} points, keyed {keying} "
+                     f"— {assignment.title}")
     unassigned = [pid for pid in bank.problems if not bank.assignments_of(pid)]
     if unassigned:
         lines.append(f"  in no assignment: {', '.join(unassigned)}")

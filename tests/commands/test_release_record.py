@@ -132,3 +132,23 @@ def test_a_notebook_from_before_a_forced_release_is_told_apart_from_an_edited_on
     assert "softmax-rows-prompt: locked cell edited; restored from the source" in editor
     record = json.loads((course / "release-records" / f"{ASSIGNMENT}.json").read_text())
     assert list(record["earlier_locked_cells"]) == ["conv-out-prompt"]
+
+
+def test_keying_an_assignment_per_student_is_a_grading_change_and_sharing_a_problem_there_too(course):
+    _edit_bank(course, "  - id: fixture-a\n", "  - id: fixture-a\n    variant_key: student\n")
+    done = _grader(course, "render", "--assignment", ASSIGNMENT)
+    assert done.returncode == 2
+    for problem in ("conv-out", "softmax-rows", "relu-init", "softmax-fn", "net-table"):
+        assert f"fixture-a/{problem}: its parameters, answer, rule or points changed" in done.stderr
+    assert _grader(course, "render", "--assignment", ASSIGNMENT, "--force").returncode == 0
+    assert _grader(course, "release", "--assignment", ASSIGNMENT, "--force").returncode == 0
+    _edit_bank(course, "  - id: relu-init\n", "  - id: relu-init\n    shared: true\n")
+    done = _grader(course, "render", "--assignment", ASSIGNMENT)
+    assert done.returncode == 2 and "fixture-a/relu-init: its parameters" in done.stderr
+    assert "conv-out" not in done.stderr
+
+
+def test_sharing_a_problem_of_an_assignment_keyed_by_the_assignment_changes_no_numbers(course):
+    _edit_bank(course, "  - id: relu-init\n", "  - id: relu-init\n    shared: true\n")
+    done = _grader(course, "render", "--assignment", ASSIGNMENT)
+    assert done.returncode == 0, done.stderr
