@@ -59,13 +59,14 @@ def roster(course: str | Path) -> list[str]:
     return [entry.id for entry in roster_entries(course)]
 
 
-def roster_status(course: str | Path, assignment: str, students: list[str]) -> dict[str, str | None]:
+def roster_status(course: str | Path, assignment: str, students: list[str],
+                  on_roster: set[str] | None = None) -> dict[str, str | None]:
     """{student: why a TA should look at it, or None}. A student not on the roster is still graded
     on their own id; a student who got no personal notebook of a per-student release is graded on
     their own values all the same (and may have worked on someone else's numbers)."""
     from grader.release_record import read_students_record, students_record_path
 
-    on_roster = set(roster(course))
+    on_roster = set(roster(course)) if on_roster is None else on_roster
     given = read_students_record(Path(course), assignment)
     status: dict[str, str | None] = {}
     for student in students:

@@ -32,7 +32,7 @@ from grader.errors import GraderError
 from grader.grading import in_kernel
 from grader.kinds import grade_answer, kind_of
 from grader.protocol import REPORT_FUNCTION, Calls, Result, Role, Unsupported, problem_of, reported_spec, result_line
-from grader.variants import draw, variant_key_for
+from grader.variants import draw_for, is_per_student
 
 MAX_REPORT_CHARS = 4_000_000        # of one test cell's stdout; more is not an answer
 NO_REPORT = "NoAnswerReported"      # error names of the outputs written here
@@ -85,10 +85,17 @@ class StudentKey:
 
     def values(self, problem_id: str) -> dict:
         if problem_id not in self._values:
-            problem = self.problem(problem_id)
-            self._values[problem_id] = draw(self.bank, problem, self.assignment,
-                                            variant_key_for(self.bank, self.assignment, self.student))
+            self._values[problem_id] = draw_for(self.bank, self.problem(problem_id), self.assignment, self.student)
         return self._values[problem_id]
+
+    @property
+    def per_student(self) -> bool:
+        return is_per_student(self.bank, self.assignment)
+
+    def locked_sources(self, hidden_tests: bool) -> dict[str, str]:
+        """{grade id: source} of the locked cells of this student's own notebook."""
+        from grader.personalize import locked_sources
+        return locked_sources(self.bank, self.assignment, self.student, hidden_tests)
 
     def cases(self) -> dict[str, list]:
         """{problem id: argument lists} of the function problems, for the kernel to call."""
@@ -213,6 +220,19 @@ def grade_test_cell(cell, key: StudentKey) -> list[NotebookNode]:
         return [error_output(BAD_REPORT, f"the answer to {problem_id} could not be read: {exc}"[:300])]
     result = grade_answer(problem, answer, key.values(problem_id))
     return graded_outputs(result, summary_line(problem, result), cell.get("execution_count"))
+
+
+def personalize_locked_cells(nb, key: StudentKey) -> None:
+    """Put the student's own locked cells (their prompts, inputs and format checks, with the
+    hidden tests) where nbgrader's OverwriteCells restored the instructor's copy: a per-student
+    notebook runs on the numbers its owner was given, whatever the submitted file holds."""
+    if not key.per_student:
+        return
+    sources = key.locked_sources(hidden_tests=True)
+    for cell in nb.cells:
+        grade_id = str(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", ""))
+        if grade_id in sources and cell.metadata.nbgrader.get("locked"):
+            cell.source = sources[grade_id]
 
 
 class GradeReportedAnswers(Preprocessor):

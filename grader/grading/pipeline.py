@@ -39,7 +39,7 @@ from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from traitlets.config import Config
 
 from grader.course import BANK_FILENAME
-from grader.grading.answers import GradeReportedAnswers, StudentKey, course_bank, prelude
+from grader.grading.answers import GradeReportedAnswers, StudentKey, course_bank, personalize_locked_cells, prelude
 from grader.grading.plain import RefusePlainAutograde
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.protocol import KERNEL_DIED
@@ -160,6 +160,7 @@ class NotebookGrader:
         self.execute.pool = pool
         self.answers = next(pp for pp in self.autograde._preprocessors if isinstance(pp, GradeReportedAnswers))
         self.bank_path = Path(config.CourseDirectory.root) / BANK_FILENAME
+        self.key: StudentKey | None = None     # the last notebook's student key
 
     def grade(self, task: GradeTask) -> GradeResult:
         """Sanitize and execute one notebook; return the autograded notebook as JSON text."""
@@ -172,9 +173,11 @@ class NotebookGrader:
         try:
             sanitized, _ = self.sanitize.from_filename(task["submitted"], resources=copy.deepcopy(resources))
             nb = nbformat.reads(sanitized, as_version=4)
+            key = StudentKey(course_bank(self.bank_path), task["assignment"], task["student"])
+            personalize_locked_cells(nb, key)
+            self.key = key
             resources["metadata"] = {"name": task["notebook"], "path": task["workdir"]}
             self.execute.workdir = task["workdir"]
-            key = StudentKey(course_bank(self.bank_path), task["assignment"], task["student"])
             self.answers.key = key
             self.execute.prelude = prelude(key.cases())
             self.execute.prestart_next = task.get("prestart_next", True)

@@ -65,10 +65,12 @@ def _unique(items):
 RELEASED_AGAIN = "changed after this notebook was handed out (released again with --force); graded on the new spec"
 
 
-def edited_locked_cells(submitted_path, release_path, earlier: dict | None = None) -> list[str]:
+def edited_locked_cells(submitted_path, release_path, earlier: dict | None = None,
+                        original: dict[str, str] | None = None) -> list[str]:
     """Locked cells whose text differs from the released notebook (nbgrader restores them). A text
     that an earlier release had (`earlier`: grade id -> hashes, grader.release_record) is the
-    instructor's change, not the student's."""
+    instructor's change, not the student's. `original`: the student's own locked cells as they
+    were handed out (a per-student release), instead of the release notebook's."""
     import hashlib
 
     import nbformat
@@ -77,7 +79,8 @@ def edited_locked_cells(submitted_path, release_path, earlier: dict | None = Non
         released = nbformat.read(release_path, as_version=4)
     except Exception:
         return []
-    original = {cell_grade_id(c): c.source for c in released.cells if c.metadata.get("nbgrader", {}).get("locked")}
+    if original is None:
+        original = {cell_grade_id(c): c.source for c in released.cells if c.metadata.get("nbgrader", {}).get("locked")}
     earlier = earlier or {}
     found = []
     for cell in submitted.cells:

@@ -18,6 +18,7 @@ from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
 
 from grader.course import BANK_FILENAME, open_gradebook
+from grader.distribute import roster_status
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading import gradebook as gbops
@@ -27,7 +28,7 @@ from grader.grading.reasons import RELEASED_AGAIN, notebook_reasons, without_rep
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.grading.worker import grade_task, init_worker
 from grader.protocol import REPORT_FUNCTION, Role, problem_of
-from grader.release_record import earlier_locked_cells
+from grader.release_record import check_student_variants, earlier_locked_cells
 
 
 @dataclass
@@ -140,6 +141,15 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         with gbops.setup_lock(db_url):
             notebooks = gbops.assignment_notebooks(gb, assignment, db_url)
             _check_specs(gb, coursedir, assignment, notebooks)    # before anything is written
+            check_student_variants(Path(course), course_bank(Path(coursedir.root) / BANK_FILENAME), assignment,
+                                   list(submissions))
+            # The roster: students imported with a name or e-mail (`nbgrader db student import`); a
+            # course with none has no roster. nbgrader adds every graded student to the same table.
+            on_roster = {student.id for student in gb.students if student.first_name or student.last_name
+                         or student.email} or set(submissions)
+            for student, reason in roster_status(course, assignment, list(submissions), on_roster).items():
+                if reason:
+                    outcomes[student].reasons.append(reason)
             gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
         tasks: list[GradeTask] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))

@@ -42,10 +42,16 @@ class GradingSession:
     def grade(self, task: GradeTask) -> GradeResult:
         self.collector.messages = []
         result = self.grader.grade(task)
-        result["warnings"] = [m for m in self.collector.messages if _worth_reporting(m)]
+        warnings = [m for m in self.collector.messages if _worth_reporting(m)]
+        key = self.grader.key
+        personal = key.locked_sources(hidden_tests=False) if key is not None and key.per_student else None
+        if personal is not None:      # nbgrader compares with the instructor's copy: not the student's
+            warnings = [m for m in warnings if "Attribute 'source'" not in m]
+        result["warnings"] = warnings
         if task.get("release"):
             from grader.grading.reasons import edited_locked_cells
-            result["edited"] = edited_locked_cells(task["submitted"], task["release"], task.get("earlier"))
+            result["edited"] = edited_locked_cells(task["submitted"], task["release"], task.get("earlier"),
+                                                   original=personal)
         return result
 
     def close(self):
