@@ -44,8 +44,10 @@ problems:
     misconceptions:
       - id: ceil-not-floor
         answer: 15
-        feedback: Floor, not ceiling.
+        feedback: Round down.
         credit: 0.25
+    hints:
+      - O = floor((W-K+2P)/S) + 1
   - id: p2
     title: Two numbers
     section: activations
