@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "golden-class.json"
 ASSIGNMENTS = ("cnn-detection", "mixed-quiz")
-STUDENTS = 21          # every profile of grader.simulate once
+STUDENTS = 22          # every profile of grader.simulate once
 SEED = 521
 TIMEOUT = 3            # the infinite-loop profile waits this long
 

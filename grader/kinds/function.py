@@ -222,7 +222,10 @@ class Function(Kind):
     # --- simulated students ---------------------------------------------------------------
 
     def correct_source(self, variant: ProblemVariant) -> str:
-        return "\n".join(self.solution_lines(variant))
+        """The engine's own function written out with numpy alone: a kernel cannot import grader."""
+        from .code import standalone_function_code
+        written = standalone_function_code(variant.problem.answer.evaluate(variant.values), variant.variable)
+        return written if written is not None else "\n".join(self.solution_lines(variant))
 
     def misconception_value(self, variant: ProblemVariant, misconception: Misconception) -> Any:
         return None     # a misconception is a function: no value to write down

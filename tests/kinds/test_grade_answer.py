@@ -341,3 +341,22 @@ def test_numeric_accepts_a_zero_dim_torch_tensor(close_problem):
     torch = pytest.importorskip("torch")
     problem, values = close_problem
     assert grade_answer(problem, torch.tensor(123.4567, dtype=torch.float64), values).correct
+
+
+def test_a_simulated_right_function_is_written_out_with_numpy_alone():
+    """The simulator's right answer to a function problem runs in a kernel that cannot import
+    grader (the sandbox): the engine's function and the engine modules it needs, written out."""
+    from grader.bank import load_bank
+    from grader.kinds import ProblemVariant, grade_answer, kind_of
+    from grader.variants import draw
+
+    bank = load_bank(Path(__file__).resolve().parents[2] / "questions.yaml")
+    functions = [problem for problem in bank.problems.values() if kind_of(problem).name == "function"]
+    assert len(functions) == 6
+    for problem in functions:
+        kind, values = kind_of(problem), draw(bank, problem, "a", "a")
+        source = kind.correct_source(ProblemVariant(1, problem, values, kind.expected(problem, values)))
+        assert "import grader" not in source and "from grader" not in source, problem.id
+        namespace: dict = {}
+        exec(source, namespace)
+        assert grade_answer(problem, namespace[kind.variable(problem, 1)], values).fraction == 1.0, problem.id
