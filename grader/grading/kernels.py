@@ -29,8 +29,16 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 
-from grader.grading.sandbox import (SHARED_ROOT, ForkedSandboxProcess, Sandbox, SandboxedProvisioner,
-                                    SandboxedServer, SandboxError, kernel_environment, new_kernel_manager)
+from grader.grading.sandbox import (
+    SHARED_ROOT,
+    ForkedSandboxProcess,
+    Sandbox,
+    SandboxedProvisioner,
+    SandboxedServer,
+    SandboxError,
+    kernel_environment,
+    new_kernel_manager,
+)
 
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
 # Imported while the kernel boots (ahead of need), so notebooks do not pay for them. `and None`:

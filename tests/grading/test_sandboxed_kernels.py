@@ -6,9 +6,7 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import time
-from pathlib import Path
 
 import pytest
 from kernel_kit import interrupt_a_loop
