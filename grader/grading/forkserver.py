@@ -1,5 +1,6 @@
 """A kernel fork server: one process per grading worker that has already imported ipykernel and
-numpy, and forks a fresh kernel for every notebook.
+numpy (never grader, never the bank: the kernel only reports answers), and forks a fresh kernel
+for every notebook.
 
 A kernel started from scratch spends about 0.45 s of CPU importing before it runs one cell;
 a forked one starts with all of that done. Each student still gets a process of their own
@@ -8,8 +9,8 @@ server or another student's kernel.
 
 Two modes:
 
-* plain (`python -m grader.grading.forkserver [BANK]`, grading with --unsafe-no-sandbox): the
-  server also preloads grader.runtime and the bank; kernels are forked as the grader's user.
+* plain (`python -m grader.grading.forkserver`, grading with --unsafe-no-sandbox): kernels are
+  forked as the grader's user.
 * sandboxed (`python /opt/grader-forkserver.py --sandboxed`, run by bubblewrap, see
   sandbox.Sandbox.server_command): the server lives in a sandbox of its own (no course, no
   grader package, no network) keeping only CAP_SETUID, CAP_SETGID and CAP_SYS_ADMIN, and this
@@ -36,8 +37,7 @@ import signal
 import sys
 import threading
 
-PRELOAD = ("numpy", "grader.runtime")
-SANDBOXED_PRELOAD = ("numpy",)
+PRELOAD = ("numpy",)
 LAUNCH_DIRS = {os.getcwd(), os.path.dirname(os.path.abspath(__file__))}
 
 CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
@@ -46,18 +46,12 @@ PR_SET_NO_NEW_PRIVS = 38
 KERNEL_NS_PID = 2             # the kernel is the first child of its namespace's init (pid 1)
 
 
-def preload(modules, bank_path=None):
+def preload():
     import importlib
 
-    for module in modules:
+    for module in PRELOAD:
         importlib.import_module(module)
     import ipykernel.kernelapp  # noqa: F401  (the kernel's own imports: IPython, zmq, tornado)
-    if bank_path:
-        from grader.runtime import load_bank_cached
-        try:
-            load_bank_cached(bank_path)
-        except Exception:
-            pass  # the notebook's first check() reports a bad bank, as in a fresh kernel
 
 
 def run_kernel(request, devnull, parent_pid=True):
@@ -199,16 +193,12 @@ def serve(requests, replies, sandboxed=False):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     sandboxed = "--sandboxed" in argv
-    argv = [a for a in argv if a != "--sandboxed"]
     replies = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)                           # imports may print; the reply channel stays clean
     os.close(devnull)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the grader; it closes our stdin
-    if sandboxed:
-        preload(SANDBOXED_PRELOAD)
-    else:
-        preload(PRELOAD, argv[0] if argv else None)
+    preload()
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     replies.flush()
     serve(sys.stdin, replies, sandboxed)

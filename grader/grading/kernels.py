@@ -43,8 +43,7 @@ from grader.grading.sandbox import (
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
 # Imported while the kernel boots (ahead of need), so notebooks do not pay for them. `and None`:
 # nothing is displayed and no name is bound in the student's namespace.
-PRELOAD = ("numpy", "grader.runtime")
-SANDBOXED_PRELOAD = ("numpy",)      # a sandboxed kernel cannot import grader
+PRELOAD = ("numpy",)      # never grader: a sandboxed kernel cannot import it, and no kernel needs it
 
 
 def preload_arguments(modules=PRELOAD) -> list[str]:
@@ -57,11 +56,11 @@ class ForkServer:
     A sandboxed server makes its kernels' directories in `shared`, a directory of this server
     alone bound into its sandbox (mode 0711: each kernel can reach its own directories only)."""
 
-    def __init__(self, bank_path=None, env: dict | None = None, sandbox: Sandbox | None = None):
+    def __init__(self, env: dict | None = None, sandbox: Sandbox | None = None):
         self.sandbox = sandbox
         self.shared: Path | None = None
         if sandbox is None:
-            command = [sys.executable, "-m", "grader.grading.forkserver"] + ([str(bank_path)] if bank_path else [])
+            command = [sys.executable, "-m", "grader.grading.forkserver"]
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                             env=env)
         else:
@@ -254,7 +253,7 @@ class KernelPool:
             provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
             provisioner.server = self.server
             km.provisioner = provisioner
-        run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments(SANDBOXED_PRELOAD)],
+        run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments(PRELOAD)],
                                   env=self.env)
         return km
 

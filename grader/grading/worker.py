@@ -100,15 +100,10 @@ def _sandboxed_fork_server(sandbox, kernel_env):
 
 
 def _fork_server(config, kernel_env):
-    """A kernel fork server with the course's bank loaded; None (plain kernel launches) if it fails."""
+    """A kernel fork server; None (plain kernel launches) if it fails."""
     from grader.grading.kernels import ForkServer
-    from grader.runtime import find_bank
     try:
-        bank = find_bank(config.CourseDirectory.root, environ=kernel_env)
-    except Exception:
-        bank = None
-    try:
-        return ForkServer(bank, env=kernel_env)
+        return ForkServer(env=kernel_env)
     except Exception as exc:
         logging.getLogger("grader").warning("kernels start without the fork server: %s", exc)
         return None
@@ -121,6 +116,8 @@ def _close():
 
 
 def grade_task(task: GradeTask) -> GradeResult:
+    if task.get("started"):
+        Path(task["started"]).touch()       # so a worker's death is blamed on what it was running
     return _state["session"].grade(task)
 
 
