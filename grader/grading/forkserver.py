@@ -17,7 +17,8 @@ Two modes:
   file is the only part of the project it sees: it imports nothing of `grader`. Each kernel is
   isolated before any student code runs (`_isolate`): a pid namespace of its own whose init is a
   reaper (so killing that init kills everything the student started, setsid'd or not), a mount
-  namespace with a private /tmp and a /proc that shows only its own processes, the kernel's
+  namespace with a private /tmp and a /proc that shows only its own processes, an ipc namespace
+  (no System V shared memory with the next kernel), the kernel's
   leased uid with no groups and no capabilities, no_new_privs, and rlimits. Python 3.11 has no
   os.unshare or mount, hence the three libc calls through ctypes.
 
@@ -40,7 +41,7 @@ import threading
 PRELOAD = ("numpy",)
 LAUNCH_DIRS = {os.getcwd(), os.path.dirname(os.path.abspath(__file__))}
 
-CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 KERNEL_NS_PID = 2             # the kernel is the first child of its namespace's init (pid 1)
@@ -130,7 +131,7 @@ def _namespace_init(request, report, devnull):
 
 
 def fork_sandboxed(request, devnull, close):
-    """Fork a kernel in a pid and mount namespace of its own; return its init's pid (our namespace).
+    """Fork a kernel in a pid, mount and ipc namespace of its own; return its init's pid (our namespace).
     A forks, unshares and forks B (pid 1 of the new namespace) and exits; B reports on a pipe."""
     read_end, write_end = os.pipe()
     helper = os.fork()
@@ -139,7 +140,7 @@ def fork_sandboxed(request, devnull, close):
         try:
             close()
             os.close(read_end)
-            _libc("unshare", CLONE_NEWPID | CLONE_NEWNS)
+            _libc("unshare", CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
             init = os.fork()
             if init == 0:
                 _namespace_init(request, write_end, devnull)
