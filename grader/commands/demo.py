@@ -83,7 +83,11 @@ def run(args):
     console.rule("grade")
     config = effective_config(course)
     config.Execute.timeout = args.timeout
-    run_ = grade_with_progress(course, assignment, config=config, console=console)
+    from grader.grading.sandbox import support
+    sandbox = support()
+    if not sandbox.available:       # simulated students, written by us: nothing to fear from them
+        console.print(f"the simulated class is graded unsandboxed (the sandbox is unavailable: {sandbox.message})")
+    run_ = grade_with_progress(course, assignment, config=config, console=console, unsafe=not sandbox.available)
     print_summary(run_, console)
     console.rule("feedback")
     pages = write_feedback(config, assignment, bank=bank)

@@ -20,14 +20,19 @@ def print_item_analysis(result, console=None):
 
 
 def run(args):
+    from grader.files import write_atomic
     from grader.grading.config import effective_config, load_bank_if_any
+    from grader.grading.mode import describe_modes
     from grader.report import WHOLE_GRADEBOOK_CSV, write_reports
 
     bank = load_bank_if_any(args.bank)
     title = bank.assignments[args.assignment].title if bank and args.assignment in bank.assignments else None
     result = write_reports(effective_config(args.course), args.assignment, title=title)
     print_item_analysis(result)
+    mode = describe_modes(args.course, args.assignment)
+    write_atomic(result["folder"] / "grading-mode.txt", mode + "\n")
+    print(mode)
     print(f"reports written to {result['folder']}/: grades.csv ({result['students']} students), "
-          f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, plots; "
+          f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, grading-mode.txt, plots; "
           f"the whole gradebook in {result['folder'].parent / WHOLE_GRADEBOOK_CSV}")
     return 0

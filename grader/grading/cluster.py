@@ -73,7 +73,7 @@ def connect(spec: str):
         yield client
 
 
-def shipped_course(config, snapshot: Path, tasks: list[dict]) -> dict:
+def shipped_course(config, snapshot: Path, tasks: list[dict], sandboxed: bool = True) -> dict:
     """What every worker needs for the run, as plain data and bytes."""
     bank_path = Path(config.CourseDirectory.root) / BANK_FILENAME
     bank = bank_path.read_bytes() if bank_path.is_file() else None
@@ -83,7 +83,8 @@ def shipped_course(config, snapshot: Path, tasks: list[dict]) -> dict:
         if task["notebook"] not in releases and release.is_file():
             releases[task["notebook"]] = release.read_bytes()
     return {"config": _plain(config), "snapshot": Path(snapshot).read_bytes(), "bank": bank,
-            "assignment": tasks[0]["assignment"] if tasks else None, "release": releases}
+            "assignment": tasks[0]["assignment"] if tasks else None, "release": releases,
+            "sandboxed": sandboxed}
 
 
 def shipped_task(task: dict) -> dict:
@@ -141,7 +142,8 @@ class GraderPlugin(WorkerPlugin):
             config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
             env = with_venv_on_path()
             env["NBGRADER_EXECUTION"] = "autograde"
-            self.session = GradingSession(config, str(self.root / "gradebook.db"), env)
+            self.session = GradingSession(config, str(self.root / "gradebook.db"), env,
+                                          sandboxed=self.course.get("sandboxed", True))
         return self.session
 
     def grade(self, task: dict) -> dict:
@@ -177,12 +179,13 @@ def grade_on_worker(plugin_name: str, task: dict) -> dict:
     return get_worker().plugins[plugin_name].grade(task)
 
 
-def run_on_cluster(spec: str, tasks: list[dict], config, snapshot: Path, record) -> int:
+def run_on_cluster(spec: str, tasks: list[dict], config, snapshot: Path, record, sandboxed: bool = True) -> int:
     """Grade `tasks` on the Dask cluster `spec`, calling `record(result)` here, in this process, as
-    results arrive; return the number of worker threads the run started with."""
+    results arrive; return the number of worker threads the run started with. `sandboxed`: the
+    mode the coordinator chose; every worker grades in it."""
     if not tasks:
         return 0
-    course = shipped_course(config, snapshot, tasks)
+    course = shipped_course(config, snapshot, tasks, sandboxed)
     run_id = uuid.uuid4().hex[:12]
     plugin_name = PLUGIN_PREFIX + run_id
     with connect(spec) as client:

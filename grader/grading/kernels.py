@@ -2,12 +2,21 @@
 
 Every submission still gets a fresh kernel process of its own; nothing is shared between
 students. Kernels are forked from a fork server that has done their imports already
-(forkserver.py), talk over ipc sockets in a private directory, so parallel workers never race
-for TCP ports, and the kernel's working directory is set when a notebook takes it.
+(forkserver.py) and talk over ipc sockets in a private directory, so parallel workers never race
+for TCP ports.
+
+Sandboxed (the default; sandbox.py): the fork server runs in a bubblewrap sandbox of its own and
+isolates every kernel it forks (a uid, pid and mount namespace, rlimits of its own); the kernel
+starts in a fresh scratch directory of its own, into which the notebook's files are copied when a
+notebook takes it. If that server cannot start, every kernel gets a bubblewrap sandbox of its own
+(slower, as safe). Unsandboxed (--unsafe-no-sandbox): kernels are forked as the grader's user and
+the working directory is set when a notebook takes the kernel.
 """
 
 import json
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,10 +29,21 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 
+from grader.grading.sandbox import (
+    SHARED_ROOT,
+    ForkedSandboxProcess,
+    Sandbox,
+    SandboxedProvisioner,
+    SandboxedServer,
+    SandboxError,
+    kernel_environment,
+    new_kernel_manager,
+)
+
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
 # Imported while the kernel boots (ahead of need), so notebooks do not pay for them. `and None`:
 # nothing is displayed and no name is bound in the student's namespace.
-PRELOAD = ("numpy",)
+PRELOAD = ("numpy",)      # never grader: a sandboxed kernel cannot import it, and no kernel needs it
 
 
 def preload_arguments(modules=PRELOAD) -> list[str]:
@@ -31,13 +51,30 @@ def preload_arguments(modules=PRELOAD) -> list[str]:
 
 
 class ForkServer:
-    """The client of one `python -m grader.grading.forkserver` process."""
+    """The client of one fork server process: `python -m grader.grading.forkserver` as the grader's
+    user, or, given a `sandbox`, forkserver.py --sandboxed inside it (kernels isolated one by one).
+    A sandboxed server makes its kernels' directories in `shared`, a directory of this server
+    alone bound into its sandbox (mode 0711: each kernel can reach its own directories only)."""
 
-    def __init__(self, env: dict | None = None):
-        command = [sys.executable, "-m", "grader.grading.forkserver"]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                        env=env)
-        self.pid = self._reply().get("ready")
+    def __init__(self, env: dict | None = None, sandbox: Sandbox | None = None):
+        self.sandbox = sandbox
+        self.shared: Path | None = None
+        if sandbox is None:
+            command = [sys.executable, "-m", "grader.grading.forkserver"]
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                            env=env)
+        else:
+            SHARED_ROOT.mkdir(parents=True, exist_ok=True)
+            self.shared = Path(tempfile.mkdtemp(prefix="grader-kernels-", dir=SHARED_ROOT)).resolve()
+            self.shared.chmod(0o711)
+            self.process = SandboxedServer(sandbox, Path(__file__).with_name("forkserver.py"), shared=self.shared,
+                                           env=dict(os.environ if env is None else env),
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            self.pid = self._reply().get("ready")
+        except BaseException:
+            self.close()
+            raise
 
     def _reply(self) -> dict:
         line = self.process.stdout.readline()
@@ -46,12 +83,40 @@ class ForkServer:
         return json.loads(line)
 
     def fork(self, argv: list[str], env: dict, cwd: str) -> int:
-        self.process.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
+        return self._request({"argv": argv, "env": env, "cwd": cwd})
+
+    def _request(self, request: dict) -> int:
+        self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         reply = self._reply()
         if "error" in reply:
-            raise RuntimeError(reply["error"])
+            raise RuntimeError(f"the kernel fork server: {reply['error']}")
         return reply["pid"]
+
+    def fork_sandboxed(self, argv: list[str], env: dict, sockets: Path) -> ForkedSandboxProcess:
+        """A kernel forked in the server's sandbox, isolated under a leased uid in a fresh scratch
+        directory (its cwd). `sockets`: the kernel's own directory (connection file, ipc sockets)
+        inside `shared`; it is handed to the kernel's uid."""
+        sandbox = self.sandbox
+        lease = sandbox.lease()
+        scratch = None
+        try:
+            scratch = sandbox.make_dir("scratch-", lease.uid, root=self.shared)
+            for path in [sockets, *sockets.iterdir()]:
+                os.chown(path, lease.uid, lease.uid)
+            sockets.chmod(0o700)
+            ns_pid = self._request({"argv": argv, "env": kernel_environment(env), "cwd": str(scratch),
+                                    "uid": lease.uid, "rlimits": sandbox.limits.rlimits(),
+                                    "tmp_size": sandbox.limits.tmp_size})
+            return ForkedSandboxProcess(self.process.init_pid, ns_pid, lease=lease, scratch=scratch, sockets=sockets)
+        except BaseException:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            lease.release()
+            raise
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def serves(self, cmd: list[str]) -> bool:
         """True when `cmd` starts an ipykernel under this server's Python."""
@@ -59,6 +124,8 @@ class ForkServer:
                 and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable))
 
     def close(self):
+        """The server exits when its stdin closes; a sandboxed one takes every kernel it forked
+        with it (its pid namespace ends)."""
         if self.process.poll() is None:
             self.process.stdin.close()
             try:
@@ -66,6 +133,8 @@ class ForkServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.shared is not None:
+            shutil.rmtree(self.shared, ignore_errors=True)
 
 
 class ForkedProcess:
@@ -105,37 +174,64 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
 
-class ForkedProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, launching the kernel through a ForkServer."""
+class ForkedProvisioner(SandboxedProvisioner):
+    """jupyter_client's local provisioner, launching the kernel through a ForkServer.
+    With a sandboxed server, a kernel the server cannot fork gets a bubblewrap sandbox of its
+    own (SandboxedProvisioner), never an unsandboxed launch."""
 
     server = None
 
     async def launch_kernel(self, cmd, **kwargs):
+        if self.server is not None and self.server.sandbox is not None:
+            return await self._launch_sandboxed(cmd, **kwargs)
         if self.server is None or not self.server.serves(cmd):
-            return await super().launch_kernel(cmd, **kwargs)
+            return await LocalProvisioner.launch_kernel(self, cmd, **kwargs)
         try:
             pid = self.server.fork(cmd[3:], kwargs.get("env") or dict(os.environ),
                                    str(kwargs.get("cwd") or os.getcwd()))
         except (OSError, RuntimeError, ValueError):   # the server is gone: a plain kernel, slower
-            return await super().launch_kernel(cmd, **kwargs)
+            return await LocalProvisioner.launch_kernel(self, cmd, **kwargs)
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid          # the kernel leads its own session
         self.cwd = kwargs.get("cwd")
         return self.connection_info
 
+    async def _launch_sandboxed(self, cmd, **kwargs):
+        self.sandbox = self.server.sandbox
+        if not (self.server.alive() and self.server.serves(cmd)):
+            return await super().launch_kernel(cmd, **kwargs)
+        try:
+            self.process = self.server.fork_sandboxed(cmd[3:], kwargs.get("env") or dict(os.environ),
+                                                      Path(self.parent.connection_file).parent)
+        except (OSError, RuntimeError, ValueError, SandboxError) as exc:  # one bwrap for this kernel, slower
+            logging.getLogger("grader").warning("a kernel starts in a sandbox of its own: %s", exc)
+            return await super().launch_kernel(cmd, **kwargs)
+        self.pid = self.process.pid
+        self.pgid = None                    # signals go through the process: the kernel, or its namespace
+        self.cwd = str(self.process.scratch)
+        return self.connection_info
+
 
 class KernelPool:
     """Launch kernels one ahead. `take()` returns a started AsyncKernelManager (not yet ready).
-    With a fork server, kernels are forked from it; without, each is a fresh `python -m ipykernel`."""
+    With a fork server, kernels are forked from it; without, each is a fresh `python -m ipykernel`.
+    With a `sandbox`, every kernel is sandboxed: forked by the server if it is a sandboxed one,
+    else in a bubblewrap sandbox of its own; its working directory is its scratch directory."""
 
-    def __init__(self, kernel_name: str = "python3", env: dict | None = None, server: ForkServer | None = None):
+    def __init__(self, kernel_name: str = "python3", env: dict | None = None, server: ForkServer | None = None,
+                 sandbox: Sandbox | None = None):
+        if server is not None and server.sandbox is not sandbox:
+            raise ValueError("a KernelPool's fork server must run in the pool's sandbox (or neither has one)")
         self.kernel_name = kernel_name
         self.env = dict(os.environ if env is None else env)
         self.server = server
+        self.sandbox = sandbox
         self._dir = Path(tempfile.mkdtemp(prefix="grader-kernels-"))
         self._next = None
 
     def _launch(self, kernel_name: str) -> AsyncKernelManager:
+        if self.sandbox is not None:
+            return self._launch_sandboxed(kernel_name)
         connection_file = self._dir / f"kernel-{uuid.uuid4().hex}.json"
         km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
                                 connection_file=str(connection_file))
@@ -145,6 +241,20 @@ class KernelPool:
             km.provisioner.server = self.server
         run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments()], env=self.env,
                                   cwd=str(self._dir))
+        return km
+
+    def _launch_sandboxed(self, kernel_name: str) -> AsyncKernelManager:
+        """Each kernel has a socket directory of its own (handed to its uid), in the server's shared
+        directory when it has one. Must run on the worker's main thread: bwrap's --die-with-parent
+        is tied to the thread that starts it."""
+        directory = self.server.shared if self.server is not None else self._dir
+        km = new_kernel_manager(self.sandbox, kernel_name, directory=directory)
+        if self.server is not None:
+            provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+            provisioner.server = self.server
+            km.provisioner = provisioner
+        run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments(PRELOAD)],
+                                  env=self.env)
         return km
 
     def take(self, kernel_name: str, prestart_next: bool = True) -> AsyncKernelManager:
@@ -164,12 +274,7 @@ class KernelPool:
         self._discard_next()
         if self.server is not None:
             self.server.close()
-        for path in self._dir.glob("*"):
-            path.unlink(missing_ok=True)
-        try:
-            self._dir.rmdir()
-        except OSError:
-            pass
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def shutdown(km: AsyncKernelManager) -> None:

@@ -75,7 +75,7 @@ class ResilientExecute(Execute):
 
     pool = None          # set by the worker: a KernelPool
     prestart_next = True
-    workdir = None       # the kernel's working directory: autograded/<student>/<assignment>/
+    workdir = None       # autograded/<student>/<assignment>/: the kernel's files (see _enter_workdir)
     prelude = ""         # run silently before the first cell: defines what hidden tests call (answers.prelude)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -116,8 +116,16 @@ class ResilientExecute(Execute):
         return super().preprocess_cell(cell, resources, index)
 
     def _enter_workdir(self):
-        # silent: no execution count, no `_`, and no name left in the student's namespace
-        if self.workdir:
+        """Give the kernel the notebook's files. Sandboxed, the kernel already runs in a fresh scratch
+        directory of its own: the files of `workdir` (the submission's and the source's, as
+        nbgrader gathers them in autograded/) are copied in from here, and the kernel never sees
+        autograded/. Unsandboxed, the kernel changes into `workdir` itself."""
+        process = getattr(self.km.provisioner, "process", None)
+        if getattr(process, "scratch", None) is not None:
+            if self.workdir:
+                process.copy_in(self.workdir)
+        elif self.workdir:
+            # silent: no execution count, no `_`, and no name left in the student's namespace
             msg_id = self.kc.execute(f"__import__('os').chdir({str(self.workdir)!r})",
                                      silent=True, store_history=False)
             self.wait_for_reply(msg_id)

@@ -7,7 +7,8 @@ from rich.table import Table
 from grader.grading.runner import grade_assignment
 
 
-def grade_with_progress(course, assignment, students=None, workers=None, console=None, config=None, cluster=None):
+def grade_with_progress(course, assignment, students=None, workers=None, console=None, config=None, cluster=None,
+                        unsafe=False):
     console = console or Console()
     columns = [TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[last]}")]
@@ -24,7 +25,7 @@ def grade_with_progress(course, assignment, students=None, workers=None, console
         config = config or effective_config(course)
         progress.update(task, total=len(find_submissions(CourseDirectory(config=config), assignment, students)))
         return grade_assignment(course, assignment, students=students, workers=workers,
-                                on_progress=advance, config=config, cluster=cluster)
+                                on_progress=advance, config=config, cluster=cluster, unsafe=unsafe)
 
 
 def summary_table(grade_run) -> Table:
@@ -46,3 +47,5 @@ def print_summary(grade_run, console=None):
     broken = len(grade_run.broken)
     console.print(f"mean {sum(scores) / len(scores):.2f}; {broken} submission(s) with problems listed above; "
                   f"autograded notebooks under autograded/<student>/{grade_run.assignment}/")
+    if grade_run.mode is not None:
+        console.print(grade_run.mode.describe(), style=None if grade_run.mode.sandboxed else "bold red")

@@ -24,6 +24,7 @@ from grader.files import write_atomic
 from grader.grading import gradebook as gbops
 from grader.grading.answers import check_specs, course_bank
 from grader.grading.config import effective_config, with_venv_on_path
+from grader.grading.mode import Mode, choose_mode, record_mode
 from grader.grading.reasons import RELEASED_AGAIN, notebook_reasons, without_repairs_of
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.grading.worker import grade_task, init_worker
@@ -48,6 +49,7 @@ class GradeRun:
     seconds: float
     workers: int
     timings: dict = field(default_factory=dict)   # the coordinator's own seconds: gradebook, results
+    mode: Mode | None = None      # kernels sandboxed or not (grader.grading.mode)
 
     @property
     def broken(self):
@@ -116,11 +118,14 @@ def _timestamp(coursedir, submitted: Path):
 
 
 def grade_assignment(course: Path, assignment: str, students: list[str] | None = None,
-                     workers: int | None = None, on_progress=None, config=None, cluster: str | None = None) -> GradeRun:
+                     workers: int | None = None, on_progress=None, config=None, cluster: str | None = None,
+                     unsafe: bool = False) -> GradeRun:
     """Autograde every submission of `assignment` (or only `students`) into autograded/ and the gradebook.
     `cluster`: None grades in local worker processes; "local:N" or a Dask scheduler address
-    ("tcp://host:8786") grades on Dask workers (cluster.py)."""
+    ("tcp://host:8786") grades on Dask workers (cluster.py). Kernels are sandboxed; where they
+    cannot be, GraderError, unless `unsafe` (then no kernel is sandboxed)."""
     started = time.monotonic()
+    mode = choose_mode(unsafe)
     os.environ.update(with_venv_on_path())
     config = config or effective_config(course)
     coursedir = CourseDirectory(config=config)
@@ -212,15 +217,16 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
             gbops.snapshot(gb, assignment, snapshot)
             if cluster:
                 from grader.grading.cluster import run_on_cluster
-                workers = run_on_cluster(cluster, tasks, config, snapshot, record)
+                workers = run_on_cluster(cluster, tasks, config, snapshot, record, sandboxed=mode.sandboxed)
             else:
-                _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env()), record)
+                _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env(), mode.sandboxed), record)
 
         for student, found in gbops.scores(gb, assignment, submissions).items():
             outcomes[student].score = found["score"]
             outcomes[student].max_score = found["max_score"]
     timings["results"] -= timings["gradebook"]       # result handling: the rest of `record`
-    return GradeRun(assignment, outcomes, time.monotonic() - started, workers, timings)
+    record_mode(course, assignment, submissions, mode)
+    return GradeRun(assignment, outcomes, time.monotonic() - started, workers, timings, mode)
 
 
 def _kernel_env() -> dict:

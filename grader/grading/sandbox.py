@@ -63,6 +63,9 @@ LEASES = Path("/run/grader-sandbox")
 SYSTEM_TREES = ("/usr", "/etc")
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 MiB = 1 << 20
+SERVER_PATH = "/opt/grader-forkserver.py"     # where a sandboxed fork server sees its one file
+SHARED_ROOT = Path("/var/tmp")                 # kernels' directories: not under /tmp, which each
+                                               # forked kernel covers with a private tmpfs
 
 
 class SandboxError(RuntimeError):
@@ -79,6 +82,14 @@ class Limits:
     open_files: int = 256
     file_size: int = 64 * MiB         # RLIMIT_FSIZE: no file written may grow past it
     tmp_size: int = 64 * MiB          # the private /tmp (tmpfs)
+
+    def rlimits(self) -> dict[str, tuple[int, int]]:
+        """The same limits as setrlimit arguments (a fork server sets them in each kernel)."""
+        return {"RLIMIT_CPU": (self.cpu_seconds, self.cpu_seconds + 2),
+                "RLIMIT_AS": (self.address_space, self.address_space),
+                "RLIMIT_NPROC": (self.processes, self.processes),
+                "RLIMIT_NOFILE": (self.open_files, self.open_files),
+                "RLIMIT_FSIZE": (self.file_size, self.file_size), "RLIMIT_CORE": (0, 0)}
 
     def prlimit_arguments(self) -> list[str]:
         return [f"--cpu={self.cpu_seconds}:{self.cpu_seconds + 2}", f"--as={self.address_space}",
@@ -217,6 +228,28 @@ class Sandbox:
     def command(self, argv: list[str], *, uid: int, scratch: Path, sockets: Path | None, env: dict,
                 info_fd: int | None = None) -> list[str]:
         """The bwrap command line that runs `argv` as `uid` in `scratch` (see the module docstring)."""
+        binds = [scratch] + ([sockets] if sockets and sockets != scratch else [])
+        cmd = self._namespaces(binds, env, info_fd, chdir=scratch)
+        cmd += ["--", SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                "--inh-caps=-all", "--bounding-set=-all", "--",
+                PRLIMIT, *self.limits.prlimit_arguments(), "--", *argv]
+        return cmd
+
+    def server_command(self, server_file: Path, *, shared: Path, env: dict, info_fd: int | None = None) -> list[str]:
+        """The bwrap command line of a kernel fork server (forkserver.py --sandboxed): the same file
+        system, network and environment as a kernel's, plus `shared` (where kernels' scratch and
+        socket directories are made, bound at the same path), the server file alone at
+        SERVER_PATH, and the three capabilities it needs to isolate each kernel it forks
+        (CAP_SYS_ADMIN: a pid and mount namespace, /tmp and /proc; CAP_SETUID/CAP_SETGID: the
+        kernel's uid). It stays root inside but sees nothing a kernel could not see."""
+        cmd = self._namespaces([shared], env, info_fd, chdir=shared, extra=["--ro-bind", str(server_file),
+                                                                            SERVER_PATH])
+        for cap in ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID"):
+            cmd += ["--cap-add", cap]
+        return cmd + ["--", sys.executable, SERVER_PATH, "--sandboxed"]
+
+    def _namespaces(self, binds: list[Path], env: dict, info_fd: int | None, chdir: Path,
+                    extra: list[str] = ()) -> list[str]:
         cmd = [BWRAP, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         if info_fd is not None:
@@ -229,21 +262,19 @@ class Sandbox:
             elif os.path.isdir(link):
                 cmd += ["--ro-bind", link, link]
         made = {Path("/"), Path("/proc"), Path("/dev"), Path("/tmp")}
-        mounted = []
+        mounted: list[Path] = []
         for tree in self.trees:
             cmd += self._parents(tree, made, mounted) + ["--ro-bind", str(tree), str(tree)]
             mounted.append(tree)
         for path in self.hidden:
             cmd += ["--perms", "0000", "--tmpfs", str(path), "--remount-ro", str(path)] if path.is_dir() \
                 else ["--ro-bind", str(self._empty_file()), str(path)]
-        for directory in [scratch] + ([sockets] if sockets and sockets != scratch else []):
+        for directory in binds:
             cmd += self._parents(directory, made, mounted) + ["--bind", str(directory), str(directory)]
-        cmd += ["--chdir", str(scratch), "--clearenv"]
+        cmd += list(extra)
+        cmd += ["--chdir", str(chdir), "--clearenv"]
         for name, value in sorted(kernel_environment(env).items()):
             cmd += ["--setenv", name, value]
-        cmd += ["--", SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-                "--inh-caps=-all", "--bounding-set=-all", "--",
-                PRLIMIT, *self.limits.prlimit_arguments(), "--", *argv]
         return cmd
 
     @staticmethod
@@ -268,8 +299,8 @@ class Sandbox:
     def lease(self) -> UidLease:
         return UidLease(self.uid_base, self.uid_count, self.leases)
 
-    def make_dir(self, prefix: str, uid: int) -> Path:
-        path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.scratch_root)).resolve()
+    def make_dir(self, prefix: str, uid: int, root=None) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=root or self.scratch_root)).resolve()
         os.chown(path, uid, uid)
         return path
 
@@ -313,6 +344,26 @@ def kernel_environment(env: dict) -> dict:
     return inside
 
 
+def copy_into(source: Path, scratch: Path, uid: int) -> None:
+    """Put a submission's working files (the contents of `source` but its notebooks: the kernel
+    needs none, and autograded/ may hold last run's) into a kernel's scratch directory, owned by
+    the kernel's uid. Symbolic links are copied as links, never followed."""
+    shutil.copytree(source, scratch, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb"))
+    for directory, subdirs, files in os.walk(scratch):
+        for name in [*subdirs, *files]:
+            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
+
+
+def _read_info_fd(read_end: int) -> int | None:
+    """bwrap writes {"child-pid": N} (the namespace's init, host pid) once the namespace exists."""
+    with os.fdopen(read_end, "rb") as info:
+        text = info.read()
+    try:
+        return json.loads(text)["child-pid"]
+    except (ValueError, KeyError):
+        return None             # bwrap failed; its exit status and stderr say why
+
+
 class SandboxedProcess(subprocess.Popen):
     """The Popen of `bwrap`, with what jupyter_client expects of a kernel's Popen:
     send_signal reaches the command (an interrupt reaches the kernel, not bwrap); kill ends the
@@ -333,20 +384,10 @@ class SandboxedProcess(subprocess.Popen):
             raise
         finally:
             os.close(write_end)
-        with os.fdopen(read_end, "rb") as info:
-            text = info.read()          # bwrap writes {"child-pid": N} once the namespace exists, then closes
-        try:
-            self.init_pid = json.loads(text)["child-pid"]
-        except (ValueError, KeyError):
-            self.init_pid = None        # bwrap failed; its exit status and stderr say why
+        self.init_pid = _read_info_fd(read_end)
 
     def copy_in(self, source: Path) -> None:
-        """Put a submission's working files (the contents of `source`) into the scratch directory,
-        owned by the kernel's uid. Symbolic links are copied as links, never followed."""
-        shutil.copytree(source, self.scratch, symlinks=True, dirs_exist_ok=True)
-        for directory, subdirs, files in os.walk(self.scratch):
-            for name in [*subdirs, *files]:
-                os.chown(os.path.join(directory, name), self.uid, self.uid, follow_symlinks=False)
+        copy_into(Path(source), self.scratch, self.uid)
 
     def command_pid(self, timeout: float = 5.0) -> int | None:
         """The host pid of the sandboxed command: the child of the namespace's init (which bwrap
@@ -441,6 +482,145 @@ def new_kernel_manager(sandbox: Sandbox, kernel_name: str = "python3", directory
     km.provisioner = SandboxedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
     km.provisioner.sandbox = sandbox
     return km
+
+
+class SandboxedServer(subprocess.Popen):
+    """The Popen of a sandboxed fork server's bwrap; `init_pid` is its namespace's init (host pid),
+    the root under which every kernel it forks is found."""
+
+    def __init__(self, sandbox: Sandbox, server_file: Path, *, shared: Path, env: dict, **kwargs):
+        read_end, write_end = os.pipe()
+        try:
+            command = sandbox.server_command(server_file, shared=shared, env=env, info_fd=write_end)
+            kwargs["pass_fds"] = tuple(kwargs.get("pass_fds", ())) + (write_end,)
+            super().__init__(command, env={"PATH": os.environ.get("PATH", os.defpath)}, cwd="/", **kwargs)
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        self.init_pid = _read_info_fd(read_end)
+
+
+def _proc_status(pid: int) -> dict[str, str]:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def host_pid(ns_pid: int, root: int, depth: int) -> int | None:
+    """The host pid of the descendant of host pid `root` that is `ns_pid` in the pid namespace
+    `depth` levels below ours (/proc/PID/status NSpid lists a pid per level, ours first)."""
+    queue = [root]
+    while queue:
+        pid = queue.pop()
+        nspid = _proc_status(pid).get("NSpid", "").split()
+        if len(nspid) > depth and int(nspid[depth]) == ns_pid:
+            return pid
+        queue += _children(pid)
+    return None
+
+
+def _start_time(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat: tells a process from a later one that reuses its pid."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+class ForkedSandboxProcess:
+    """The Popen methods jupyter_client uses, for a kernel forked by a sandboxed fork server.
+
+    `pid` is the host pid of the kernel namespace's init (the reaper the server forked, pid 1
+    inside); the kernel itself is pid 2 inside. kill() SIGKILLs the init, and the Linux kernel then
+    kills every process of the namespace; signals other than SIGKILL go to the kernel (an interrupt
+    on a cell timeout). Once the init is gone, so is everything it held: the scratch and socket
+    directories are removed and the uid is free again."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, server_init: int, ns_pid: int, *, lease: UidLease, scratch: Path, sockets: Path):
+        self.uid, self.scratch, self.sockets, self._lease = lease.uid, scratch, sockets, lease
+        self.returncode: int | None = None
+        self.pid = host_pid(ns_pid, server_init, depth=1)
+        self._started = _start_time(self.pid) if self.pid else None
+        self._kernel: int | None = None
+        if self.pid is None or self._started is None:
+            self.returncode = -signal.SIGKILL      # it died before we could see it
+            self._finished()
+
+    def copy_in(self, source: Path) -> None:
+        copy_into(Path(source), self.scratch, self.uid)
+
+    def _alive(self) -> bool:
+        return self.pid is not None and _start_time(self.pid) == self._started and \
+            Path(f"/proc/{self.pid}/stat").read_text().rsplit(") ", 1)[1][0] not in "ZX"
+
+    def command_pid(self) -> int | None:
+        """The kernel's host pid (pid 2 of the namespace)."""
+        if self._kernel is None and self.returncode is None:
+            self._kernel = host_pid(2, self.pid, depth=2)
+        return self._kernel
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                alive = self._alive()
+            except (OSError, IndexError):
+                alive = False
+            if not alive:
+                self.returncode = -signal.SIGKILL    # unknown: the server's namespace reaped it
+                self._finished()
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.002)
+        return self.returncode
+
+    def send_signal(self, sig):
+        if sig == signal.SIGKILL:
+            return self.kill()
+        pid = self.command_pid()
+        if pid is not None and self.poll() is None:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self):
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _finished(self):
+        """A namespace's init is gone (or a zombie) only after every other process of it is."""
+        if self._lease is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            shutil.rmtree(self.sockets, ignore_errors=True)
+            self._lease.release()
+            self._lease = None
 
 
 def wait_gone(pid: int, timeout: float = 5.0) -> bool:

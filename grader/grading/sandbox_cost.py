@@ -1,18 +1,22 @@
 """What a sandbox costs per notebook: `python -m grader.grading.sandbox_cost [N]`.
 
 Starts N kernels each way, one at a time, and reports per kernel the wall time from launch to
-the kernel's first reply (kernel_info) and the CPU time the kernel's processes used by then:
+the kernel's first reply (kernel_info) and the CPU time its processes used by then:
 
-* forked: forked from today's fork server (imports done once per worker);
+* forked: forked by the unsandboxed fork server (--unsafe-no-sandbox grading);
+* forked in sandbox: forked by the fork server inside the sandbox, each kernel isolated by it
+  (pid + mount namespace, uid, rlimits): what grading does by default;
 * plain: a fresh `python -m ipykernel_launcher` (no sandbox);
-* sandboxed: the same command in the sandbox (bwrap + setpriv + prlimit, grading.sandbox);
+* sandboxed: the same command in a sandbox of its own (bwrap + setpriv + prlimit: one bwrap
+  per kernel, the fallback when the sandboxed fork server cannot start);
 * bwrap alone: `true` in the sandbox, the sandbox's own overhead.
 
-Plain and sandboxed kernels import numpy as they boot (as KernelPool has kernels do); the forked
-one has it from the server.
+Plain and sandboxed kernels import numpy as they boot (as KernelPool has kernels do); forked
+ones have it from the server.
 
-CPU is read from /proc just before the kernel is killed (utime + stime of the kernel and, for
-the sandbox, bwrap and the namespace's init), so it is the cost of starting, not of grading.
+CPU is read from /proc just before the kernel is killed: utime + stime of the kernel and of
+whatever else starting it took (bwrap and its namespace's init; the kernel namespace's init),
+plus what the fork server spent forking it. So it is the cost of starting, not of grading.
 """
 
 import asyncio
@@ -27,7 +31,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from grader.grading.kernels import HISTORY_IN_MEMORY, ForkedProvisioner, ForkServer, preload_arguments, shutdown
-from grader.grading.sandbox import Sandbox, new_kernel_manager
+from grader.grading.sandbox import ForkedSandboxProcess, Sandbox, SandboxedProcess, new_kernel_manager
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -50,34 +54,63 @@ def _plain(directory: Path, server=None) -> AsyncKernelManager:
     return km
 
 
-async def _start(km) -> tuple[float, float]:
+def _forked_in_sandbox(server: ForkServer) -> AsyncKernelManager:
+    """As KernelPool makes them when grading sandboxed."""
+    km = new_kernel_manager(server.sandbox, directory=server.shared)
+    km.provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+    km.provisioner.server = server
+    return km
+
+
+def _pids(process) -> list:
+    """The processes a kernel's start ran in (their CPU is its cost)."""
+    if isinstance(process, SandboxedProcess):
+        return [process.pid, process.init_pid, process.command_pid()]
+    if isinstance(process, ForkedSandboxProcess):
+        return [process.pid, process.command_pid()]
+    return [process.pid]
+
+
+async def _start(km, server=None) -> tuple[float, float]:
+    server_pid = _server_pid(server)
+    server_before = cpu_seconds(server_pid)
     started = time.monotonic()
     await km.start_kernel(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments(("numpy",))])
     kc = km.client()
     kc.start_channels()
     await kc.wait_for_ready(timeout=60)
     wall = time.monotonic() - started
-    process = km.provisioner.process
-    pids = [process.pid]
-    if hasattr(process, "command_pid"):
-        pids += [process.init_pid, process.command_pid()]
-    cpu = sum(cpu_seconds(pid) for pid in pids)
+    cpu = sum(cpu_seconds(pid) for pid in _pids(km.provisioner.process))
+    cpu += cpu_seconds(server_pid) - server_before
     kc.stop_channels()
     return wall, cpu
+
+
+def _server_pid(server) -> int | None:
+    """The fork server's host pid (a sandboxed one is the child of its bwrap namespace's init)."""
+    if server is None:
+        return None
+    init = getattr(server.process, "init_pid", None)
+    if init is None:
+        return server.process.pid
+    children = Path(f"/proc/{init}/task/{init}/children").read_text().split()
+    return int(children[0]) if children else None
 
 
 def measure(n: int) -> dict[str, list[tuple[float, float]]]:
     directory = Path(tempfile.mkdtemp(prefix="grader-sandbox-cost-"))
     server = ForkServer()
     sandbox = Sandbox()
-    ways = {"forked": lambda: _plain(directory, server), "plain": lambda: _plain(directory),
-            "sandboxed": lambda: new_kernel_manager(sandbox)}
-    results = {name: [] for name in ways}
+    sandboxed_server = ForkServer(sandbox=sandbox)
+    ways = {"forked": (lambda: _plain(directory, server), server),
+            "forked in sandbox": (lambda: _forked_in_sandbox(sandboxed_server), sandboxed_server),
+            "plain": (lambda: _plain(directory), None), "sandboxed": (lambda: new_kernel_manager(sandbox), None)}
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
     try:
         for _ in range(n):
-            for name, make in ways.items():
+            for name, (make, forker) in ways.items():
                 km = make()
-                results[name].append(asyncio.run(_start(km)))
+                results[name].append(asyncio.run(_start(km, forker)))
                 shutdown(km)
         results["bwrap alone"] = []
         for _ in range(n):
@@ -91,6 +124,7 @@ def measure(n: int) -> dict[str, list[tuple[float, float]]]:
                                            - before.children_user - before.children_system))
     finally:
         server.close()
+        sandboxed_server.close()
     return results
 
 
@@ -99,12 +133,12 @@ def main(argv=None):
     n = int(argv[0]) if argv else 10
     results = measure(n)
     print(f"{n} kernels each, one at a time, on {os.cpu_count()} cores; median (min-max)")
-    print(f"{'':12} {'wall to first reply (s)':>28} {'CPU to first reply (s)':>28}")
+    print(f"{'':18} {'wall to first reply (s)':>28} {'CPU to first reply (s)':>28}")
     for name, rows in results.items():
         cells = []
         for column in zip(*rows):
             cells.append(f"{statistics.median(column):.3f} ({min(column):.3f}-{max(column):.3f})")
-        print(f"{name:12} {cells[0]:>28} {cells[1]:>28}")
+        print(f"{name:18} {cells[0]:>28} {cells[1]:>28}")
 
 
 if __name__ == "__main__":

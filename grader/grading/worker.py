@@ -26,9 +26,13 @@ class _WarningCollector(logging.Handler):
 class GradingSession:
     """One NotebookGrader and one KernelPool (with its fork server) over a private copy of the
     gradebook snapshot; `grade(task) -> result`, both plain dicts. A local worker process has one
-    for its life; a Dask worker has one per grading run (cluster.py)."""
+    for its life; a Dask worker has one per grading run (cluster.py).
 
-    def __init__(self, config, snapshot_path: str, kernel_env: dict):
+    `sandboxed`: every kernel runs in the sandbox (sandbox.py), forked by a fork server inside it;
+    the course directory and this worker's files are hidden from it. Must be made on the
+    worker's main thread (kernels are launched from the thread that made the pool)."""
+
+    def __init__(self, config, snapshot_path: str, kernel_env: dict, sandboxed: bool = True):
         from grader.grading.kernels import KernelPool
         from grader.grading.pipeline import NotebookGrader
 
@@ -36,7 +40,14 @@ class GradingSession:
         self.private = Path(tempfile.mkdtemp(prefix="grader-worker-"))
         db_copy = self.private / "gradebook.db"
         shutil.copyfile(snapshot_path, db_copy)
-        self.pool = KernelPool(env=kernel_env, server=_fork_server(config, kernel_env))
+        if sandboxed:
+            from grader.grading.sandbox import Sandbox
+            sandbox = Sandbox(forbid=[config.CourseDirectory.root or os.getcwd(), self.private,
+                                      Path(snapshot_path).parent])
+            self.pool = KernelPool(env=kernel_env, server=_sandboxed_fork_server(sandbox, kernel_env),
+                                   sandbox=sandbox)
+        else:
+            self.pool = KernelPool(env=kernel_env, server=_fork_server(config, kernel_env))
         self.grader = NotebookGrader(config, f"sqlite:///{db_copy}", self.pool)
 
     def grade(self, task: GradeTask) -> GradeResult:
@@ -79,9 +90,19 @@ def _collector() -> "_WarningCollector":
     return collector
 
 
-def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
-    _state["session"] = GradingSession(config, snapshot_path, kernel_env)
+def init_worker(config, snapshot_path: str, kernel_env: dict, sandboxed: bool = True) -> None:
+    _state["session"] = GradingSession(config, snapshot_path, kernel_env, sandboxed)
     atexit.register(_close)
+
+
+def _sandboxed_fork_server(sandbox, kernel_env):
+    """A fork server inside the sandbox; None (a bubblewrap sandbox per kernel, slower) if it fails."""
+    from grader.grading.kernels import ForkServer
+    try:
+        return ForkServer(env=kernel_env, sandbox=sandbox)
+    except Exception as exc:
+        logging.getLogger("grader").warning("sandboxed kernels start without the fork server: %s", exc)
+        return None
 
 
 def _fork_server(config, kernel_env):
