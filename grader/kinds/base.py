@@ -212,7 +212,7 @@ class Kind:
                     rule: Rule, text: str) -> Result:
         """A single value's result: right, a misconception's credit, or wrong with its band."""
         if check.ok:
-            return make_result(problem, 1.0, text, "Correct.", code=Code.CORRECT, error=rules.band_of(check))
+            return make_result(problem, 1.0, text, "Correct.", code=Code.CORRECT)
         for misconception in problem.misconceptions:
             ok, value = safe_evaluate(misconception.answer, values)
             if ok and rules.compare_value(answer, value, rule).ok:

@@ -282,7 +282,7 @@ class Table(Kind):
                     score += 1
                     carried_count += 1
                     source = labels[row_index - 1] if row_index - 1 < len(labels) else str(row_index)
-                    part.update(correct=True, carried_forward=True, code=Code.CARRIED_FORWARD,
+                    part.update(correct=True, carried_forward=True, code=Code.CARRIED_FORWARD, error=None,
                                 message=f"credited as carried forward: right for your {chain.spec.source} "
                                         f"of row {source!r}")
                 else:
