@@ -3,7 +3,8 @@
 One notebook per assignment (nbformat 4.5, nbgrader cell metadata schema 3). Per problem:
 a locked prompt (Markdown), a locked cell defining the problem's array inputs, the answer
 cell (solution: the problem's answer expression turned into code that calls the engine),
-and the test cell (visible format checks, then the hidden `grader.runtime.check` call).
+and the test cell (visible format checks, the problem's public checks (grader.kinds.checks),
+then the hidden `grader.runtime.check` call).
 
 Rendering is deterministic: cell ids derive from grade ids, JSON keys are sorted and
 nothing depends on the clock, so re-rendering an unchanged bank gives the same bytes.
@@ -24,6 +25,7 @@ from grader.bank.templates import python_literal, render_prompt
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.kinds import ProblemVariant, kind_of
+from grader.kinds.checks import check_lines
 from grader.protocol import Role
 from grader.variants import draw, variant_key_for
 
@@ -105,6 +107,7 @@ def test_source(variant: ProblemVariant, assignment_id: str) -> str:
     return "\n".join([
         "# Format checks. The values are checked when the assignment is graded.",
         *variant.kind.format_checks(variant),
+        *check_lines(variant),
         "### BEGIN HIDDEN TESTS",
         "from grader.runtime import check",
         call,
