@@ -151,9 +151,12 @@ def render_assignment(bank: Bank, assignment_id: str) -> Any:
     assignment = bank.assignments[assignment_id]
     variants = problem_variants(bank, assignment_id)
     total = sum(float(variant.problem.points) for variant in variants)
+    checks = ("it checks the answer's format and, where a problem has them, prints public checks "
+              "(properties every right answer has, never its value)"
+              if any(variant.problem.checks for variant in variants) else "it checks the answer's format only")
     title = (f"# {bank.course}: {assignment.title}\n\n"
              f"{plural(len(variants), 'problem')}, {points_text(total)}. Write each answer in the cell marked "
-             f"for it, then run the test cell below it: it checks the answer's format only. "
+             f"for it, then run the test cell below it: {checks}. "
              f"The values are checked when the assignment is graded.")
     cells = [markdown_cell("title", title), code_cell("setup", SETUP_SOURCE, locked=True)]
     for variant in variants:
