@@ -104,7 +104,7 @@ def _check_public(problem: Problem, values: Values, report: ProblemReport, key: 
     try:
         failed = failures(variant)
         for check, label in failed:
-            report.fail("public check", key, f"checks[{problem.checks.index(check)}] (line {check.line}, "
+            report.fail("public check", key, f"checks[{check.index}] (line {check.line}, "
                                              f"'{describe(check)}') fails {label}")
         if len(caught) < len(problem.checks):
             for wrong in variant.kind.wrong_answers(variant):
@@ -138,8 +138,8 @@ def qa_problem(bank, problem, variants):
             _check_variant(problem, values, expected, report, label)
             if problem.checks:
                 _check_public(problem, values, report, label, caught)
-    report.idle_checks = [f"checks[{index}] (line {check.line}, '{describe(check)}')"
-                          for index, check in enumerate(problem.checks) if id(check) not in caught]
+    report.idle_checks = [f"checks[{check.index}] (line {check.line}, '{describe(check)}')"
+                          for check in problem.checks if id(check) not in caught]
     report.distinct = len(seen)
     report.seconds = time.perf_counter() - started
     return report

@@ -113,7 +113,7 @@ def public_check_failure(problem: Problem, values: dict[str, Any]) -> tuple[str,
     if not failed:
         return None
     check, label = failed[0]
-    return (f"checks[{problem.checks.index(check)}]",
+    return (f"checks[{check.index}]",
             f"the public check '{describe(check)}' fails {label}: it would tell right answers they are wrong")
 
 

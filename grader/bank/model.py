@@ -92,6 +92,7 @@ class PublicCheck:
     says: str | None = None       # the sentence the student reads, instead of the default
     args: list | None = None      # function problems: the arguments (Expressions) the function is called with
     line: int = 0
+    index: int = 0                # its position in the problem's `checks` (errors say `checks[index]`)
 
 
 @dataclass

@@ -132,7 +132,7 @@ def build_checks(builder: ProblemBuilder) -> list[PublicCheck]:
         if args is False:
             continue
         found.append(PublicCheck(what=what, bounds=bounds, says=raw_map.get("says"),
-                                 args=args if isinstance(args, list) else None, line=line))
+                                 args=args if isinstance(args, list) else None, line=line, index=index))
     _check_widths(builder, found)
     return found
 
@@ -173,7 +173,7 @@ def _check_widths(builder: ProblemBuilder, checks: list[PublicCheck]) -> None:
             continue
         low, high = max(lows), min(highs)
         if high - low < MIN_RELATIVE_WIDTH * max(abs(low), abs(high)) or high <= low:
-            builder.error(f"checks[{checks.index(ranges[-1])}]",
+            builder.error(f"checks[{ranges[-1].index}]",
                           f"the ranges together allow only [{low}, {high}]: that narrows in on the answer. A public "
                           f"check states a property (a range such as [0, 1]); make the range at least "
                           f"{MIN_RELATIVE_WIDTH:g} times as wide as its largest bound", ranges[-1].line)
