@@ -15,7 +15,9 @@ A check may say what the student reads (`says:`); a function problem's check nam
 the student's function is called with (`args:`, like a case: the prompt's own example). Each check
 allows what the grading rule allows (its tolerance is a power of ten at or above the rule's).
 
-The checks print; they never stop the test cell. nbgrader grades a test cell that raises as 0,
+The checks print one line each (what the student's function prints while a check calls it, and
+numpy's warnings, are swallowed: the test cell's output stays the checks' verdicts and, when
+grading, the hidden test's report); they never stop the test cell. nbgrader grades a test cell that raises as 0,
 before its hidden part runs: an assert would take away a misconception's credit, a function's
 passing cases and a wrong answer's error band. Like otter's public tests, they only inform, so
 adding or changing checks changes no grade (release records treat them as wording).
@@ -55,9 +57,11 @@ HELPER = "_public_check"
 MIN_RELATIVE_WIDTH = 0.5     # a range as wide as half its largest bound at least: [0, 1] yes, [0.4, 0.45] no
 HEADER = ("# Public checks: properties every right answer has, never its value. They print, and never\n"
           "# decide the grade: the values are checked when the assignment is graded.")
-HELPER_SOURCE = (f"def {HELPER}(passes, says):\n"
+HELPER_SOURCE = ("import contextlib, io\n"
+                 f"def {HELPER}(passes, says):\n"
                  "    try:\n"
-                 "        ok = bool(passes())\n"
+                 "        with np.errstate(all='ignore'), contextlib.redirect_stdout(io.StringIO()):\n"
+                 "            ok = bool(passes())\n"
                  "    except Exception:\n"
                  "        ok = False\n"
                  f"    print(({PASSED!r} if ok else {FAILED!r}) + says)")
