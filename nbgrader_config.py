@@ -32,5 +32,10 @@ c.Execute.interrupt_on_timeout = True
 # (grader/grading/config.py, DEFENCES): deleted test cells put back, huge outputs cut,
 # harmless warnings on stderr ignored, and a skip-execution tag no student can guess.
 from grader.grading.config import apply_defences  # noqa: E402
+from grader.grading.plain import refuse_plain_autograde  # noqa: E402
 
 apply_defences(c)
+
+# Hidden tests only report answers; `python -m grader grade` grades them outside the student's
+# kernel, in a sandbox. Plain `nbgrader autograde` cannot, so it stops with that message.
+refuse_plain_autograde(c)

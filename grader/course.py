@@ -16,6 +16,7 @@ from grader.errors import GraderError
 
 CONFIG_FILE = "nbgrader_config.py"
 GRADEBOOK_FILE = "gradebook.db"
+BANK_FILENAME = "questions.yaml"
 REPORTS_DIR = "reports"          # ours, not nbgrader's
 
 

@@ -1,7 +1,8 @@
 """What passes between the kernel, the grader and feedback/report: results, reason codes, grade ids.
 
-A hidden test prints one line per problem, `GRADER_RESULT {json}` (`result_line`); feedback,
-report and the grader's list of broken submissions read it back with `read_results`.
+Grading writes one line per problem into its test cell, `GRADER_RESULT {json}` (`result_line`,
+grader/grading/answers.py, outside the student's kernel); feedback, report and the grader's list
+of broken submissions read it back with `notebook_results`.
 The line never holds an expected value, nor the error size of a secret problem.
 
 Why an answer earned what it did is a reason code (`Code`), not English: the message is for
@@ -13,6 +14,7 @@ This module imports nothing from grader: every layer may use it.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 RESULT_PREFIX = "GRADER_RESULT "
+REPORT_FUNCTION = "_grader_report"   # what a hidden test calls in the kernel (grader/grading/in_kernel.py)
 
 
 class Code:
@@ -44,6 +47,20 @@ KERNEL_DIED = "KernelDied"
 
 # Answers the checks could not use at all: worth a TA's look when they score nothing.
 UNUSABLE = frozenset({Code.WRONG_TYPE, Code.WRONG_SHAPE, Code.NOT_FINITE})
+
+
+@dataclass(frozen=True)
+class Calls:
+    """A function answer as the kernel reported it: per case, (True, output) or (False, "TypeError: ...")."""
+
+    outcomes: tuple[tuple[bool, Any], ...]
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """An answer the kernel could not report as plain data (an object of type `name`)."""
+
+    name: str
 
 
 # One graded piece of a table answer (row, column) or a function answer (case, input), with
@@ -129,9 +146,36 @@ def read_results(texts: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 
 def notebook_results(nb: Any) -> dict[str, dict[str, Any]]:
-    """{problem id: result} printed on stdout by an executed notebook's cells."""
-    return read_results(output.get("text", "") for cell in nb.cells for output in cell.get("outputs", [])
+    """{problem id: result} of an autograded notebook: the GRADER_RESULT lines grading wrote into
+    each test cell (the only outputs of a test cell the grading process keeps). What other cells
+    printed is the student's, and never read as a result."""
+    return read_results(output.get("text", "") for cell in nb.cells
+                        if problem_of(cell_grade_id(cell), Role.TEST) is not None
+                        for output in cell.get("outputs", [])
                         if output.get("output_type") == "stream" and output.get("name") == "stdout")
+
+
+# --- the hidden test's call -------------------------------------------------------------------
+
+def report_call(problem_id: str, variable: str, digest: str) -> str:
+    """The hidden test's one line. `spec` is read back from the (trusted, restored) cell source."""
+    return f"{REPORT_FUNCTION}({json.dumps(problem_id)}, {variable}, spec={json.dumps(digest)})"
+
+
+def reported_spec(source: str) -> tuple[str, str] | None:
+    """(problem id, spec digest) of the report call in a test cell's source, else None."""
+    for line in source.splitlines():
+        if not line.startswith(REPORT_FUNCTION + "("):
+            continue
+        try:
+            call = ast.parse(line, mode="eval").body
+        except SyntaxError:
+            return None
+        if (isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant)
+                and len(call.keywords) == 1 and call.keywords[0].arg == "spec"
+                and isinstance(call.keywords[0].value, ast.Constant)):
+            return str(call.args[0].value), str(call.keywords[0].value.value)
+    return None
 
 
 # --- grade ids --------------------------------------------------------------------------------

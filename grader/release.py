@@ -29,7 +29,7 @@ from grader.protocol import cell_grade_id, split_grade_id
 from grader.render import SOURCE_DIR, notebook_path, points_text, problem_variants
 
 RELEASE_DIR = "release"
-LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "grader.runtime", "engine.",
+LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "_grader_report", "engine.",
                 "GRADER_RESULT", "from grader")
 # A decimal rendering needs this many significant digits to count as a leak: 3 digits
 # already pass the default `close` rule (rtol 1e-3) for many values, 2 digits do not.

@@ -3,8 +3,8 @@
 One notebook per assignment (nbformat 4.5, nbgrader cell metadata schema 3). Per problem:
 a locked prompt (Markdown), a locked cell defining the problem's array inputs, the answer
 cell (solution: the problem's answer expression turned into code that calls the engine),
-and the test cell (visible format checks, the problem's public checks (grader.kinds.checks),
-then the hidden `grader.runtime.check` call).
+and the test cell (visible format checks, the problem's public checks (grader.kinds.checks), then
+the hidden call that reports the answer to the grading process: grader/grading/answers.py).
 
 Rendering is deterministic: cell ids derive from grade ids, JSON keys are sorted and
 nothing depends on the clock, so re-rendering an unchanged bank gives the same bytes.
@@ -13,7 +13,6 @@ nothing depends on the clock, so re-rendering an unchanged bank gives the same b
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,11 @@ from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.kinds import ProblemVariant, kind_of
 from grader.kinds.checks import check_lines
-from grader.protocol import Role
+from grader.protocol import REPORT_FUNCTION, Role, report_call
 from grader.variants import draw, variant_key_for
 
 SOURCE_DIR = "source"
-RENDERED_MARK = "from grader.runtime import check"   # in every notebook this module writes
+RENDERED_MARK = f"{REPORT_FUNCTION}("   # in every notebook this module writes (a hidden test's call)
 NBGRADER_SCHEMA_VERSION = 3
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
@@ -102,15 +101,12 @@ def inputs_source(variant: ProblemVariant) -> str:
 
 def test_source(variant: ProblemVariant, assignment_id: str) -> str:
     problem = variant.problem
-    call = (f"check({json.dumps(problem.id)}, {variant.variable}, assignment={json.dumps(assignment_id)}, "
-            f"digest={json.dumps(problem.digest)})")
     return "\n".join([
         "# Format checks. The values are checked when the assignment is graded.",
         *variant.kind.format_checks(variant),
         *check_lines(variant),
         "### BEGIN HIDDEN TESTS",
-        "from grader.runtime import check",
-        call,
+        report_call(problem.id, variant.variable, problem.digest),
         "### END HIDDEN TESTS",
     ])
 

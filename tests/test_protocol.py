@@ -25,11 +25,14 @@ def test_result_line_round_trip_and_garbage_is_ignored():
     assert set(protocol.read_results([text])) == {"p", "q"}
 
 
-def test_notebook_results_read_only_stdout_streams():
+def test_notebook_results_read_only_the_stdout_of_test_cells():
     line = protocol.result_line(protocol.Result("p", 1.0, 1.0, 1.0, True, None, "Correct.", "exact"))
+    test = {"metadata": {"nbgrader": {"grade_id": "p-test"}}}
     nb = SimpleNamespace(cells=[
-        {"outputs": [{"output_type": "stream", "name": "stdout", "text": line + "\n"}]},
-        {"outputs": [{"output_type": "stream", "name": "stderr", "text": line.replace('"p"', '"x"')}]},
+        {**test, "outputs": [{"output_type": "stream", "name": "stdout", "text": line + "\n"}]},
+        {**test, "outputs": [{"output_type": "stream", "name": "stderr", "text": line.replace('"p"', '"x"')}]},
+        {"metadata": {"nbgrader": {"grade_id": "p-answer"}},     # printed by the student's own code
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": line.replace('"p"', '"y"')}]},
     ])
     assert list(protocol.notebook_results(nb)) == ["p"]
 

@@ -106,16 +106,16 @@ def test_prompt_shows_the_variants_values_and_where_to_answer(fixture_bank):
     assert "`q1`" in prompt and "(2 points)" in prompt
 
 
-def test_test_cells_call_the_runtime_with_the_problems_digest(fixture_bank):
+def test_test_cells_only_report_the_answer_with_the_problems_digest(fixture_bank):
     cells = cells_by_grade_id(rendered_notebook(fixture_bank))
     variables = {"conv-out": "q1", "softmax-rows": "q2", "relu-init": "q3", "softmax-fn": "softmax",
                  "net-table": "q5"}
     for problem_id, variable in variables.items():
         digest = fixture_bank.problems[problem_id].digest
         hidden = cells[f"{problem_id}-test"].source.split("### BEGIN HIDDEN TESTS\n")[1]
-        assert hidden == (f'from grader.runtime import check\n'
-                          f'check("{problem_id}", {variable}, assignment="{ASSIGNMENT}", digest="{digest}")\n'
+        assert hidden == (f'_grader_report("{problem_id}", {variable}, spec="{digest}")\n'
                           f'### END HIDDEN TESTS')
+        assert "grader" not in hidden.replace("_grader_report", "")   # nothing of ours is imported
 
 
 # --- solutions go through the engine --------------------------------------------------------------

@@ -1,7 +1,10 @@
 """python -m grader bench --assignment A --students 60: sequential `nbgrader autograde` vs `grader grade`.
 
 Both grade the same simulated class in twin course copies under bench-out/, under the same
-nbgrader configuration (the course's, plus the defences, one skip tag, the same timeout). Every
+nbgrader configuration (the course's, plus the defences, one skip tag, the same timeout), and
+both grade the hidden tests' reports outside the kernel: nbgrader through the same preprocessors
+in its own sequential loop (grader/grading/plain.py, nbgrader_grades_reports), unsandboxed;
+grader in parallel workers, sandboxed where the machine can. Every
 score is compared; the only differences allowed are students whose submission nbgrader itself
 failed on (a kernel that died: nbgrader drops the whole submission, grader keeps the rest).
 """
@@ -39,6 +42,7 @@ def scores(db_url, assignment):
 
 
 def run(args):
+    import copy
     import shutil
     import subprocess
     import sys
@@ -48,6 +52,7 @@ def run(args):
     from grader.course import paths_of
     from grader.errors import GraderError
     from grader.grading.config import effective_config, with_venv_on_path
+    from grader.grading.plain import nbgrader_grades_reports
     from grader.grading.progress import grade_with_progress
     from grader.simulate import simulate_class
 
@@ -58,8 +63,8 @@ def run(args):
     config.Execute.timeout = args.timeout
     config.CourseDirectory.course_id = config.CourseDirectory.get("course_id", "elen521")
     twins = {"nbgrader": out / "nbgrader", "grader": out / "grader"}
-    for target in twins.values():
-        twin(course, target, assignment, config)
+    for name, target in twins.items():
+        twin(course, target, assignment, nbgrader_grades_reports(copy.deepcopy(config)) if name == "nbgrader" else config)
     bank = load_bank(twins["grader"] / "questions.yaml")
     simulate_class(bank, twins["grader"], assignment, args.students)
     shutil.copytree(paths_of(twins["grader"]).submitted_root(), paths_of(twins["nbgrader"]).submitted_root())

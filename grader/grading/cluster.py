@@ -28,6 +28,7 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from grader.course import BANK_FILENAME
 from grader.errors import GraderError
 
 PLUGIN_PREFIX = "elen521-grader-"
@@ -74,12 +75,8 @@ def connect(spec: str):
 
 def shipped_course(config, snapshot: Path, tasks: list[dict]) -> dict:
     """What every worker needs for the run, as plain data and bytes."""
-    from grader.runtime import find_bank
-
-    try:
-        bank = find_bank(config.CourseDirectory.root).read_bytes()
-    except GraderError:
-        bank = None          # a course whose hidden tests need no bank
+    bank_path = Path(config.CourseDirectory.root) / BANK_FILENAME
+    bank = bank_path.read_bytes() if bank_path.is_file() else None
     releases = {}
     for task in tasks:
         release = Path(task["release"])
@@ -137,7 +134,6 @@ class GraderPlugin(WorkerPlugin):
 
         from grader.grading.config import with_venv_on_path
         from grader.grading.worker import GradingSession
-        from grader.runtime import BANK_ENV
 
         if self.session is None:
             config = Config(self.course["config"])
@@ -145,9 +141,6 @@ class GraderPlugin(WorkerPlugin):
             config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
             env = with_venv_on_path()
             env["NBGRADER_EXECUTION"] = "autograde"
-            env.pop(BANK_ENV, None)
-            if self.course["bank"] is not None:
-                env[BANK_ENV] = str(self.root / "questions.yaml")
             self.session = GradingSession(config, str(self.root / "gradebook.db"), env)
         return self.session
 

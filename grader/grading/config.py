@@ -61,6 +61,8 @@ def write_config(config: Config, path: Path, root: Path, db_url: str) -> None:
             value = config[section][name]
             if section == "CourseDirectory" and name in ("root", "db_url"):
                 continue
+            if isinstance(value, list) and all(isinstance(item, type) for item in value):
+                value = [f"{item.__module__}.{item.__qualname__}" for item in value]   # preprocessor lists
             lines.append(f"c.{section}.{name} = {value!r}")
     lines.append(f"c.CourseDirectory.root = {str(root)!r}")
     lines.append(f"c.CourseDirectory.db_url = {db_url!r}")

@@ -1,12 +1,13 @@
-"""A kernel fork server: one process per grading worker that has already imported ipykernel,
-numpy and grader.runtime and loaded the bank, and forks a fresh kernel for every notebook.
+"""A kernel fork server: one process per grading worker that has already imported ipykernel
+and numpy (never grader, never the bank: the kernel only reports answers), and forks a fresh
+kernel for every notebook.
 
 A kernel started from scratch spends about 0.6 s of CPU importing before it runs one cell;
 a forked one starts with all of that done. Each student still gets a process of their own
 (fresh namespace, fresh IPython shell, its own sockets); nothing a notebook does reaches the
 server or another student's kernel.
 
-Run as `python -m grader.grading.forkserver [BANK]`. Protocol: one JSON request per line on
+Run as `python -m grader.grading.forkserver`. Protocol: one JSON request per line on
 stdin ({"argv", "env", "cwd"}), one JSON reply per line on the original stdout ({"pid"} or
 {"error"}). The server exits when stdin closes. With SIGCHLD ignored, the operating system
 reaps forked kernels itself, so a kernel's pid disappears as soon as it exits.
@@ -19,22 +20,16 @@ import signal
 import sys
 import threading
 
-PRELOAD = ("numpy", "grader.runtime")
+PRELOAD = ("numpy",)
 LAUNCH_DIR = os.getcwd()
 
 
-def preload(bank_path):
+def preload():
     import importlib
 
     for module in PRELOAD:
         importlib.import_module(module)
     import ipykernel.kernelapp  # noqa: F401  (the kernel's own imports: IPython, zmq, tornado)
-    if bank_path:
-        from grader.runtime import load_bank_cached
-        try:
-            load_bank_cached(bank_path)
-        except Exception:
-            pass  # the notebook's first check() reports a bad bank, as in a fresh kernel
 
 
 def run_kernel(request, devnull):
@@ -87,7 +82,7 @@ def main(argv=None):
     os.dup2(devnull, 1)                           # imports may print; the reply channel stays clean
     os.close(devnull)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the grader; it closes our stdin
-    preload(argv[0] if argv else None)
+    preload()
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     replies.flush()
     serve(sys.stdin, replies)

@@ -64,6 +64,12 @@ def assignment_notebooks(gb: Gradebook, assignment: str, db_url: str) -> list[st
     return names
 
 
+def source_cells(gb: Gradebook, assignment: str, notebook: str) -> dict[str, str]:
+    """{cell name: source} of the locked and grade cells nbgrader restores before grading."""
+    found = gb.find_notebook(notebook, assignment)
+    return {cell.name: cell.source for cell in found.source_cells}
+
+
 def prepare_submissions(gb: Gradebook, assignment: str, students: dict[str, str | None]) -> None:
     """Create or update each student and their submission ({student: timestamp or None})."""
     for student, timestamp in students.items():

@@ -23,7 +23,7 @@ from jupyter_core.utils import run_sync
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
 # Imported while the kernel boots (ahead of need), so notebooks do not pay for them. `and None`:
 # nothing is displayed and no name is bound in the student's namespace.
-PRELOAD = ("numpy", "grader.runtime")
+PRELOAD = ("numpy",)
 
 
 def preload_arguments(modules=PRELOAD) -> list[str]:
@@ -33,8 +33,8 @@ def preload_arguments(modules=PRELOAD) -> list[str]:
 class ForkServer:
     """The client of one `python -m grader.grading.forkserver` process."""
 
-    def __init__(self, bank_path=None, env: dict | None = None):
-        command = [sys.executable, "-m", "grader.grading.forkserver"] + ([str(bank_path)] if bank_path else [])
+    def __init__(self, env: dict | None = None):
+        command = [sys.executable, "-m", "grader.grading.forkserver"]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                         env=env)
         self.pid = self._reply().get("ready")

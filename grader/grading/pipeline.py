@@ -3,7 +3,9 @@
 The two phases are nbgrader's (converters/autograde.py): sanitize (ClearOutput, DeduplicateIds,
 OverwriteKernelspec, OverwriteCells, CheckCellMetadata) then autograde (Execute, IgnorePattern,
 ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata).
-Two replacements, both for robustness, neither changes a score nbgrader would give:
+Execute is followed by GradeReportedAnswers (answers.py): hidden tests only report answers, and
+the answers are graded here, in the grading process, never in the student's kernel. Two more
+replacements, both for robustness:
 
 * Execute -> ResilientExecute: takes a pre-started kernel, and when the kernel dies in a cell
   (os._exit, the OOM killer) it marks that cell with an error and runs the notebook again in a
@@ -23,6 +25,7 @@ import copy
 import os
 import time
 import traceback
+from pathlib import Path
 
 import jsonschema
 import nbformat
@@ -35,6 +38,9 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from traitlets.config import Config
 
+from grader.course import BANK_FILENAME
+from grader.grading.answers import GradeReportedAnswers, StudentKey, course_bank, prelude
+from grader.grading.plain import RefusePlainAutograde
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.protocol import KERNEL_DIED
 
@@ -70,6 +76,7 @@ class ResilientExecute(Execute):
     pool = None          # set by the worker: a KernelPool
     prestart_next = True
     workdir = None       # the kernel's working directory: autograded/<student>/<assignment>/
+    prelude = ""         # run silently before the first cell: defines what hidden tests call (answers.prelude)
 
     def preprocess(self, nb, resources=None, km=None):
         pristine = copy.deepcopy(nb)
@@ -114,6 +121,8 @@ class ResilientExecute(Execute):
             msg_id = self.kc.execute(f"__import__('os').chdir({str(self.workdir)!r})",
                                      silent=True, store_history=False)
             self.wait_for_reply(msg_id)
+        if self.prelude:
+            self.wait_for_reply(self.kc.execute(self.prelude, silent=True, store_history=False))
 
 
 def kernel_died_output(message: str) -> NotebookNode:
@@ -139,12 +148,18 @@ class NotebookGrader:
         self.config = config
         self.db_url = snapshot_db_url
         autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
-        self.sanitize = _exporter(config, autograde.sanitize_preprocessors)
-        steps = [ResilientExecute if pp is Execute else pp for pp in autograde.autograde_preprocessors
-                 if pp not in (SaveAutoGrades, AssignLatePenalties)]
+        self.sanitize = _exporter(config, [pp for pp in autograde.sanitize_preprocessors
+                                           if pp is not RefusePlainAutograde])
+        steps = []
+        for pp in autograde.autograde_preprocessors:
+            if pp in (SaveAutoGrades, AssignLatePenalties):
+                continue
+            steps.extend([ResilientExecute, GradeReportedAnswers] if pp is Execute else [pp])
         self.autograde = _exporter(config, steps)
         self.execute = next(pp for pp in self.autograde._preprocessors if isinstance(pp, ResilientExecute))
         self.execute.pool = pool
+        self.answers = next(pp for pp in self.autograde._preprocessors if isinstance(pp, GradeReportedAnswers))
+        self.bank_path = Path(config.CourseDirectory.root) / BANK_FILENAME
 
     def grade(self, task: GradeTask) -> GradeResult:
         """Sanitize and execute one notebook; return the autograded notebook as JSON text."""
@@ -159,6 +174,9 @@ class NotebookGrader:
             nb = nbformat.reads(sanitized, as_version=4)
             resources["metadata"] = {"name": task["notebook"], "path": task["workdir"]}
             self.execute.workdir = task["workdir"]
+            key = StudentKey(course_bank(self.bank_path), task["assignment"], task["student"])
+            self.answers.key = key
+            self.execute.prelude = prelude(key.cases())
             self.execute.prestart_next = task.get("prestart_next", True)
             previous = os.environ.get("NBGRADER_EXECUTION")
             os.environ["NBGRADER_EXECUTION"] = "autograde"

@@ -17,14 +17,16 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
 
-from grader.course import open_gradebook
+from grader.course import BANK_FILENAME, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading import gradebook as gbops
+from grader.grading.answers import check_specs, course_bank
 from grader.grading.config import effective_config, with_venv_on_path
 from grader.grading.reasons import RELEASED_AGAIN, notebook_reasons, without_repairs_of
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.grading.worker import grade_task, init_worker
+from grader.protocol import REPORT_FUNCTION, Role, problem_of
 from grader.release_record import earlier_locked_cells
 
 
@@ -89,6 +91,25 @@ def _prepare_workdir(coursedir: CourseDirectory, assignment: str, student: str, 
     return dest
 
 
+def _check_specs(gb, coursedir: CourseDirectory, assignment: str, notebooks: list[str]) -> None:
+    """Stop before grading anyone when a test cell the gradebook restores before grading was
+    rendered from another spec of its problem than the bank holds now, or by an older grader."""
+    bank_path = Path(coursedir.root) / BANK_FILENAME
+    if not bank_path.is_file():
+        raise GraderError(f"{bank_path}: no question bank in the course directory")
+    bank = course_bank(bank_path)
+    if assignment not in bank.assignments:
+        raise GraderError(f"{bank_path}: no assignment '{assignment}'{suggestion(assignment, bank.assignments)}")
+    for notebook in notebooks:
+        cells = gbops.source_cells(gb, assignment, notebook)
+        tests = {name: source for name, source in cells.items() if problem_of(name, Role.TEST)}
+        where = f"the gradebook's copy of {assignment}/{notebook}.ipynb"
+        if any(REPORT_FUNCTION not in source for source in tests.values()):
+            raise GraderError(f"{where} holds hidden tests of an older grader (they graded inside the student's "
+                              f"kernel): release it again (`python -m grader release --assignment {assignment}`)")
+        check_specs(bank, assignment, [nbformat.v4.new_code_cell(source) for source in tests.values()], where)
+
+
 def _timestamp(coursedir, submitted: Path):
     return coursedir.get_existing_timestamp(str(submitted))
 
@@ -118,6 +139,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         warnings.simplefilter("ignore", category=SAWarning)
         with gbops.setup_lock(db_url):
             notebooks = gbops.assignment_notebooks(gb, assignment, db_url)
+            _check_specs(gb, coursedir, assignment, notebooks)    # before anything is written
             gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
         tasks: list[GradeTask] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
@@ -142,6 +164,18 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
             if (result["student"], result["notebook"]) in recorded:   # each notebook is recorded once
                 return
             recorded.add((result["student"], result["notebook"]))
+            try:
+                record_one(result)
+            except Exception as exc:  # noqa: BLE001 (this student's notebook, never the class's run)
+                gb.db.rollback()
+                gbops.record_zero(gb, assignment, result["student"], result["notebook"], needs_review=True)
+                outcomes[result["student"]].failed = True
+                outcomes[result["student"]].reasons.append(
+                    f"{result['notebook']}.ipynb: could not be recorded ({type(exc).__name__}: {str(exc)[:160]})")
+            if on_progress:
+                on_progress(result["student"])
+
+        def record_one(result: GradeResult) -> None:
             started_record = time.perf_counter()
             outcome = outcomes[result["student"]]
             outcome.seconds += result.get("seconds", 0.0)
@@ -162,8 +196,6 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 outcome.reasons.extend(edited + without_repairs_of(notebook_reasons(nb, result.get("warnings", [])),
                                                                    released_again))
             timings["results"] += time.perf_counter() - started_record
-            if on_progress:
-                on_progress(result["student"])
 
         with tempfile.TemporaryDirectory(prefix="grader-snapshot-") as tmp:
             snapshot = Path(tmp) / "gradebook.db"
@@ -187,24 +219,34 @@ def _kernel_env() -> dict:
     return env
 
 
-def _run_parallel(tasks, workers, initargs, record, attempts: int = 2):
-    """Run tasks in `workers` processes; a task whose worker crashed is retried once in a new pool."""
-    pending = list(tasks)
-    for _attempt in range(attempts):
-        if not pending:
-            return
-        crashed = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                 initializer=init_worker, initargs=initargs) as pool:
-            futures = {pool.submit(grade_task, task): task for task in pending}
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    crashed.append(futures[future])
-                    continue
-                record(result)
-        pending = crashed
-    for task in pending:
-        record(GradeResult(student=task["student"], notebook=task["notebook"], notebook_json=None,
-                           error="the grading worker crashed twice on this notebook"))
+def _run_pool(tasks, workers, initargs, record) -> list:
+    """Run tasks in `workers` processes; return the tasks whose results were lost to a broken pool."""
+    lost = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                             initializer=init_worker, initargs=initargs) as pool:
+        futures = {pool.submit(grade_task, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                lost.append(futures[future])
+                continue
+            record(result)
+    return lost
+
+
+def _run_parallel(tasks, workers, initargs, record):
+    """Grade in `workers` processes. When a worker dies (a notebook killed it), every task not yet
+    finished is lost with the pool. Those that had not started go back to a fresh pool; those in
+    flight are graded again ALONE, each in a pool of its own, so only a notebook that kills its
+    worker again is blamed, and the classmates that were in flight with it are graded normally."""
+    with tempfile.TemporaryDirectory(prefix="grader-started-") as markers:
+        pending = [dict(task, started=str(Path(markers) / f"task-{index}")) for index, task in enumerate(tasks)]
+        while pending:
+            lost = _run_pool(pending, workers, initargs, record)
+            in_flight = [task for task in lost if Path(task["started"]).exists()]
+            pending = [task for task in lost if not Path(task["started"]).exists()]
+            for task in in_flight:
+                if _run_pool([dict(task, prestart_next=False)], 1, initargs, record):
+                    record(GradeResult(student=task["student"], notebook=task["notebook"], notebook_json=None,
+                                       error="its notebook killed the grading worker (graded alone, twice)"))

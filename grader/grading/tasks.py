@@ -14,6 +14,7 @@ class GradeTask(TypedDict, total=False):
     release: str              # the released notebook (to spot edited locked cells)
     earlier: dict[str, list[str]]  # locked cells' texts of earlier releases, as hashes (grader.release_record)
     prestart_next: bool       # start the next kernel while this notebook runs
+    started: str              # a file the worker creates when it starts this task (runner._run_parallel)
 
 
 class GradeResult(TypedDict, total=False):

@@ -79,15 +79,10 @@ def init_worker(config, snapshot_path: str, kernel_env: dict) -> None:
 
 
 def _fork_server(config, kernel_env):
-    """A kernel fork server with the course's bank loaded; None (plain kernel launches) if it fails."""
+    """A kernel fork server; None (plain kernel launches) if it fails."""
     from grader.grading.kernels import ForkServer
-    from grader.runtime import find_bank
     try:
-        bank = find_bank(config.CourseDirectory.root, environ=kernel_env)
-    except Exception:
-        bank = None
-    try:
-        return ForkServer(bank, env=kernel_env)
+        return ForkServer(env=kernel_env)
     except Exception as exc:
         logging.getLogger("grader").warning("kernels start without the fork server: %s", exc)
         return None
@@ -100,6 +95,8 @@ def _close():
 
 
 def grade_task(task: GradeTask) -> GradeResult:
+    if task.get("started"):
+        Path(task["started"]).touch()       # so a worker's death is blamed on what it was running
     return _state["session"].grade(task)
 
 

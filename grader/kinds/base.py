@@ -230,6 +230,11 @@ class Kind:
 
     # --- grading --------------------------------------------------------------------------
 
+    def report_cases(self, problem: Problem, values: Values) -> list[list[Any]] | None:
+        """The argument lists the kernel calls a function answer on (inputs, not secret); None
+        when the answer is a value the kernel reports as it is."""
+        return None
+
     def grade(self, problem: Problem, answer: Any, values: Values) -> Result:
         raise NotImplementedError
 

@@ -12,7 +12,7 @@ from grader.bank.expressions import Expression
 from grader.bank.model import FunctionSpec, Misconception, Problem
 from grader.bank.patterns import NAME_PATTERN
 from grader.errors import GraderError
-from grader.protocol import Code, Part, Result
+from grader.protocol import Calls, Code, Part, Result
 
 from . import rules
 from .base import Kind, ProblemVariant, Values, make_result, parts_code, raises, safe_evaluate
@@ -24,6 +24,18 @@ if TYPE_CHECKING:
 def case_label(case: list[Expression]) -> str:
     text = ", ".join(argument.source for argument in case)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def call_cases(function: Any, cases: list[list[Any]]) -> Calls:
+    """The function's outcomes on each case (deep copies of its arguments), as the kernel reports them."""
+    outcomes = []
+    for arguments in cases:
+        try:
+            with np.errstate(all="ignore"):
+                outcomes.append((True, function(*copy.deepcopy(arguments))))
+        except Exception as exc:  # noqa: BLE001 (the student's code)
+            outcomes.append((False, f"{type(exc).__name__}: {exc}"[:300]))
+    return Calls(tuple(outcomes))
 
 
 def _spec(problem: Problem) -> FunctionSpec:
@@ -172,12 +184,24 @@ class Function(Kind):
 
     # --- grading --------------------------------------------------------------------------
 
+    def report_cases(self, problem: Problem, values: Values) -> list[list[Any]] | None:
+        return [[argument.evaluate(values) for argument in case] for case in _spec(problem).cases]
+
     def grade(self, problem: Problem, answer: Any, values: Values) -> Result:
+        """`answer`: the function's outcomes on the cases as the kernel reported them (Calls), or a
+        callable (simulated students, QA), called here on the same cases."""
         spec = _spec(problem)
-        if not callable(answer):
+        cases = self.report_cases(problem, values) or []
+        if callable(answer):
+            answer = call_cases(answer, cases)
+        if not isinstance(answer, Calls):
             return make_result(problem, 0.0, rules.describe_rule(rules.rule_for(problem.compare)),
                                f"Expected a function named {spec.name}, got {rules.what(answer)}.",
                                code=Code.WRONG_TYPE)
+        if len(answer.outcomes) != len(cases):
+            return make_result(problem, 0.0, rules.describe_rule(rules.rule_for(problem.compare)),
+                               f"Expected the outputs of {spec.name} on {len(cases)} inputs, "
+                               f"got {len(answer.outcomes)}.", code=Code.WRONG_SHAPE)
         reference = problem.answer.evaluate(values)
         misconception_functions = []
         for misconception in problem.misconceptions:
@@ -186,16 +210,12 @@ class Function(Kind):
                 misconception_functions.append((misconception, function))
         parts: list[Part] = []
         score, rule, used = 0.0, None, None
-        for index, case in enumerate(spec.cases):
-            arguments = [argument.evaluate(values) for argument in case]
+        for index, (case, arguments, (returned, got)) in enumerate(zip(spec.cases, cases, answer.outcomes)):
             expected = reference(*copy.deepcopy(arguments))
             rule = rules.rule_for(problem.compare, expected)
             part: Part = {"case": index + 1, "input": case_label(case)}
-            try:
-                with np.errstate(all="ignore"):
-                    got = answer(*copy.deepcopy(arguments))
-            except Exception as exc:  # noqa: BLE001 (the student's code)
-                part.update(correct=False, message=f"raised {type(exc).__name__}: {exc}"[:300], code=Code.RAISED)
+            if not returned:
+                part.update(correct=False, message=f"raised {got}"[:300], code=Code.RAISED)
                 parts.append(part)
                 continue
             check = rules.compare_value(got, expected, rule)

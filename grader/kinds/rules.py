@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.protocol import Code
+from grader.protocol import Code, Unsupported
 
 RULE_DEFAULTS: dict[str, dict[str, Any]] = {
     "exact": {},
@@ -92,6 +92,8 @@ def what(value: Any) -> str:
         return "a string"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
+    if isinstance(value, Unsupported):
+        return f"a {value.name}"
     return f"a {type(value).__name__}"
 
 

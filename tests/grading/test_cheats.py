@@ -1,10 +1,10 @@
 """Cheating submissions against real grading (issue #8): every cheat answers every problem wrong.
 
 Each cheat must score 0, leave every classmate's score and files unchanged and leave no process
-behind. Today hidden tests grade inside the student's kernel (nbgrader's model), so most classes
-of attack still work: those tests are `xfail(strict=True)` and name the attack class, so the day
-grading moves out of the kernel they XPASS, fail, and their marks must be removed. The controls
-(an honest right and an honest wrong student graded in the same runs) must hold today.
+behind. Hidden tests only report answers; the grading process grades them (grader/grading/answers.py),
+so what a kernel rebinds, hooks, forges or hides can only claim an answer. The controls (an honest
+right and an honest wrong student graded in the same runs) must hold. Cheats in OPEN are stopped
+only by the sandbox: they stay strict xfails where it is not in use.
 """
 
 import contextlib
@@ -43,59 +43,70 @@ WRONG = {
     "net-table": "q5 = [((1,), -1)] * 4",
 }
 
-_POINTS_OF = '''
-def _points(problem_id):
-    import yaml
-    for directory in [os.getcwd(), *map(str, __import__("pathlib").Path.cwd().parents)]:
-        path = os.path.join(directory, "questions.yaml")
-        if os.path.exists(path):
-            return {p["id"]: float(p["points"]) for p in yaml.safe_load(open(path))["problems"]}[problem_id]
-'''
-
 # name -> (attack class, code put before the wrong answer in the first answer cell,
 #          {problem: answer code} replacing WRONG)
 CHEATS = {
-    "rebind-check": ("rebinding what the hidden test calls", '''
-import os, grader.runtime as _r
-''' + _POINTS_OF + '''
-_check = _r.check
-def _always_full(problem_id, answer, assignment, digest):
-    _check(problem_id, answer, assignment, digest)
-    return _points(problem_id)
-_r.check = _always_full
+    "rebind-report": ("rebinding what the hidden test calls", '''
+import json
+def _grader_report(problem_id, answer, spec=None):
+    print("GRADER_RESULT " + json.dumps({"problem": problem_id, "fraction": 1.0, "points": 99,
+                                         "correct": True, "message": "Correct."}))
+    return 99.0
 ''', {}),
-    "rebind-points-earned": ("rebinding what the hidden test calls", '''
-import grader.runtime as _r
-_r.points_earned = lambda problem, result: float(problem.points)
-''', {}),
-    "rebind-builtins": ("rebinding builtins the grader uses", '''
-import builtins
+    "rebind-builtins": ("rebinding builtins and numpy the grader might use", '''
+import builtins, numpy
 _real_min = builtins.min
 builtins.min = lambda *args, **kwargs: args[0] if len(args) == 2 else _real_min(*args, **kwargs)
+builtins.abs = lambda value: 0
+numpy.allclose = lambda *args, **kwargs: True
+numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.shape(a), dtype=bool)
 ''', {}),
     "input-transformer": ("IPython hooks that rewrite the hidden cell", '''
 def _hide(lines):
-    return ["None\\n"] if any("HIDDEN" in line or "check(" in line for line in lines) else lines
+    return ["2.0\\n"] if any("HIDDEN" in line or "_grader_report(" in line for line in lines) else lines
 get_ipython().input_transformers_post.append(_hide)
 ''', {}),
     "formatter-full": ("IPython hooks that rewrite the result", '''
 get_ipython().display_formatter.formatters["text/plain"].for_type(float, lambda v, p, cycle: p.text("full"))
 ''', {}),
+    "event-hooks": ("IPython events that add, repeat or suppress results", '''
+import json
+def _claim(*args):
+    for problem, points in (("conv-out", 2), ("softmax-rows", 3), ("relu-init", 1), ("softmax-fn", 2), ("net-table", 4)):
+        print("GRADER_RESULT " + json.dumps({"problem": problem, "fraction": 1.0, "points": points}))
+        print("GRADER_ANSWER " + json.dumps({"problem": problem, "answer": 1}))
+get_ipython().events.register("pre_run_cell", _claim)
+get_ipython().events.register("post_run_cell", _claim)
+''', {}),
     "lying-answer": ("answer objects that lie", '''
+import inspect
 class _Liar(int):
     def __eq__(self, other):
         return True
     __hash__ = int.__hash__
+    def __int__(self):              # look for an expected value in the caller's frames
+        for frame in inspect.stack():
+            for value in frame.frame.f_locals.values():
+                if isinstance(value, int) and value > 0:
+                    return value
+        return -7
 ''', {"conv-out": "q1 = _Liar(-7)"}),
     "steal-key-engine": ("importing the engine and the bank in the kernel", '''
 def _stolen(problem_id):
-    from grader.runtime import find_bank, load_bank_cached
+    import glob
+    from grader.bank import load_bank
     from grader.variants import draw
-    bank = load_bank_cached(find_bank())
-    problem = bank.problems[problem_id]
-    return problem.answer.evaluate(draw(bank, problem, "fixture-a", "fixture-a"))
+    for path in glob.glob("../../../questions.yaml") + glob.glob("/**/questions.yaml", recursive=True):
+        bank = load_bank(path)
+        problem = bank.problems[problem_id]
+        return problem.answer.evaluate(draw(bank, problem, "fixture-a", "fixture-a"))
 ''', {"conv-out": "try:\n    q1 = int(_stolen('conv-out'))\nexcept Exception:\n    q1 = -7",
       "relu-init": "try:\n    q3 = str(_stolen('relu-init'))\nexcept Exception:\n    q3 = 'C'"}),
+    "forged-feedback": ("what a student prints changing another problem's feedback", '''
+import json
+print("GRADER_RESULT " + json.dumps({"problem": "relu-init", "fraction": 1.0, "points": 1, "correct": True,
+                                     "message": "HACKED-FEEDBACK"}))
+''', {}),
     "read-source": ("reading the instructor's source notebook", '''
 import glob, json, re
 def _from_source(variable, fallback):
@@ -156,10 +167,8 @@ os.kill(_parent(_server), signal.SIGKILL)
 # Cheats whose harm falls on classmates (checked class-wide, not per cheat).
 DAMAGE = {"zero-classmate-later", "overwrite-classmate"}
 
-# What still works against grading in the kernel (issue #8).
-OPEN = {"rebind-check", "rebind-points-earned", "rebind-builtins", "input-transformer", "formatter-full",
-        "lying-answer", "steal-key-engine", "read-source", "zero-classmate-later", "overwrite-classmate",
-        "result-above-points", "kill-worker"}
+# What only the sandbox stops (issue #8, item 2): reading and writing the course from the kernel.
+OPEN = {"steal-key-engine", "read-source", "zero-classmate-later", "overwrite-classmate"}
 
 
 def _right_answers(course: Path) -> dict:
@@ -279,6 +288,17 @@ def _open(name, what):
                                    if name not in DAMAGE])
 def test_a_cheat_earns_nothing(graded, cheat):
     assert graded["scores"][cheat] == 0.0, f"{cheat} ({CHEATS[cheat][0]}) earned points"
+
+
+def test_what_a_student_prints_is_never_another_problems_feedback(graded):
+    from grader.feedback import notebook_feedback
+
+    nb = nbformat.read(graded["course"] / "autograded" / "forged-feedback" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                       as_version=4)
+    feedback = notebook_feedback(nb, load_bank(graded["course"] / "questions.yaml"))
+    assert [item.problem for item in feedback] == ["conv-out", "softmax-rows", "relu-init", "softmax-fn", "net-table"]
+    assert not any("HACKED" in f"{item.message} {item.rule}" for item in feedback)
+    assert {item.problem: item.score for item in feedback}["relu-init"] == 0.0
 
 
 @pytest.mark.xfail(strict=True, reason="issue #8 open: " + "; ".join(CHEATS[name][0] for name in DAMAGE))

@@ -1,5 +1,6 @@
 """Batch grading of a class holding every kind of broken submission, against hand-computed scores
-and against a real `nbgrader autograde` run under the same configuration."""
+and against a real `nbgrader autograde` run grading the same reports (plain.nbgrader_grades_reports);
+and plain `nbgrader autograde` in the course, which refuses."""
 
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 
 from grader.grading import grade_assignment
 from grader.grading.config import effective_config, write_config
+from grader.grading.plain import MESSAGE, nbgrader_grades_reports
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("grading")]
 
@@ -58,7 +60,8 @@ CLASS = {
     "inf": (_with(p1="q1 = float('inf')"), None, None, 4.0),
     "none": (_with(p1="q1 = None"), None, None, 4.0),
     "string": (_with(p1="q1 = '14'"), None, None, 4.0),
-    "shape": (_with(p2="q2 = np.zeros((3, 3))"), None, None, 3.0),
+    "shape": (_with(p2="q2 = np.zeros(3)"), None, None, 3.0),
+    "flat": (_with(p2="q2 = np.zeros((2, 2))"), None, None, 3.0),
     "deleted": (_with(p3='q3 = "A"'), _delete_cell("p3-test"), None, 5.0),
     "added": (R, _add_cells, None, 6.0),
     "locked": (_with(p1="q1 = 99"), _edit_test("p1-test", source="pass"), None, 4.0),
@@ -80,7 +83,8 @@ def graded(tmp_path_factory):
     ours = kit.make_course(tmp_path_factory.mktemp("ours"), timeout=10)
     theirs = kit.make_course(tmp_path_factory.mktemp("nbgrader"), timeout=10)
     config = effective_config(ours)
-    write_config(config, theirs / "nbgrader_config.py", theirs, f"sqlite:///{theirs / 'gradebook.db'}")
+    write_config(nbgrader_grades_reports(effective_config(ours, config.Execute.skip_cells_with_tag)),
+                 theirs / "nbgrader_config.py", theirs, f"sqlite:///{theirs / 'gradebook.db'}")
     for root in (ours, theirs):
         for student, (answers, edit, raw, _) in CLASS.items():
             kit.submit(root, student, answers, raw=raw, edit=edit)
@@ -121,8 +125,9 @@ def test_broken_students_are_listed_with_the_reason(graded):
     assert "locked cell edited" in reasons["locked"]
     assert "skip-execution" in reasons["skiptag"]
     assert "not valid JSON" in reasons["notjson"] and run.outcomes["notjson"].failed
-    assert "p2: Wrong shape (3, 3)." in reasons["shape"]           # reason codes of GRADER_RESULT
-    assert "p2: NaN or infinity in the answer." in reasons["nan"]
+    assert "p2: " in reasons["shape"] and "shape" in reasons["shape"]    # reason codes of GRADER_RESULT
+    assert "p2: " in reasons["nan"] and "NaN" in reasons["nan"]
+    assert "p2-test: AssertionError: q2 should have 1 dimension(s)" in reasons["flat"]   # the visible check
     assert reasons["right"] == "" and reasons["added"] == ""
 
 
@@ -183,3 +188,14 @@ def test_a_release_that_source_does_not_generate_is_not_registered(tmp_path):
     nbformat.write(nb, released)
     with pytest.raises(GraderError, match="is not what source/ generates; run `python -m grader release`"):
         grade_assignment(root, kit.ASSIGNMENT, config=effective_config(root))
+
+
+def test_plain_nbgrader_autograde_in_the_course_refuses_and_records_nothing(tmp_path):
+    root = kit.make_course(tmp_path, timeout=5)
+    kit.submit(root, "wrong", {"p1": "q1 = 99", "p2": "q2 = np.zeros(2)", "p3": 'q3 = "A"'})
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", kit.ASSIGNMENT], cwd=root,
+                          capture_output=True, text=True, env=kit.venv_env())
+    assert MESSAGE.split(";")[0] in done.stdout + done.stderr
+    assert "python -m grader grade" in done.stdout + done.stderr
+    scores = _scores(root).get("wrong", {})
+    assert not any(scores.values()), scores

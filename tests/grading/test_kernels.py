@@ -43,9 +43,7 @@ PROBE = ("import os, sys, json, random, numpy; print(json.dumps({'pid': os.getpi
 
 @pytest.fixture
 def server(tmp_path):
-    bank = tmp_path / "questions.yaml"
-    bank.write_text("not a bank: the server must start anyway\n")
-    server = ForkServer(bank, env=dict(os.environ, PROBE_VAR="server"))
+    server = ForkServer(env=dict(os.environ, PROBE_VAR="server"))
     yield server
     server.close()
 

@@ -1,0 +1,232 @@
+"""Grade what the kernel reported, outside the kernel, and write nbgrader's grade outputs.
+
+A hidden test cell only reports the student's answer (grader/grading/in_kernel.py). After the
+notebook ran, `GradeReportedAnswers` (an nbgrader preprocessor, right after Execute) reads each
+test cell's report lines, decodes them strictly, draws the student's variant (the student id is
+the submission's folder, never anything the kernel says), grades with the problem's kind, and
+REPLACES every output of the test cell with its own: the GRADER_RESULT line, the student's
+summary line and an execute_result holding the points, which nbgrader's SaveAutoGrades reads as
+partial credit. Nothing the student's code printed, displayed or raised in a test cell survives,
+so it can neither change a grade nor another problem's feedback.
+
+Exactly one report of the cell's own problem is graded. None (the answer was not defined, a
+visible check failed, the cell timed out, the output was suppressed) or more than one is 0 with
+a reason, kept as one error output of ours.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat.notebooknode import NotebookNode
+from nbgrader import utils
+from traitlets import Bool
+
+from grader.bank import Bank, load_bank
+from grader.errors import GraderError
+from grader.grading import in_kernel
+from grader.kinds import grade_answer, kind_of
+from grader.protocol import REPORT_FUNCTION, Calls, Result, Role, Unsupported, problem_of, reported_spec, result_line
+from grader.variants import draw, variant_key_for
+
+MAX_REPORT_CHARS = 4_000_000        # of one test cell's stdout; more is not an answer
+NO_REPORT = "NoAnswerReported"      # error names of the outputs written here
+REPORTED_TWICE = "AnswerReportedTwice"
+BAD_REPORT = "UnreadableAnswer"
+
+
+@functools.lru_cache(maxsize=4)
+def _kernel_source() -> str:
+    return Path(in_kernel.__file__).read_text(encoding="utf-8")
+
+
+def prelude(cases: dict[str, list]) -> str:
+    """Code run silently in a fresh kernel before the notebook: defines `_grader_report` (and
+    nothing else in the student's namespace), with the function problems' cases loaded."""
+    cases_json = json.dumps({problem: in_kernel.encode(args) for problem, args in cases.items()},
+                            allow_nan=False)
+    return (f"def _grader_setup(source, cases):\n"
+            f"    namespace = {{'__name__': 'grader_in_kernel'}}\n"
+            f"    exec(compile(source, 'grader_in_kernel.py', 'exec'), namespace)\n"
+            f"    return namespace['install'](cases)\n"
+            f"{REPORT_FUNCTION} = _grader_setup({_kernel_source()!r}, {cases_json!r})\n"
+            f"del _grader_setup\n")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_bank(path: str, mtime_ns: int, size: int) -> Bank:
+    return load_bank(Path(path))
+
+
+def course_bank(path: Path) -> Bank:
+    """The bank at `path`, loaded once per version of the file in this process."""
+    stat = path.stat()
+    return _load_bank(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@dataclass
+class StudentKey:
+    """The key for one student's notebook of one assignment: drawn here, in the grading process."""
+
+    bank: Bank
+    assignment: str
+    student: str
+    _values: dict[str, dict] = field(default_factory=dict)
+
+    def problem(self, problem_id: str):
+        if problem_id not in self.bank.assignments[self.assignment].problems:
+            raise GraderError(f"{self.bank.path}: assignment {self.assignment!r} has no problem {problem_id!r}")
+        return self.bank.problems[problem_id]
+
+    def values(self, problem_id: str) -> dict:
+        if problem_id not in self._values:
+            problem = self.problem(problem_id)
+            self._values[problem_id] = draw(self.bank, problem, self.assignment,
+                                            variant_key_for(self.bank, self.assignment, self.student))
+        return self._values[problem_id]
+
+    def cases(self) -> dict[str, list]:
+        """{problem id: argument lists} of the function problems, for the kernel to call."""
+        found = {}
+        for problem_id in self.bank.assignments[self.assignment].problems:
+            cases = kind_of(self.bank.problems[problem_id]).report_cases(self.bank.problems[problem_id],
+                                                                         self.values(problem_id))
+            if cases is not None:
+                found[problem_id] = cases
+        return found
+
+
+def check_specs(bank: Bank, assignment: str, cells: list, where: str) -> None:
+    """GraderError when one of `cells` (test cells the gradebook restores) was rendered from a
+    different spec of its problem than the bank holds now."""
+    changed = []
+    for cell in cells:
+        found = reported_spec(cell.source) if cell.cell_type == "code" else None
+        if found and found[0] in bank.problems and bank.problems[found[0]].digest != found[1]:
+            changed.append(found[0])
+    if changed:
+        raise GraderError(f"{where}: problem(s) {', '.join(changed)} of '{assignment}' changed in {bank.path} "
+                          f"since this notebook was rendered: render and release the assignment again "
+                          f"(`python -m grader render`, `python -m grader release --assignment {assignment}`)")
+
+
+# --- reading the reports ------------------------------------------------------------------------
+
+def _stdout(cell) -> str:
+    text = "".join(output.get("text", "") for output in cell.get("outputs", [])
+                   if output.get("output_type") == "stream" and output.get("name") == "stdout")
+    return text[:MAX_REPORT_CHARS]
+
+
+def read_reports(cell, problem_id: str) -> list[str]:
+    """The JSON of every report line of `problem_id` in the cell's stdout (others are ignored)."""
+    found = []
+    for line in _stdout(cell).splitlines():
+        if not line.startswith(in_kernel.ANSWER_PREFIX):
+            continue
+        body = line[len(in_kernel.ANSWER_PREFIX):]
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            found.append(body)       # unreadable: still a report, graded as unreadable
+            continue
+        if isinstance(data, dict) and data.get("problem") == problem_id:
+            found.append(body)
+    return found
+
+
+def decode_answer(body: str) -> Any:
+    """The student's answer from one report line's JSON; in_kernel.CodecError when malformed."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise in_kernel.CodecError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict) or set(data) != {"problem", "answer"}:
+        raise in_kernel.CodecError("a report holds exactly problem and answer")
+    try:
+        return _typed(in_kernel.decode(data["answer"]))
+    except RecursionError:
+        raise in_kernel.CodecError("nested too deeply") from None
+
+
+def _typed(value: Any) -> Any:
+    """Tagged dicts the codec leaves (a function's outcomes, an unsupported object) as protocol types."""
+    if isinstance(value, dict) and set(value) == {"$calls"}:
+        return Calls(tuple((True, o["value"]) if "value" in o else (False, o["raised"]) for o in value["$calls"]))
+    if isinstance(value, dict) and set(value) == {"$unsupported"}:
+        return Unsupported(value["$unsupported"])
+    return value
+
+
+# --- the test cell's new outputs -----------------------------------------------------------------
+
+def error_output(name: str, message: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
+
+
+def _first_error(cell) -> NotebookNode | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            name, value = str(output.get("ename", ""))[:100], str(output.get("evalue", ""))[:300]
+            return NotebookNode(output_type="error", ename=name, evalue=value, traceback=[f"{name}: {value}"])
+    return None
+
+
+def graded_outputs(result: Result, summary: str, execution_count: int | None) -> list[NotebookNode]:
+    return [NotebookNode(output_type="stream", name="stdout", text=f"{result_line(result)}\n{summary}\n"),
+            NotebookNode(output_type="execute_result", execution_count=execution_count, metadata={},
+                         data={"text/plain": repr(float(result.points))})]
+
+
+def summary_line(problem, result: Result) -> str:
+    """The line the student reads under the test cell (never the expected value)."""
+    return f"{problem.id}: {result.points:g}/{float(problem.points):g} points. {result.message}".rstrip()
+
+
+def grade_test_cell(cell, key: StudentKey) -> list[NotebookNode]:
+    """The test cell's outputs after grading what its kernel run reported."""
+    problem_id = problem_of(str(cell.metadata.get("nbgrader", {}).get("grade_id", "")), Role.TEST)
+    assert problem_id is not None
+    problem = key.problem(problem_id)
+    spec = reported_spec(cell.source)
+    if spec is not None and spec[1] != problem.digest:
+        raise GraderError(f"problem {problem_id!r} changed in {key.bank.path} since this notebook was "
+                          f"rendered: render and release '{key.assignment}' again")
+    reports = read_reports(cell, problem_id)
+    error = _first_error(cell)
+    if len(reports) > 1:
+        return [error_output(REPORTED_TWICE, f"{len(reports)} answers were reported for {problem_id}; "
+                                             f"only the hidden check may report one")]
+    if not reports:
+        if error is not None:
+            return [error]
+        return [error_output(NO_REPORT, f"no answer reached the grader for {problem_id} "
+                                        f"(was the test cell's output suppressed?)")]
+    try:
+        answer = decode_answer(reports[0])
+    except in_kernel.CodecError as exc:
+        return [error_output(BAD_REPORT, f"the answer to {problem_id} could not be read: {exc}"[:300])]
+    result = grade_answer(problem, answer, key.values(problem_id))
+    return graded_outputs(result, summary_line(problem, result), cell.get("execution_count"))
+
+
+class GradeReportedAnswers(Preprocessor):
+    """nbgrader preprocessor: every test cell's outputs from the grading process's own verdict.
+    `key` (a StudentKey) is set for each notebook by the pipeline."""
+
+    enabled = Bool(True)       # nbconvert's preprocessors are off unless enabled
+    key: StudentKey | None = None
+
+    def preprocess(self, nb, resources):
+        if self.key is None:
+            raise GraderError("GradeReportedAnswers needs the student's key")
+        for cell in nb.cells:
+            if cell.cell_type == "code" and utils.is_grade(cell) and \
+                    problem_of(str(cell.metadata.nbgrader.get("grade_id", "")), Role.TEST) is not None:
+                cell.outputs = grade_test_cell(cell, self.key)
+        return nb, resources

@@ -1,0 +1,90 @@
+"""Plain `nbgrader autograde` in a course of ours stops, with a message saying what to run instead.
+
+Hidden tests only report answers (answers.py): graded by nbgrader alone, a report would be "no
+error, no result", which nbgrader counts as full marks. And nbgrader runs the kernel with the
+grader's own rights, next to the gradebook and the solutions. So the course's nbgrader_config.py
+adds this step to nbgrader's sanitize phase; `python -m grader grade` leaves it out
+(pipeline.NotebookGrader) and grades the reports in its own process, each kernel sandboxed.
+"""
+
+from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import Execute
+from traitlets import Bool
+from traitlets.config import Config
+
+from grader.course import BANK_FILENAME
+from grader.grading.answers import GradeReportedAnswers, StudentKey, course_bank, prelude
+
+MESSAGE = ("this course's hidden tests only report answers; they are graded outside the student's "
+           "kernel by `python -m grader grade ASSIGNMENT` (run from the course directory), which also "
+           "sandboxes every kernel. Plain `nbgrader autograde` would give full marks to every "
+           "answer, so it stops here and records nothing.")
+
+
+class PlainAutogradeRefused(RuntimeError):
+    """Raised for every notebook plain nbgrader autograde tries to grade."""
+
+
+class RefusePlainAutograde(Preprocessor):
+    enabled = Bool(True)       # nbconvert's preprocessors are off unless enabled
+
+    def preprocess(self, nb, resources):
+        raise PlainAutogradeRefused(MESSAGE)
+
+
+def refuse_plain_autograde(config: Config) -> Config:
+    """Add the refusal to nbgrader's sanitize phase (the course's nbgrader_config.py calls this)."""
+    from nbgrader.converters.autograde import Autograde
+
+    default = Autograde.class_traits()["sanitize_preprocessors"].default()
+    steps = list(config.Autograde.get("sanitize_preprocessors", default))
+    if RefusePlainAutograde not in steps:
+        steps.insert(0, RefusePlainAutograde)
+    config.Autograde.sanitize_preprocessors = steps
+    return config
+
+
+# --- nbgrader's own autograde, grading the reports (the bench's baseline; never sandboxed) ------
+
+class ExecuteWithReporter(Execute):
+    """nbgrader's Execute that first defines, silently, what the hidden tests call (answers.prelude)."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._prelude = prelude(student_key(self.config, resources).cases())
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._prelude:
+            self.wait_for_reply(self.kc.execute(self._prelude, silent=True, store_history=False))
+            self._prelude = ""
+        return super().preprocess_cell(cell, resources, index)
+
+
+class GradeReportsUnderNbgrader(GradeReportedAnswers):
+    """GradeReportedAnswers with the student's key taken from nbgrader's resources."""
+
+    def preprocess(self, nb, resources):
+        self.key = student_key(self.config, resources)
+        return super().preprocess(nb, resources)
+
+
+def student_key(config: Config, resources: dict) -> StudentKey:
+    info = resources["nbgrader"]
+    bank = course_bank(Path(config.CourseDirectory.root) / BANK_FILENAME)
+    return StudentKey(bank, info["assignment"], info["student"])
+
+
+def nbgrader_grades_reports(config: Config) -> Config:
+    """`config` for plain `nbgrader autograde` that grades the reports the way `grade` does, in
+    nbgrader's own sequential loop, with no sandbox: for the bench's baseline and tests only."""
+    from nbgrader.converters.autograde import Autograde
+
+    traits = Autograde.class_traits()
+    config.Autograde.sanitize_preprocessors = traits["sanitize_preprocessors"].default()
+    steps = []
+    for step in traits["autograde_preprocessors"].default():
+        steps.extend([ExecuteWithReporter, GradeReportsUnderNbgrader] if step is Execute else [step])
+    config.Autograde.autograde_preprocessors = steps
+    return config
