@@ -7,6 +7,11 @@ For variant i (key `qa-<i>`, assignments of the problem taken in turn), a proble
 - an `exact` numeric/table problem's answer holds a non-integer number   (`not integer`)
 - a table's carry_forward row, fed the true row before it, is not the answer (`carry forward`)
 - a misconception's value is graded correct (it falls within the rule)    (`misconception`)
+- a right answer (the expected one, or one at the edge of the tolerance)
+  fails a public check (grader.kinds.checks)                             (`public check`)
+
+Per problem, `idle_checks` lists the public checks that no misconception and no plausible wrong
+value (the kind's `wrong_value`) failed on any variant: they may still help, but nothing shows it.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from typing import Any
 import numpy as np
 
 from grader.bank import Problem
-from grader.kinds import grade_answer, kind_of
+from grader.kinds import ProblemVariant, grade_answer, kind_of
+from grader.kinds.checks import describe, failures, run_checks
 from grader.kinds.values import not_finite
 from grader.variants import VariantError, draw
 
 Values = dict[str, Any]
-FAILURE_KINDS = ("draw", "answer error", "not finite", "not integer", "carry forward", "misconception")
+FAILURE_KINDS = ("draw", "answer error", "not finite", "not integer", "carry forward", "misconception",
+                 "public check")
 
 
 @dataclass
@@ -37,6 +44,7 @@ class ProblemReport:
     examples: dict = field(default_factory=dict)   # failure kind -> first message (with the key)
     distinct: int = 0
     seconds: float = 0.0
+    idle_checks: list = field(default_factory=list)   # public checks no wrong answer failed (descriptions)
 
     @property
     def failed(self):
@@ -90,12 +98,28 @@ def _check_variant(problem: Problem, values: Values, expected: list[Any], report
                                               f"({kind.qa_rule_words(result)})")
 
 
+def _check_public(problem: Problem, values: Values, report: ProblemReport, key: str, caught: set) -> None:
+    """Right answers must pass every public check; note which checks some wrong answer fails."""
+    variant = ProblemVariant(1, problem, values, kind_of(problem).expected(problem, values))
+    try:
+        failed = failures(variant)
+        for check, label in failed:
+            report.fail("public check", key, f"checks[{check.index}] (line {check.line}, "
+                                             f"'{describe(check)}') fails {label}")
+        if len(caught) < len(problem.checks):
+            for wrong in variant.kind.wrong_answers(variant):
+                caught.update(id(check) for check, passed in run_checks(variant, wrong) if not passed)
+    except Exception as exc:  # noqa: BLE001
+        report.fail("public check", key, f"running the public checks raised {type(exc).__name__}: {exc}")
+
+
 def qa_problem(bank, problem, variants):
     """Draw `variants` variants of one problem and report what fails."""
     started = time.perf_counter()
     report = ProblemReport(problem.id, problem.kind, variants)
     assignments = bank.assignments_of(problem.id) or ["qa"]
-    seen = set()
+    seen: set = set()
+    caught: set = set()
     with np.errstate(all="ignore"):
         for index in range(variants):
             assignment, key = assignments[index % len(assignments)], f"qa-{index}"
@@ -112,6 +136,10 @@ def qa_problem(bank, problem, variants):
                 continue
             seen.add(_fingerprint(expected))
             _check_variant(problem, values, expected, report, label)
+            if problem.checks:
+                _check_public(problem, values, report, label, caught)
+    report.idle_checks = [f"checks[{check.index}] (line {check.line}, '{describe(check)}')"
+                          for check in problem.checks if id(check) not in caught]
     report.distinct = len(seen)
     report.seconds = time.perf_counter() - started
     return report

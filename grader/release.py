@@ -191,10 +191,14 @@ def allowed_text(variant, role):
     """Text one of a problem's cells may show, by the cell's role. Every cell: the renderer's
     format checks (shape, number of dimensions and of rows). The prompt: also the template
     and the problem's own data, the shown parameter values and the rule statement. The inputs cell: also the
-    shown values of the inputs. Answer and test cells: nothing else."""
+    shown values of the inputs. The test cell of a problem with public checks: what the prompt may
+    show (a check's bound or argument is public when the prompt shows it: "IoU lies in [0, 1]"),
+    never more. Answer cells: nothing else."""
     problem, kind = variant.problem, variant.kind
     parts = kind.format_numbers(variant)
     shown = shown_values(variant)
+    if role == "test" and problem.checks:
+        return "\n".join([allowed_text(variant, "prompt"), *parts])
     if role == "prompt":
         parts += [problem.title, problem.prompt, *problem.hints, points_text(problem.points),
                   f"Problem {variant.number}", kind.answer_instructions(variant),

@@ -5,7 +5,7 @@ questions.yaml; never under source/ or release/, which nbgrader copies to studen
 change to a released problem is then found by `validate`, `render` and `release`:
 
 * a wording change (title, prompt, hints, misconception feedback, contract ids, which values the
-  inputs cell spells out) changes no one's numbers or grade: allowed, and the record takes the
+  inputs cell spells out, public checks) changes no one's numbers or grade: allowed, and the record takes the
   new wording's digest;
 * anything that decides numbers or grades (parameters, constraints, answer, rule, points,
   misconception values or credit, options, cases, columns, the bank's seed or variant keying),
@@ -24,8 +24,9 @@ from grader.files import write_atomic
 
 RECORDS_DIR = "release-records"
 # Fields that only change what a student reads (and which values the inputs cell spells out),
-# never a number or a grade.
-PROSE_FIELDS = ("title", "section", "prompt", "hints", "formula", "inputs")
+# never a number or a grade. Public checks (`checks`) print in the test cell and never stop it
+# (grader.kinds.checks): they change no grade either.
+PROSE_FIELDS = ("title", "section", "prompt", "hints", "formula", "inputs", "checks")
 # Fields whose effect on the numbers is recorded another way: `shared` through the problem's keying.
 KEYING_FIELDS = ("shared",)
 MISCONCEPTION_PROSE_FIELDS = ("feedback",)

@@ -3,8 +3,8 @@
 One notebook per assignment (nbformat 4.5, nbgrader cell metadata schema 3). Per problem:
 a locked prompt (Markdown), a locked cell defining the problem's array inputs, the answer
 cell (solution: the problem's answer expression turned into code that calls the engine),
-and the test cell (visible format checks, then the hidden call that reports the answer to the
-grading process: grader/grading/answers.py).
+and the test cell (visible format checks, the problem's public checks (grader.kinds.checks), then
+the hidden call that reports the answer to the grading process: grader/grading/answers.py).
 
 Rendering is deterministic: cell ids derive from grade ids, JSON keys are sorted and
 nothing depends on the clock, so re-rendering an unchanged bank gives the same bytes.
@@ -25,6 +25,7 @@ from grader.bank.templates import python_literal, render_prompt
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.kinds import ProblemVariant, kind_of
+from grader.kinds.checks import check_lines
 from grader.protocol import REPORT_FUNCTION, Role, report_call
 from grader.variants import draw, variant_key_for
 
@@ -107,6 +108,7 @@ def test_source(variant: ProblemVariant, assignment_id: str) -> str:
     return "\n".join([
         "# Format checks. The values are checked when the assignment is graded.",
         *variant.kind.format_checks(variant),
+        *check_lines(variant),
         "### BEGIN HIDDEN TESTS",
         report_call(problem.id, variant.variable, problem.digest),
         "### END HIDDEN TESTS",
@@ -176,9 +178,12 @@ def title_markdown(bank: Bank, assignment_id: str) -> str:
     assignment = bank.assignments[assignment_id]
     problems = [bank.problems[problem_id] for problem_id in assignment.problems]
     total = sum(float(problem.points) for problem in problems)
+    checks = ("it checks the answer's format and, where a problem has them, prints public checks "
+              "(properties every right answer has, never its value)"
+              if any(problem.checks for problem in problems) else "it checks the answer's format only")
     return (f"# {bank.course}: {assignment.title}\n\n"
             f"{plural(len(problems), 'problem')}, {points_text(total)}. Write each answer in the cell marked "
-            f"for it, then run the test cell below it: it checks the answer's format only. "
+            f"for it, then run the test cell below it: {checks}. "
             f"The values are checked when the assignment is graded.")
 
 

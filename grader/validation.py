@@ -2,7 +2,8 @@
 
 On each draw the constraints must be satisfiable, and the prompt, the answer and every
 misconception must evaluate; the problem's kind then checks the expected answer
-(grader.kinds: a table's rows, a function's cases, a chain of carried-forward rows, ...).
+(grader.kinds: a table's rows, a function's cases, a chain of carried-forward rows, ...), and the
+right answer must pass every public check (grader.kinds.checks).
 The loader does not draw: variants are the next layer (bank -> variants).
 """
 
@@ -15,8 +16,9 @@ from grader import variants
 from grader.bank import Bank, Problem
 from grader.bank.loader import BankError, Issues, display_name, load_bank, parse_bank, read_bank_text
 from grader.bank.templates import render_prompt
-from grader.kinds import kind_of
+from grader.kinds import ProblemVariant, kind_of
 from grader.kinds.base import raises
+from grader.kinds.checks import describe, failures
 
 _CHECKED: dict[str, tuple[tuple[int, int], Bank]] = {}
 
@@ -95,7 +97,24 @@ def check_one_variant(bank: Bank, problem: Problem, assignment_id: str) -> tuple
             misconception.answer.evaluate(values)
         except Exception as exc:  # noqa: BLE001
             return f"misconceptions[{index}]", "answer " + raises(exc)
-    return None
+    return public_check_failure(problem, values)
+
+
+def public_check_failure(problem: Problem, values: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, message) when a right answer fails one of the problem's public checks: the check
+    would tell students who are right that they are wrong."""
+    if not problem.checks:
+        return None
+    variant = ProblemVariant(1, problem, values, kind_of(problem).expected(problem, values))
+    try:
+        failed = failures(variant)
+    except Exception as exc:  # noqa: BLE001
+        return "checks", "running the public checks " + raises(exc)
+    if not failed:
+        return None
+    check, label = failed[0]
+    return (f"checks[{check.index}]",
+            f"the public check '{describe(check)}' fails {label}: it would tell right answers they are wrong")
 
 
 __all__ = ["BankError", "check_bank_text", "check_variants", "load_checked_bank"]

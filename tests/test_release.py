@@ -245,3 +245,36 @@ def test_an_assignment_dropped_from_the_bank_is_flagged_then_removed(released, c
     assert not (released / "source" / "fixture-b").exists() and not (released / "release" / "fixture-b").exists()
     assert hand_made.is_file()
     assert main(["--course", str(released), "render", "--check"]) == 0
+
+
+# --- public checks in the committed release (issue #12) -------------------------------------------
+
+def run_released_test_cell(assignment, problem_id, answer_source):
+    """Setup, the inputs cell, `answer_source` and the visible test cell of the committed release
+    notebook, in a fresh Python where `import grader` fails (the student's kernel has numpy only)."""
+    import subprocess
+    import sys
+
+    notebook = nbformat.read(REPO_ROOT / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    sources = {c.metadata.nbgrader.grade_id: c.source for c in notebook.cells}
+    parts = [sources["setup"], sources.get(f"{problem_id}-inputs", ""), answer_source, sources[f"{problem_id}-test"]]
+    program = "import sys\nsys.modules['grader'] = None\n" + "\n".join(parts)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_released_public_checks_run_with_numpy_only_and_tell_a_wrong_answer():
+    right = ("def iou(box_a, box_b):\n"
+             "    w = max(0, min(box_a[2], box_b[2]) - max(box_a[0], box_b[0]))\n"
+             "    h = max(0, min(box_a[3], box_b[3]) - max(box_a[1], box_b[1]))\n"
+             "    area = lambda b: (b[2] - b[0]) * (b[3] - b[1])\n"
+             "    return w * h / (area(box_a) + area(box_b) - w * h)")
+    assert run_released_test_cell("cnn-detection", "iou-function", right) == \
+        "public check passed: iou(a, b) lies in [0, 1]\n"
+    wrong = right.replace("w * h / (area(box_a) + area(box_b) - w * h)", "area(box_a) + area(box_b)")
+    assert run_released_test_cell("cnn-detection", "iou-function", wrong) == \
+        "PUBLIC CHECK FAILED: iou(a, b) lies in [0, 1]\n"
+    out = run_released_test_cell("embeddings-rnn-attention", "noise-distribution",
+                                 "q5 = counts ** 0.75")     # the not-normalized misconception
+    assert "PUBLIC CHECK FAILED: the entries of q5 along its last axis (each row) sum to 1" in out, out

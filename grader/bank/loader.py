@@ -363,6 +363,7 @@ class ProblemBuilder:
         compare = self.build_compare()
         misconceptions = self.build_misconceptions(fields)
         inputs = self.build_inputs(params)
+        checks = self.build_checks()
         if self.errors or answer is None:
             return None
         spec = plain(raw)
@@ -370,7 +371,8 @@ class ProblemBuilder:
             id=self.id, title=raw["title"], section=raw["section"], formula=formula, points=raw["points"],
             kind=self.kind.name, prompt=raw["prompt"], answer=answer, params=params, constraints=constraints,
             compare=compare, misconceptions=misconceptions, hints=list(raw.get("hints", [])),
-            secret=raw.get("secret", False), shared=raw.get("shared", False), inputs=inputs, line=raw.line, **fields,
+            secret=raw.get("secret", False), shared=raw.get("shared", False), inputs=inputs, checks=checks,
+            line=raw.line, **fields,
             digest=problem_digest(spec, self.seed), spec=spec, lines=self.lines,
         )
 
@@ -514,6 +516,11 @@ class ProblemBuilder:
             if self.kind.build_misconception(self, raw, field, line, misconception, fields):
                 found.append(misconception)
         return found
+
+    def build_checks(self) -> list[Any]:
+        """The public checks (grader.kinds.checks: the vocabulary, its rendering and its checks)."""
+        from grader.kinds.checks import build_checks
+        return build_checks(self)
 
     def build_inputs(self, params: dict[str, ParamSpec]) -> list[str]:
         if "inputs" not in self.raw:

@@ -83,6 +83,19 @@ class CarryForward:
 
 
 @dataclass
+class PublicCheck:
+    """A property of every right answer that the student's notebook checks before submission
+    (`checks:` in the bank; grader.kinds.checks renders and runs it). Never a value of the answer."""
+
+    what: str                     # one word of grader.kinds.checks.VOCABULARY
+    bounds: tuple = (None, None)  # (low, high) for within / at_least / at_most, else (None, None)
+    says: str | None = None       # the sentence the student reads, instead of the default
+    args: list | None = None      # function problems: the arguments (Expressions) the function is called with
+    line: int = 0
+    index: int = 0                # its position in the problem's `checks` (errors say `checks[index]`)
+
+
+@dataclass
 class TableSpec:
     columns: list[str]
     row_labels: Any      # list of strings, or an Expression giving them
@@ -124,6 +137,7 @@ class Problem:
     multiple: bool = False
     function: FunctionSpec | None = None
     table: TableSpec | None = None
+    checks: list = field(default_factory=list)            # PublicCheck: visible checks of the answer
     line: int = 0
     digest: str = ""
     spec: dict = field(default_factory=dict, repr=False)  # the problem's YAML as plain data

@@ -140,11 +140,13 @@ ASSIGNMENT = {
 def bank_schema() -> dict[str, Any]:
     """The schema, with each kind's own fields (grader.kinds: one module per kind)."""
     from grader.kinds import KINDS  # the kinds import the model: imported when needed, not at the top
+    from grader.kinds.checks import SCHEMA as CHECKS_SCHEMA
 
     problem: dict[str, Any] = copy.deepcopy(PROBLEM)
     problem["properties"]["kind"] = {"enum": list(KINDS)}
     for kind in KINDS.values():
         problem["properties"].update(copy.deepcopy(kind.schema))
+    problem["properties"].update(copy.deepcopy(CHECKS_SCHEMA))
     schema: dict[str, Any] = copy.deepcopy(BANK_SCHEMA)
     schema["properties"]["problems"]["items"] = problem
     return schema

@@ -50,6 +50,10 @@ def run(args):
     for report in failed:
         for kind, example in report.examples.items():
             console.print(f"[red]{report.problem_id}[/red]: {kind}: {example}", markup=True)
+    for report in reports:
+        for check in report.idle_checks:
+            console.print(f"note: {report.problem_id}: public check {check}: no misconception or wrong value "
+                          f"fails it", markup=False)
     seconds = sum(report.seconds for report in reports)
     console.print(f"{len(reports)} problems, {len(reports) * args.variants} variants in {seconds:.1f} s: "
                   + (f"{len(failed)} problem(s) with failures" if failed else "no failures"))

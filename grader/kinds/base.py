@@ -112,6 +112,7 @@ class Kind:
     default_rule: str | None = None           # None: exact for integer-like answers, else close
     each_entry = False                        # the rule applies to each entry (arrays)
     fields: tuple[str, ...] = ()              # the problem fields only this kind has
+    public_checks = True                      # the bank may give it `checks:` (grader.kinds.checks)
     schema: dict[str, Any] = {}               # their JSON Schema (grader.bank.schema adds it)
 
     # --- the bank: checking a problem's spec (grader.bank.loader calls these) -------------
@@ -137,6 +138,15 @@ class Kind:
 
     def check_variant(self, problem: Problem, expected: Any, values: Values) -> tuple[str, str] | None:
         """(field, message) when the expected answer of a drawn variant is unusable, else None."""
+        return None
+
+    def build_check_args(self, builder: ProblemBuilder, raw: Any, field: str, line: int) -> list | bool | None:
+        """A public check's `args:` (the arguments a function is called with): None when it has none,
+        False (after reporting) when it is wrong."""
+        if raw is not None:
+            builder.error(field, f"args: only function problems call the answer with arguments; a {self.name} "
+                                 f"problem's checks look at the answer itself", line)
+            return False
         return None
 
     # --- values ---------------------------------------------------------------------------
@@ -194,6 +204,21 @@ class Kind:
                           f'"{name} should have {len(shape)} dimension(s)"')
         return checks
 
+    def check_subject(self, variant: ProblemVariant, check: Any) -> tuple[str, Any]:
+        """(code, expected value) of what a public check looks at: the answer variable."""
+        return variant.variable, variant.expected
+
+    def right_answers(self, variant: ProblemVariant) -> list[tuple[str, Any]]:
+        """(label, answer) of answers graded right that every public check must pass: the expected
+        answer, and the expected answer moved to the edge of the tolerance."""
+        from .checks import edges
+
+        rule = rules.rule_for(variant.problem.compare, variant.expected)
+        moved = edges(variant.expected, rule)
+        return [("the right answer", variant.expected),
+                *[(f"the right answer moved to the edge of the tolerance ({sign})", value)
+                  for sign, value in zip("+-", moved)]]
+
     def format_numbers(self, variant: ProblemVariant) -> list[str]:
         """Numbers the format checks may show in any cell (shapes, row counts)."""
         shape = answer_shape(variant)
@@ -217,7 +242,7 @@ class Kind:
                     rule: Rule, text: str) -> Result:
         """A single value's result: right, a misconception's credit, or wrong with its band."""
         if check.ok:
-            return make_result(problem, 1.0, text, "Correct.", code=Code.CORRECT, error=rules.band_of(check))
+            return make_result(problem, 1.0, text, "Correct.", code=Code.CORRECT)
         for misconception in problem.misconceptions:
             ok, value = safe_evaluate(misconception.answer, values)
             if ok and rules.compare_value(answer, value, rule).ok:
@@ -248,6 +273,13 @@ class Kind:
         if isinstance(expected, np.ndarray) and expected.dtype.kind in "fi":
             return expected * 1.05 + 1
         return None
+
+    def wrong_answers(self, variant: ProblemVariant) -> list[Any]:
+        """Answers that are not right (each misconception's, the plausible wrong value): QA notes the
+        public checks none of them fails."""
+        found = [self.misconception_value(variant, misconception) for misconception in variant.problem.misconceptions]
+        found.append(self.wrong_value(variant))
+        return [value for value in found if value is not None]
 
     def qa_rule_words(self, result: Result) -> str:
         """Why QA says a misconception's answer is graded correct."""

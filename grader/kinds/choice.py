@@ -66,6 +66,7 @@ class Choice(Kind):
     rules = ("choice",)
     default_rule = "choice"
     fields = ("options", "multiple")
+    public_checks = False    # a property of the right key would be the key
     schema = {
         "options": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
         "multiple": {"type": "boolean"},

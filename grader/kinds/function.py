@@ -152,6 +152,36 @@ class Function(Kind):
         name = variant.variable
         return [f'assert callable({name}), "{name} should be a function"']
 
+    def build_check_args(self, builder: ProblemBuilder, raw: Any, field: str, line: int) -> list | bool | None:
+        from .checks import check_arguments
+        return check_arguments(builder, raw, field, line)
+
+    def check_subject(self, variant: ProblemVariant, check: Any) -> tuple[str, Any]:
+        """`name(arguments)`: the student's function called on the check's arguments."""
+        from .code import expression_code
+
+        arguments = [expression_code(argument, variant)[1] for argument in check.args]
+        reference = variant.problem.answer.evaluate(variant.values)
+        expected = reference(*[argument.evaluate(variant.values) for argument in check.args])
+        return f"{variant.variable}({', '.join(arguments)})", expected
+
+    def right_answers(self, variant: ProblemVariant) -> list[tuple[str, Any]]:
+        """The engine's function, and the same with its outputs moved to the edge of the tolerance."""
+        from .checks import edges
+
+        reference = variant.problem.answer.evaluate(variant.values)
+
+        def moved(index: int) -> Any:
+            def function(*arguments: Any) -> Any:
+                output = reference(*arguments)
+                shifted = edges(output, rules.rule_for(variant.problem.compare, output))
+                return shifted[index] if shifted else output
+            return function
+
+        return [("the right answer", reference),
+                ("the right answer moved to the edge of the tolerance (+)", moved(0)),
+                ("the right answer moved to the edge of the tolerance (-)", moved(1))]
+
     # --- grading --------------------------------------------------------------------------
 
     def report_cases(self, problem: Problem, values: Values) -> list[list[Any]] | None:
@@ -229,6 +259,17 @@ class Function(Kind):
 
     def misconception_value(self, variant: ProblemVariant, misconception: Misconception) -> Any:
         return None     # a misconception is a function: no value to write down
+
+    def wrong_answers(self, variant: ProblemVariant) -> list[Any]:
+        """Each misconception's function, and the engine's with every output 5 % and 1 off."""
+        found: list[Any] = []
+        for misconception in variant.problem.misconceptions:
+            ok, function = safe_evaluate(misconception.answer, variant.values)
+            if ok and callable(function):
+                found.append(function)
+        reference = variant.problem.answer.evaluate(variant.values)
+        found.append(lambda *arguments: np.asarray(reference(*arguments), dtype=float) * 1.05 + 1)
+        return found
 
     def export(self, problem: Problem, values: Values) -> dict[str, Any]:
         spec = _spec(problem)

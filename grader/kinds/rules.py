@@ -350,6 +350,10 @@ def error_band(absolute: float | None, relative: float | None) -> dict[str, floa
 
 
 def band_of(check: Check) -> dict[str, float] | None:
+    """How far off a wrong value was; None for a right one (an answer inside the tolerance has no
+    error to report, even when it is not exactly the expected value)."""
+    if check.ok:
+        return None
     return error_band(check.absolute, check.relative)
 
 

@@ -82,6 +82,7 @@ class Table(Kind):
     name = "table"
     words = "a list of rows"
     fields = ("table",)
+    public_checks = False    # the checks look at one array; a table is rows of cells
     schema = {"table": {
         "type": "object",
         "additionalProperties": False,
@@ -282,7 +283,7 @@ class Table(Kind):
                     score += 1
                     carried_count += 1
                     source = labels[row_index - 1] if row_index - 1 < len(labels) else str(row_index)
-                    part.update(correct=True, carried_forward=True, code=Code.CARRIED_FORWARD,
+                    part.update(correct=True, carried_forward=True, code=Code.CARRIED_FORWARD, error=None,
                                 message=f"credited as carried forward: right for your {chain.spec.source} "
                                         f"of row {source!r}")
                 else:

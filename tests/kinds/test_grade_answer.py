@@ -360,3 +360,27 @@ def test_a_simulated_right_function_is_written_out_with_numpy_alone():
         namespace: dict = {}
         exec(source, namespace)
         assert grade_answer(problem, namespace[kind.variable(problem, 1)], values).fraction == 1.0, problem.id
+
+
+def test_a_right_answer_has_no_error_band_in_its_result_line(close_problem, mini):
+    """Issue #12: an answer inside the tolerance (here 0.09 % off, under rtol 0.1 %) is right: its
+    GRADER_RESULT line has no error (not {"relative_at_most": 0.01}); a wrong one keeps its band."""
+    from grader.protocol import parse_result_line, result_line
+
+    problem, values = close_problem
+    right = parse_result_line(result_line(grade_answer(problem, 123.456789 * 1.0009, values)))
+    assert right is not None and right["correct"] and "error" not in right
+    wrong = parse_result_line(result_line(grade_answer(problem, 123.456789 * 1.005, values)))
+    assert wrong is not None and wrong["error"] == {"relative_at_most": 0.01}
+
+    problem, values = mini["write-tanh"]
+    result = grade_answer(problem, lambda z: np.tanh(z) * (1 + 1e-5), values)   # right within the tolerance
+    assert result.correct and [part["error"] for part in result.parts] == [None, None, None]
+
+    problem, values = mini["conv-table"]
+    W, K, C, F = values["W"], values["K"], values["C"], values["F"]
+    right = [{"output_size": W - K + 1, "params": K * K * C * F + F},
+             {"output_size": W - 2 * K + 2, "params": K * K * F * F + F}]
+    assert all(part["error"] is None for part in grade_answer(problem, right, values).parts)
+    off = [dict(right[0], params=right[0]["params"] * 2), right[1]]
+    assert grade_answer(problem, off, values).parts[1]["error"] == {"relative_at_most": 1.0}
