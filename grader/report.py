@@ -3,7 +3,8 @@
 * grades.csv: nbgrader's own CSV export for this assignment only, one row per student of the
   roster (nbgrader's students table; a rostered student who did not submit has score 0);
 * canvas-grades.csv, moodle-grades.csv: the same scores in the LMS gradebook import formats;
-* problems.csv (score per student and problem), item-analysis.csv and two PNG plots;
+* problems.csv (score per student and problem), item-analysis.csv (with how many variants
+  were in play per problem) and two PNG plots;
 
 and reports/gradebook-all-assignments.csv, nbgrader's export of the whole gradebook.
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.course import CoursePaths, open_gradebook
+from grader.course import BANK_FILENAME, CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.protocol import Role, notebook_results, problem_of
@@ -82,7 +83,26 @@ def collect(gb, paths: CoursePaths, assignment: str):
     return students, problems, table, max_points, misconceptions
 
 
-def item_analysis(students, problems, table, max_points, misconceptions):
+def variants_in_play(config, assignment: str, students: list[str], problems: list[str]) -> dict[str, int]:
+    """{problem: how many distinct variants the graded students had} (1 for a problem keyed by the
+    assignment); {} when the course has no bank or the bank no longer has the assignment."""
+    from grader.bank import load_bank
+    from grader.personalize import values_digest
+    from grader.variants import draw_for
+
+    path = Path(config.CourseDirectory.root) / BANK_FILENAME
+    try:
+        bank = load_bank(path)
+    except Exception:  # noqa: BLE001 (a report still has the grades without it)
+        return {}
+    if assignment not in bank.assignments:
+        return {}
+    return {problem: len({values_digest(draw_for(bank, bank.problems[problem], assignment, student))
+                          for student in students})
+            for problem in problems if problem in bank.problems}
+
+
+def item_analysis(students, problems, table, max_points, misconceptions, variants=None):
     totals = np.array([sum(table[s].get(p, 0.0) for p in problems) for s in students])
     rows = []
     for problem in problems:
@@ -97,6 +117,7 @@ def item_analysis(students, problems, table, max_points, misconceptions):
             "discrimination": discrimination_index(fractions, totals),
             "top_misconception": top[0] if top else "",
             "top_misconception_count": top[1] if top else 0,
+            "variants": (variants or {}).get(problem, ""),
         })
     return rows
 
@@ -202,10 +223,13 @@ def write_reports(config, assignment: str, title: str | None = None) -> dict:
     write_atomic(folder / "problems.csv", _csv_bytes(
         ["student", *problems, "total"],
         [[s, *(f"{table[s].get(p, 0.0):g}" for p in problems), f"{sum(table[s].values()):g}"] for s in students]))
-    rows = item_analysis(students, problems, table, max_points, misconceptions)
+    rows = item_analysis(students, problems, table, max_points, misconceptions,
+                         variants_in_play(config, assignment, students, problems))
     write_atomic(folder / "item-analysis.csv", _csv_bytes(
-        ["problem", "max_points", "mean", "full_marks_pct", "discrimination", "top_misconception", "count"],
+        ["problem", "max_points", "mean", "full_marks_pct", "discrimination", "top_misconception", "count",
+         "variants"],
         [[r["problem"], f"{r['max_points']:g}", f"{r['mean']:.3f}", f"{r['full_marks_pct']:.1f}",
-          f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"]] for r in rows]))
+          f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"], r["variants"]]
+         for r in rows]))
     _plots(folder, assignment, students, problems, table, max_points, rows)
     return {"folder": folder, "rows": rows, "students": len(students)}

@@ -97,3 +97,24 @@ def test_report_and_feedback_refuse_what_is_not_there(tmp_path):
         empty = run(command, kit.ASSIGNMENT)
         assert empty.returncode == 2 and "no graded submission" in empty.stderr
     assert not (root / "reports").exists() and not (root / "feedback").exists()
+
+
+def test_item_analysis_counts_the_variants_in_play(tmp_path):
+    from types import SimpleNamespace
+
+    from render_kit import FIXTURE_BANK, make_course
+
+    from grader.report import variants_in_play
+
+    def config(root):
+        return SimpleNamespace(CourseDirectory=SimpleNamespace(root=str(root)))
+
+    shared = make_course(tmp_path / "shared")
+    students = [f"s{i}" for i in range(12)]
+    assert variants_in_play(config(shared), "fixture-a", students, ["conv-out", "relu-init"]) == \
+        {"conv-out": 1, "relu-init": 1}
+    own = make_course(tmp_path / "own", FIXTURE_BANK.read_text().replace("variant_key: assignment",
+                                                                         "variant_key: student"))
+    counts = variants_in_play(config(own), "fixture-a", students, ["conv-out", "relu-init"])
+    assert counts["relu-init"] == 1 and 1 < counts["conv-out"] <= len(students)
+    assert variants_in_play(config(tmp_path), "fixture-a", students, ["conv-out"]) == {}   # no bank
