@@ -158,17 +158,20 @@ def notebook_results(nb: Any) -> dict[str, dict[str, Any]]:
 # --- the hidden test's call -------------------------------------------------------------------
 
 def report_call(problem_id: str, variable: str, digest: str) -> str:
-    """The hidden test's one line. `spec` is read back from the (trusted, restored) cell source."""
-    return f"{REPORT_FUNCTION}({json.dumps(problem_id)}, {variable}, spec={json.dumps(digest)})"
+    """The hidden test's one line. Grading defines the report function in the kernel; anywhere
+    else (`nbgrader validate` of the instructor's copy) the line does nothing. `spec` is read back
+    from the (trusted, restored) cell source, not from the kernel."""
+    return (f"globals().get({json.dumps(REPORT_FUNCTION)}, lambda *answer, **spec: None)"
+            f"({json.dumps(problem_id)}, {variable}, spec={json.dumps(digest)})")
 
 
 def reported_spec(source: str) -> tuple[str, str] | None:
     """(problem id, spec digest) of the report call in a test cell's source, else None."""
     for line in source.splitlines():
-        if not line.startswith(REPORT_FUNCTION + "("):
+        if REPORT_FUNCTION not in line:
             continue
         try:
-            call = ast.parse(line, mode="eval").body
+            call = ast.parse(line.strip(), mode="eval").body
         except SyntaxError:
             return None
         if (isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant)

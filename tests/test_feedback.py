@@ -85,9 +85,9 @@ def test_the_real_reason_when_nothing_was_graded(pages):
 
 
 def test_a_known_misconception_shows_no_error_band_and_others_do(pages):
-    first_card = pages["ceil"].split("Two numbers")[0]
+    first_card = pages["ceil"].split("A secret array")[0]
     assert "Round down." in first_card and "outside the tolerance" not in first_card
-    assert "within 50 % of the expected value, but outside the tolerance" in pages["far"].split("Two numbers")[0]
+    assert "within 50 % of the expected value, but outside the tolerance" in pages["far"].split("A secret array")[0]
 
 
 def test_no_page_holds_hidden_test_code_or_secret_values(pages):

@@ -15,6 +15,7 @@ from render_kit import ASSIGNMENT, REPO_ROOT, make_course
 
 from grader import render
 from grader.course import course_config
+from grader.grading.plain import nbgrader_grades_reports
 from grader.release import python_scripts_on_path, release
 from grader.variants import draw
 
@@ -90,7 +91,7 @@ def graded_course(tmp_path_factory, fixture_bank):
         path.parent.mkdir(parents=True)
         nbformat.write(notebook, path)
 
-    config = course_config(course)
+    config = nbgrader_grades_reports(course_config(course))   # nbgrader's loop, grading the reports
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     with python_scripts_on_path():
         for student in submissions:

@@ -113,7 +113,8 @@ def test_test_cells_only_report_the_answer_with_the_problems_digest(fixture_bank
     for problem_id, variable in variables.items():
         digest = fixture_bank.problems[problem_id].digest
         hidden = cells[f"{problem_id}-test"].source.split("### BEGIN HIDDEN TESTS\n")[1]
-        assert hidden == (f'_grader_report("{problem_id}", {variable}, spec="{digest}")\n'
+        assert hidden == (f'globals().get("_grader_report", lambda *answer, **spec: None)'
+                          f'("{problem_id}", {variable}, spec="{digest}")\n'
                           f'### END HIDDEN TESTS')
         assert "grader" not in hidden.replace("_grader_report", "")   # nothing of ours is imported
 

@@ -64,7 +64,7 @@ numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.shape(a), dtype=b
 ''', {}),
     "input-transformer": ("IPython hooks that rewrite the hidden cell", '''
 def _hide(lines):
-    return ["2.0\\n"] if any("HIDDEN" in line or "_grader_report(" in line for line in lines) else lines
+    return ["2.0\\n"] if any("HIDDEN" in line or "_grader_report" in line for line in lines) else lines
 get_ipython().input_transformers_post.append(_hide)
 ''', {}),
     "formatter-full": ("IPython hooks that rewrite the result", '''

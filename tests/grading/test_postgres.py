@@ -35,6 +35,10 @@ def _course(root, db_url):
     """The kit course, a second assignment (a copy of the first), the class in both, then the gradebook
     switched to `db_url` (empty: grading records the released assignments there first)."""
     kit.make_course(root)
+    bank = root / "questions.yaml"        # the bank has the second assignment too: same problems
+    bank.write_text(bank.read_text().replace(
+        "    problems: [p1, p2, p3]\n", f"    problems: [p1, p2, p3]\n  - id: {SECOND}\n    title: The same three\n"
+                                        f"    problems: [p1, p2, p3]\n", 1))
     (root / "source" / SECOND).mkdir(parents=True)
     nb = nbformat.read(root / "source" / kit.ASSIGNMENT / f"{kit.ASSIGNMENT}.ipynb", as_version=4)
     nbformat.write(nb, root / "source" / SECOND / f"{SECOND}.ipynb")
