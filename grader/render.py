@@ -30,7 +30,7 @@ from grader.protocol import REPORT_FUNCTION, Role, report_call
 from grader.variants import draw, variant_key_for
 
 SOURCE_DIR = "source"
-RENDERED_MARK = f"\"{REPORT_FUNCTION}\""   # in every notebook this module writes (a hidden test's call)
+RENDERED_MARK = REPORT_FUNCTION   # in every notebook this module writes (the hidden tests' call)
 NBGRADER_SCHEMA_VERSION = 3
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
