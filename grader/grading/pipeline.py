@@ -192,7 +192,7 @@ class NotebookGrader:
             previous = os.environ.get("NBGRADER_EXECUTION")
             os.environ["NBGRADER_EXECUTION"] = "autograde"
             try:
-                output, _ = self.autograde.from_notebook_node(nb, resources=resources)
+                output = self._run(nb, resources)
             finally:
                 _restore_env("NBGRADER_EXECUTION", previous)
             result["notebook_json"] = output
@@ -202,6 +202,18 @@ class NotebookGrader:
             result["traceback"] = traceback.format_exc()
         result["seconds"] = time.monotonic() - started
         return result
+
+
+    def _run(self, nb, resources) -> str:
+        """Execute and grade; a kernel that could not be started or reached (its connection file
+        or sockets gone: an OSError in the grader, never an error of the notebook's cells) is
+        replaced once by a fresh one before the notebook counts as failed."""
+        try:
+            return self.autograde.from_notebook_node(copy.deepcopy(nb), resources=copy.deepcopy(resources))[0]
+        except OSError:
+            self.execute.pool._discard_next()
+            self.execute.prestart_next = False
+            return self.autograde.from_notebook_node(nb, resources=resources)[0]
 
 
 def _restore_env(name, value):
