@@ -156,8 +156,8 @@ class NotebookGrader:
         self.config = config
         self.db_url = snapshot_db_url
         autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
-        self.sanitize = _exporter(config, [pp for pp in autograde.sanitize_preprocessors
-                                           if pp is not RefusePlainAutograde])
+        refusal = (RefusePlainAutograde, f"{RefusePlainAutograde.__module__}.{RefusePlainAutograde.__qualname__}")
+        self.sanitize = _exporter(config, [pp for pp in autograde.sanitize_preprocessors if pp not in refusal])
         steps = []
         for pp in autograde.autograde_preprocessors:
             if pp in (SaveAutoGrades, AssignLatePenalties):
