@@ -420,12 +420,14 @@ class SandboxedProcess(subprocess.Popen):
 
     def kill(self):
         """SIGKILL the namespace's init: the kernel then kills everything in the namespace."""
-        for pid in (self.init_pid, self.pid):
-            if pid is not None and self.returncode is None:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        # Not bwrap itself as well: it would exit at once, while the namespace's processes are
+        # still dying; killed alone, the init exits (and bwrap after it) only once they are gone.
+        pid = self.init_pid if self.init_pid is not None else self.pid
+        if self.returncode is None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def poll(self):
         status = super().poll()
@@ -510,26 +512,24 @@ def _proc_status(pid: int) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    return found
+def _descends_from(pid: int, root: int) -> bool:
+    while pid > 1:
+        if pid == root:
+            return True
+        pid = int(_proc_status(pid).get("PPid", "0"))
+    return pid == root
 
 
 def host_pid(ns_pid: int, root: int, depth: int) -> int | None:
     """The host pid of the descendant of host pid `root` that is `ns_pid` in the pid namespace
-    `depth` levels below ours (/proc/PID/status NSpid lists a pid per level, ours first)."""
-    queue = [root]
-    while queue:
-        pid = queue.pop()
-        nspid = _proc_status(pid).get("NSpid", "").split()
-        if len(nspid) > depth and int(nspid[depth]) == ns_pid:
-            return pid
-        queue += _children(pid)
+    `depth` levels below ours (/proc/PID/status NSpid lists a pid per level, ours first).
+    Found through every process's PPid, not /proc/PID/task/*/children, which the Linux kernel
+    documents as missing children created or reaped while it is read."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            nspid = _proc_status(int(entry.name)).get("NSpid", "").split()
+            if len(nspid) > depth and int(nspid[depth]) == ns_pid and _descends_from(int(entry.name), root):
+                return int(entry.name)
     return None
 
 
@@ -559,8 +559,7 @@ class ForkedSandboxProcess:
         self._started = _start_time(self.pid) if self.pid else None
         self._kernel: int | None = None
         if self.pid is None or self._started is None:
-            self.returncode = -signal.SIGKILL      # it died before we could see it
-            self._finished()
+            raise SandboxError(f"the forked kernel (pid {ns_pid} in the fork server) exited as it started")
 
     def copy_in(self, source: Path) -> None:
         copy_into(Path(source), self.scratch, self.uid)
