@@ -58,6 +58,13 @@ def prelude(cases: dict[str, list]) -> str:
             f"del _grader_setup\n")
 
 
+def run_prelude(execute, code: str) -> None:
+    """Run `code` silently in `execute`'s kernel (an nbgrader Execute between cells): no output,
+    no execution count, no history."""
+    if code:
+        execute.wait_for_reply(execute.kc.execute(code, silent=True, store_history=False))
+
+
 @functools.lru_cache(maxsize=4)
 def _load_bank(path: str, mtime_ns: int, size: int) -> Bank:
     return load_bank(Path(path))

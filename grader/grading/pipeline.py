@@ -39,7 +39,14 @@ from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from traitlets.config import Config
 
 from grader.course import BANK_FILENAME
-from grader.grading.answers import GradeReportedAnswers, StudentKey, course_bank, personalize_locked_cells, prelude
+from grader.grading.answers import (
+    GradeReportedAnswers,
+    StudentKey,
+    course_bank,
+    personalize_locked_cells,
+    prelude,
+    run_prelude,
+)
 from grader.grading.plain import RefusePlainAutograde
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.protocol import KERNEL_DIED
@@ -129,8 +136,7 @@ class ResilientExecute(Execute):
             msg_id = self.kc.execute(f"__import__('os').chdir({str(self.workdir)!r})",
                                      silent=True, store_history=False)
             self.wait_for_reply(msg_id)
-        if self.prelude:
-            self.wait_for_reply(self.kc.execute(self.prelude, silent=True, store_history=False))
+        run_prelude(self, self.prelude)
 
 
 def kernel_died_output(message: str) -> NotebookNode:

@@ -15,7 +15,14 @@ from traitlets import Bool
 from traitlets.config import Config
 
 from grader.course import BANK_FILENAME
-from grader.grading.answers import GradeReportedAnswers, StudentKey, course_bank, prelude
+from grader.grading.answers import (
+    GradeReportedAnswers,
+    StudentKey,
+    course_bank,
+    personalize_locked_cells,
+    prelude,
+    run_prelude,
+)
 
 MESSAGE = ("this course's hidden tests only report answers; they are graded outside the student's "
            "kernel by `python -m grader grade ASSIGNMENT` (run from the course directory), which also "
@@ -48,6 +55,16 @@ def refuse_plain_autograde(config: Config) -> Config:
 
 # --- nbgrader's own autograde, grading the reports (the bench's baseline; never sandboxed) ------
 
+class PersonalizeUnderNbgrader(Preprocessor):
+    """Puts the student's own locked cells back after nbgrader's OverwriteCells (as `grade` does)."""
+
+    enabled = Bool(True)
+
+    def preprocess(self, nb, resources):
+        personalize_locked_cells(nb, student_key(self.config, resources))
+        return nb, resources
+
+
 class ExecuteWithReporter(Execute):
     """nbgrader's Execute that first defines, silently, what the hidden tests call (answers.prelude)."""
 
@@ -56,9 +73,8 @@ class ExecuteWithReporter(Execute):
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
-        if self._prelude:
-            self.wait_for_reply(self.kc.execute(self._prelude, silent=True, store_history=False))
-            self._prelude = ""
+        run_prelude(self, self._prelude)
+        self._prelude = ""
         return super().preprocess_cell(cell, resources, index)
 
 
@@ -85,6 +101,7 @@ def nbgrader_grades_reports(config: Config) -> Config:
     config.Autograde.sanitize_preprocessors = traits["sanitize_preprocessors"].default()
     steps = []
     for step in traits["autograde_preprocessors"].default():
-        steps.extend([ExecuteWithReporter, GradeReportsUnderNbgrader] if step is Execute else [step])
+        steps.extend([PersonalizeUnderNbgrader, ExecuteWithReporter, GradeReportsUnderNbgrader]
+                     if step is Execute else [step])
     config.Autograde.autograde_preprocessors = steps
     return config
