@@ -42,7 +42,8 @@ PRELOAD = ("numpy",)
 LAUNCH_DIRS = {os.getcwd(), os.path.dirname(os.path.abspath(__file__))}
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = \
+    1, 2, 4, 8, 32, 4096, 1 << 14, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 KERNEL_NS_PID = 2             # the kernel is the first child of its namespace's init (pid 1)
 
@@ -88,8 +89,14 @@ def _isolate(request):
     Order matters: mounts need CAP_SYS_ADMIN, rlimits are set while we may still raise them,
     groups and gid before uid (after setresuid no capability is left)."""
     _libc("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in request.get("keep_in_tmp", [])}
     _libc("mount", b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
           f"size={int(request['tmp_size'])},mode=1777".encode())
+    for path, fd in kept.items():          # read-only trees under /tmp (a venv there) stay visible
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _libc("mount", f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None)
+        _libc("mount", None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+        os.close(fd)
     _libc("mount", b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     for name, (soft, hard) in request["rlimits"].items():
         resource.setrlimit(getattr(resource, name), (soft, hard))

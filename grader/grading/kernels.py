@@ -107,7 +107,7 @@ class ForkServer:
             sockets.chmod(0o700)
             ns_pid = self._request({"argv": argv, "env": kernel_environment(env), "cwd": str(scratch),
                                     "uid": lease.uid, "rlimits": sandbox.limits.rlimits(),
-                                    "tmp_size": sandbox.limits.tmp_size})
+                                    "tmp_size": sandbox.limits.tmp_size, "keep_in_tmp": sandbox.trees_in_tmp()})
             return ForkedSandboxProcess(self.process.init_pid, ns_pid, lease=lease, scratch=scratch, sockets=sockets)
         except BaseException:
             if scratch is not None:

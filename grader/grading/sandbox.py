@@ -248,6 +248,11 @@ class Sandbox:
             cmd += ["--cap-add", cap]
         return cmd + ["--", sys.executable, SERVER_PATH, "--sandboxed"]
 
+    def trees_in_tmp(self) -> list[str]:
+        """The read-only trees under /tmp (a project cloned there): each forked kernel covers /tmp
+        with a private tmpfs and binds these again over it."""
+        return [str(tree) for tree in self.trees if _within(tree, Path("/tmp"))]
+
     def _namespaces(self, binds: list[Path], env: dict, info_fd: int | None, chdir: Path,
                     extra: list[str] = ()) -> list[str]:
         cmd = [BWRAP, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",

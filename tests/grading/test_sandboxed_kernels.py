@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from kernel_kit import interrupt_a_loop
@@ -116,8 +117,10 @@ print(json.dumps({{name: attempt(write, path) for name, path in {targets!r}.item
         assert (kernel.provisioner.process.scratch / "answer.txt").read_text() == "pwned"
         assert not (classmate / "planted.py").exists() and not (course / "cheat.txt").exists()
         out, _ = run_code(other, "import os; print(os.listdir('/tmp'))")    # /tmp is each kernel's own
-        assert out == "['.ipython']\n"                                      # its IPYTHONDIR; no 'x'
-        assert run_code(kernel, "import os; print(sorted(os.listdir('/tmp')))")[0] == "['.ipython', 'x']\n"
+        in_tmp = sorted({Path(tree).parts[2] for tree in pool.sandbox.trees_in_tmp()})   # a venv under /tmp
+        assert sorted(eval(out)) == sorted([".ipython", *in_tmp])           # its IPYTHONDIR; no 'x'
+        out, _ = run_code(kernel, "import os; print(os.listdir('/tmp'))")
+        assert sorted(eval(out)) == sorted([".ipython", "x", *in_tmp])
     finally:
         shutdown(other)
 
