@@ -13,7 +13,9 @@ replacements, both for robustness:
   whole submission);
 * SaveAutoGrades and AssignLatePenalties run in the parent (gradebook.py), the only process that
   writes to the gradebook. Workers read a private snapshot of it (OverwriteCells needs the
-  source cells), so SQLite never sees two writers.
+  source cells), so SQLite never sees two writers. As the snapshot never changes while the
+  worker lives, OverwriteCells -> SnapshotOverwriteCells reads each source cell from it once,
+  not once per cell of every notebook.
 
 And one speed-up inside nbgrader: its metadata check (CheckCellMetadata, twice per notebook)
 calls `jsonschema.validate`, which re-validates nbgrader's own constant schema for every cell,
@@ -33,9 +35,10 @@ import nbgrader.nbgraderformat.common
 from nbclient.exceptions import DeadKernelError
 from nbconvert.exporters import NotebookExporter
 from nbformat.notebooknode import NotebookNode
+from nbgrader.api import Gradebook
 from nbgrader.converters.autograde import Autograde
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties, Execute, OverwriteCells, SaveAutoGrades
 from traitlets.config import Config
 
 from grader.course import BANK_FILENAME
@@ -75,6 +78,43 @@ class _SchemaCheckedOnce:
 
 
 nbgrader.nbgraderformat.common.jsonschema = _SchemaCheckedOnce()
+
+
+class _Memoized:
+    """A Gradebook whose find_* answers are kept: it must not change while this object lives."""
+
+    def __init__(self, gradebook: Gradebook):
+        self._gradebook = gradebook
+        self._found: dict = {}
+
+    def __getattr__(self, name):
+        method = getattr(self._gradebook, name)
+        if not name.startswith("find_"):
+            return method
+
+        def found(*args):
+            if (name, args) not in self._found:
+                self._found[name, args] = method(*args)
+            return self._found[name, args]
+        return found
+
+
+class SnapshotOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells over the worker's unchanging gradebook snapshot, kept open."""
+
+    snapshot: _Memoized | None = None
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        self.notebook_id, self.assignment_id, self.db_url = info["notebook"], info["assignment"], info["db_url"]
+        if self.snapshot is None:
+            self.snapshot = _Memoized(Gradebook(self.db_url))
+        self.gradebook = self.snapshot
+        nb, resources = super(OverwriteCells, self).preprocess(nb, resources)    # nbgrader's cell loop
+        if self.add_missing_cells:
+            nb, resources = self.add_missing_grade_cells(nb, resources)
+            nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
 
 
 class ResilientExecute(Execute):
@@ -144,6 +184,12 @@ def kernel_died_output(message: str) -> NotebookNode:
                         traceback=[f"{KERNEL_DIED}: {message}"])
 
 
+def _is(step, cls) -> bool:
+    """A preprocessor list names `cls` as the class itself or its dotted name (as config files do)."""
+    return step is cls or step == f"{cls.__module__}.{cls.__qualname__}" or \
+        step == f"nbgrader.preprocessors.{cls.__qualname__}"
+
+
 def _exporter(config: Config, preprocessors) -> NotebookExporter:
     exporter = NotebookExporter(config=config)
     exporter._preprocessors = []
@@ -162,13 +208,14 @@ class NotebookGrader:
         self.config = config
         self.db_url = snapshot_db_url
         autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
-        refusal = (RefusePlainAutograde, f"{RefusePlainAutograde.__module__}.{RefusePlainAutograde.__qualname__}")
-        self.sanitize = _exporter(config, [pp for pp in autograde.sanitize_preprocessors if pp not in refusal])
+        self.sanitize = _exporter(config, [SnapshotOverwriteCells if _is(pp, OverwriteCells) else pp
+                                           for pp in autograde.sanitize_preprocessors
+                                           if not _is(pp, RefusePlainAutograde)])
         steps = []
         for pp in autograde.autograde_preprocessors:
-            if pp in (SaveAutoGrades, AssignLatePenalties):
+            if _is(pp, SaveAutoGrades) or _is(pp, AssignLatePenalties):
                 continue
-            steps.extend([ResilientExecute, GradeReportedAnswers] if pp is Execute else [pp])
+            steps.extend([ResilientExecute, GradeReportedAnswers] if _is(pp, Execute) else [pp])
         self.autograde = _exporter(config, steps)
         self.execute = next(pp for pp in self.autograde._preprocessors if isinstance(pp, ResilientExecute))
         self.execute.pool = pool
