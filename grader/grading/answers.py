@@ -84,6 +84,7 @@ class StudentKey:
     assignment: str
     student: str
     _values: dict[str, dict] = field(default_factory=dict)
+    _locked_specs: list | None = None      # the student's locked cells, rendered once
 
     def problem(self, problem_id: str):
         if problem_id not in self.bank.assignments[self.assignment].problems:
@@ -101,8 +102,11 @@ class StudentKey:
 
     def locked_sources(self, hidden_tests: bool) -> dict[str, str]:
         """{grade id: source} of the locked cells of this student's own notebook."""
-        from grader.personalize import locked_sources
-        return locked_sources(self.bank, self.assignment, self.student, hidden_tests)
+        from grader.personalize import locked_sources_of
+        if self._locked_specs is None:
+            from grader.render import assignment_cell_specs
+            self._locked_specs = assignment_cell_specs(self.bank, self.assignment, self.student, locked_only=True)
+        return locked_sources_of(self._locked_specs, hidden_tests)
 
     def cases(self) -> dict[str, list]:
         """{problem id: argument lists} of the function problems, for the kernel to call."""

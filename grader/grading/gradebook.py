@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from nbgrader import utils
-from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
+from nbgrader.api import Base, Comment, Grade, Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -208,6 +208,11 @@ def snapshot(gb: Gradebook, assignment: str, target: Path) -> str:
     gradebook at `target`, whatever database `gb` is; return the copy's URL. No student data."""
     url = f"sqlite:///{target}"
     found = gb.find_assignment(assignment)
+    # The tables first: on an empty database nbgrader's Gradebook stamps the alembic version by
+    # running `alembic heads` in a new process (4 s); a worker's read-only copy needs no stamp.
+    engine = create_engine(url)
+    Base.metadata.create_all(bind=engine)
+    engine.dispose()
     with Gradebook(url, gb.course_id) as copy:
         copy.add_assignment(found.name, duedate=found.duedate)
         for notebook in found.notebooks:

@@ -70,11 +70,19 @@ class ForkServer:
             self.process = SandboxedServer(sandbox, Path(__file__).with_name("forkserver.py"), shared=self.shared,
                                            env=dict(os.environ if env is None else env),
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        try:
-            self.pid = self._reply().get("ready")
-        except BaseException:
-            self.close()
-            raise
+        self._pid: int | None = None
+
+    @property
+    def pid(self) -> int:
+        """The server's pid, once it has imported what kernels need: the first request waits for its
+        "ready", so the caller's own start-up overlaps with the server's."""
+        if self._pid is None:
+            try:
+                self._pid = self._reply()["ready"]
+            except BaseException:
+                self.close()
+                raise
+        return self._pid
 
     def _reply(self) -> dict:
         line = self.process.stdout.readline()
@@ -86,6 +94,7 @@ class ForkServer:
         return self._request({"argv": argv, "env": env, "cwd": cwd})
 
     def _request(self, request: dict) -> int:
+        assert self.pid
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         reply = self._reply()
@@ -256,6 +265,11 @@ class KernelPool:
         run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments(PRELOAD)],
                                   env=self.env)
         return km
+
+    def prestart(self, kernel_name: str = "python3") -> None:
+        """Start the kernel the next take() returns, now."""
+        if self._next is None:
+            self._next = self._launch(kernel_name)
 
     def take(self, kernel_name: str, prestart_next: bool = True) -> AsyncKernelManager:
         km = self._next if self._next is not None and self._next.kernel_name == kernel_name else None

@@ -29,6 +29,7 @@ import time
 import traceback
 from pathlib import Path
 
+import fastjsonschema
 import jsonschema
 import nbformat
 import nbgrader.nbgraderformat.common
@@ -58,7 +59,8 @@ MAX_KERNEL_DEATHS = 3
 
 
 class _SchemaCheckedOnce:
-    """The jsonschema module, with `validate` reusing one validator per schema (same errors)."""
+    """The jsonschema module, with `validate` reusing one validator per schema, compiled by
+    fastjsonschema; an instance it rejects gets jsonschema's own error (the same as before)."""
 
     def __init__(self):
         self._validators = {}
@@ -68,8 +70,15 @@ class _SchemaCheckedOnce:
         if key not in self._validators:
             cls = jsonschema.validators.validator_for(schema)
             cls.check_schema(schema)
-            self._validators[key] = (schema, cls(schema))   # keep `schema` alive: its id is the key
-        error = jsonschema.exceptions.best_match(self._validators[key][1].iter_errors(instance))
+            # keep `schema` alive: its id is the key
+            self._validators[key] = (schema, fastjsonschema.compile(schema), cls(schema))
+        _, fast, full = self._validators[key]
+        try:
+            fast(instance)
+            return
+        except fastjsonschema.JsonSchemaException:
+            pass
+        error = jsonschema.exceptions.best_match(full.iter_errors(instance))
         if error is not None:
             raise error
 
@@ -126,21 +135,34 @@ class ResilientExecute(Execute):
     prelude = ""         # run silently before the first cell: defines what hidden tests call (answers.prelude)
 
     def preprocess(self, nb, resources=None, km=None):
+        """Run the notebook; again without a cell the kernel died in; again once, in a fresh kernel,
+        when the kernel could not be started or reached (its connection file or sockets gone: an
+        OSError in the grader, never an error of the notebook's cells)."""
         pristine = copy.deepcopy(nb)
         self.dead_cells = {}
+        unreachable = 0
+        attempt = nb
         while True:
-            attempt = copy.deepcopy(pristine)
             self._current_index = None
             kernel_name = attempt.metadata.get("kernelspec", {}).get("name", "python3")
-            km = self.pool.take(kernel_name, prestart_next=self.prestart_next and not self.dead_cells)
+            prestart = self.prestart_next and not self.dead_cells and not unreachable
+            km = None
             try:
+                km = self.pool.take(kernel_name, prestart_next=prestart)
                 return super().preprocess(attempt, resources, km=km)
             except DeadKernelError:
                 if self._current_index is None or len(self.dead_cells) >= MAX_KERNEL_DEATHS:
                     raise
                 self.dead_cells[self._current_index] = "The kernel died while running this cell."
+            except OSError:
+                if unreachable:
+                    raise
+                unreachable += 1
+                self.pool._discard_next()
             finally:
-                self._stop(km)
+                if km is not None:
+                    self._stop(km)
+            attempt = copy.deepcopy(pristine)
 
     def _stop(self, km):
         from grader.grading.kernels import shutdown
@@ -190,12 +212,25 @@ def _is(step, cls) -> bool:
         step == f"nbgrader.preprocessors.{cls.__qualname__}"
 
 
-def _exporter(config: Config, preprocessors) -> NotebookExporter:
-    exporter = NotebookExporter(config=config)
-    exporter._preprocessors = []
-    for pp in preprocessors:
-        exporter.register_preprocessor(pp)
-    return exporter
+class Steps:
+    """nbgrader's preprocessors, in order, run on one notebook. nbconvert's exporter would copy the
+    notebook three times and validate it after every step; here it is validated once, as the
+    autograded notebook is written."""
+
+    def __init__(self, config: Config, preprocessors):
+        exporter = NotebookExporter(config=config)      # builds each step as nbconvert does
+        exporter._preprocessors = []
+        for pp in preprocessors:
+            exporter.register_preprocessor(pp)
+        self.preprocessors = exporter._preprocessors
+
+    def run(self, nb, resources):
+        for preprocessor in self.preprocessors:
+            nb, resources = preprocessor(nb, resources)
+        return nb, resources
+
+    def find(self, cls):
+        return next(pp for pp in self.preprocessors if isinstance(pp, cls))
 
 
 class NotebookGrader:
@@ -208,18 +243,17 @@ class NotebookGrader:
         self.config = config
         self.db_url = snapshot_db_url
         autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
-        self.sanitize = _exporter(config, [SnapshotOverwriteCells if _is(pp, OverwriteCells) else pp
-                                           for pp in autograde.sanitize_preprocessors
-                                           if not _is(pp, RefusePlainAutograde)])
+        self.sanitize = Steps(config, [SnapshotOverwriteCells if _is(pp, OverwriteCells) else pp
+                                       for pp in autograde.sanitize_preprocessors if not _is(pp, RefusePlainAutograde)])
         steps = []
         for pp in autograde.autograde_preprocessors:
             if _is(pp, SaveAutoGrades) or _is(pp, AssignLatePenalties):
                 continue
             steps.extend([ResilientExecute, GradeReportedAnswers] if _is(pp, Execute) else [pp])
-        self.autograde = _exporter(config, steps)
-        self.execute = next(pp for pp in self.autograde._preprocessors if isinstance(pp, ResilientExecute))
+        self.autograde = Steps(config, steps)
+        self.execute = self.autograde.find(ResilientExecute)
         self.execute.pool = pool
-        self.answers = next(pp for pp in self.autograde._preprocessors if isinstance(pp, GradeReportedAnswers))
+        self.answers = self.autograde.find(GradeReportedAnswers)
         self.bank_path = Path(config.CourseDirectory.root) / BANK_FILENAME
         self.key: StudentKey | None = None     # the last notebook's student key
 
@@ -232,8 +266,8 @@ class NotebookGrader:
                      "nbgrader": {"student": task["student"], "assignment": task["assignment"],
                                   "notebook": task["notebook"], "db_url": self.db_url}}
         try:
-            sanitized, _ = self.sanitize.from_filename(task["submitted"], resources=copy.deepcopy(resources))
-            nb = nbformat.reads(sanitized, as_version=4)
+            nb, _ = self.sanitize.run(nbformat.read(task["submitted"], as_version=4), copy.deepcopy(resources))
+            nb = nbformat.from_dict(nb)     # nbgrader's repairs may add plain dicts; later steps read attributes
             key = StudentKey(course_bank(self.bank_path), task["assignment"], task["student"])
             personalize_locked_cells(nb, key)
             self.key = key
@@ -245,10 +279,10 @@ class NotebookGrader:
             previous = os.environ.get("NBGRADER_EXECUTION")
             os.environ["NBGRADER_EXECUTION"] = "autograde"
             try:
-                output = self._run(nb, resources)
+                nb, _ = self.autograde.run(nb, resources)
             finally:
                 _restore_env("NBGRADER_EXECUTION", previous)
-            result["notebook_json"] = output
+            result["notebook_json"] = nbformat.writes(nb)
             result["dead_cells"] = sorted(self.execute.dead_cells)
         except Exception as exc:
             result["error"] = describe_failure(exc)
@@ -256,17 +290,6 @@ class NotebookGrader:
         result["seconds"] = time.monotonic() - started
         return result
 
-
-    def _run(self, nb, resources) -> str:
-        """Execute and grade; a kernel that could not be started or reached (its connection file
-        or sockets gone: an OSError in the grader, never an error of the notebook's cells) is
-        replaced once by a fresh one before the notebook counts as failed."""
-        try:
-            return self.autograde.from_notebook_node(copy.deepcopy(nb), resources=copy.deepcopy(resources))[0]
-        except OSError:
-            self.execute.pool._discard_next()
-            self.execute.prestart_next = False
-            return self.autograde.from_notebook_node(nb, resources=resources)[0]
 
 
 def _restore_env(name, value):

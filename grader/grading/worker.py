@@ -34,12 +34,9 @@ class GradingSession:
 
     def __init__(self, config, snapshot_path: str, kernel_env: dict, sandboxed: bool = True):
         from grader.grading.kernels import KernelPool
-        from grader.grading.pipeline import NotebookGrader
 
-        self.collector = _collector()
         self.private = Path(tempfile.mkdtemp(prefix="grader-worker-"))
-        db_copy = self.private / "gradebook.db"
-        shutil.copyfile(snapshot_path, db_copy)
+        # The fork server boots (imports numpy and ipykernel) while this process imports nbgrader.
         if sandboxed:
             from grader.grading.sandbox import Sandbox
             sandbox = Sandbox(forbid=[config.CourseDirectory.root or os.getcwd(), self.private,
@@ -48,7 +45,13 @@ class GradingSession:
                                    sandbox=sandbox)
         else:
             self.pool = KernelPool(env=kernel_env, server=_fork_server(config, kernel_env))
+        from grader.grading.pipeline import NotebookGrader
+
+        self.collector = _collector()
+        db_copy = self.private / "gradebook.db"
+        shutil.copyfile(snapshot_path, db_copy)
         self.grader = NotebookGrader(config, f"sqlite:///{db_copy}", self.pool)
+        self.pool.prestart()
 
     def grade(self, task: GradeTask) -> GradeResult:
         self.collector.messages = []

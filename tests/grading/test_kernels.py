@@ -135,7 +135,7 @@ def test_kernels_still_start_when_the_fork_server_is_gone(server):
         shutdown(km)
     finally:
         pool.close()
-    assert seen["ppid"] != server.pid and seen["ppid"] == os.getpid()   # launched, not forked
+    assert seen["ppid"] != server.process.pid and seen["ppid"] == os.getpid()   # launched, not forked
 
 
 def test_the_server_exits_when_its_client_closes(server):
