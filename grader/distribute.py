@@ -143,6 +143,25 @@ def release_per_student(course: str | Path, bank: Bank, assignment: str, student
     return result
 
 
+def check_per_student_release(course: str | Path, bank: Bank, assignment: str) -> list[str]:
+    """What `release --check` finds wrong under release-students/ for `assignment` (nothing is
+    written): each student's notebook there is regenerated (with the per-student leak check) and
+    compared byte for byte, and each recorded variant with the one the bank draws now."""
+    from grader.personalize import personalize_class
+    from grader.release_record import read_students_record, variant_changes
+
+    course = Path(course)
+    students = sorted(path.parent.parent.name
+                      for path in (course / STUDENTS_DIR).glob(f"*/{assignment}/{assignment}.ipynb"))
+    if not students:
+        return []
+    made = personalize_class(course, bank, assignment, students)
+    found = [f"{personal_path(course, m.student, assignment).relative_to(course)}: out of date"
+             for m in made if personal_path(course, m.student, assignment).read_bytes() != m.text.encode("utf-8")]
+    changes = variant_changes(read_students_record(course, assignment), {m.student: m.digests for m in made})
+    return found + [change.describe(assignment) for change in changes]
+
+
 def released_notebooks(course: str | Path, assignment: str, students: list[str]) -> dict[str, Path]:
     """{student: their notebook under release-students/}; GraderError naming those without one."""
     paths = {student: personal_path(course, student, assignment) for student in students}

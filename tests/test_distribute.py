@@ -88,6 +88,34 @@ def test_a_bank_change_that_would_change_a_released_variant_is_refused_by_name(c
         assert grader(course, "release", ASSIGNMENT, "--force") == 0
 
 
+def test_release_check_regenerates_every_personal_notebook_and_names_one_that_changed(course, capsys):
+    bob = f"per-student release: release-students/bob/{ASSIGNMENT}/{ASSIGNMENT}.ipynb: out of date"
+    grader(course, "release", ASSIGNMENT, "--check")      # other tests may leave a forced student behind
+    assert bob not in capsys.readouterr().out
+    path = personal_path(course, "bob", ASSIGNMENT)
+    original = path.read_bytes()
+    try:
+        notebook = nbformat.reads(original.decode("utf-8"), as_version=4)
+        notebook.cells[0].source += "\nedited by hand"
+        path.write_text(nbformat.writes(notebook), encoding="utf-8")
+        assert grader(course, "release", ASSIGNMENT, "--check") == 1
+        out = capsys.readouterr().out
+        assert bob in out and "alice" not in out and "carol" not in out
+    finally:
+        path.write_bytes(original)
+    grader(course, "release", ASSIGNMENT, "--check")
+    assert bob not in capsys.readouterr().out
+
+
+def test_release_check_passes_on_a_fresh_per_student_release(tmp_path, capsys):
+    course = make_course(tmp_path / "course", PER_STUDENT_TEXT)
+    assert grader(course, "render") == 0
+    assert grader(course, "release", ASSIGNMENT, "--per-student", "--student", "dana") == 0
+    capsys.readouterr()
+    assert grader(course, "release", ASSIGNMENT, "--check") == 0
+    assert "release-students/ checked too" in capsys.readouterr().out
+
+
 def test_roster_status_lists_who_is_not_on_the_roster_or_got_no_notebook(course):
     status = roster_status(course, ASSIGNMENT, ["alice", "mallory"])
     assert status["alice"] is None

@@ -36,15 +36,21 @@ def run(args):
     if not getattr(args, "force", False):
         refuse_regrades(changes, "release")
     if args.check:
+        from grader.distribute import check_per_student_release
+
         differences = check_release(args.course, bank, assignment_ids)
         for difference in differences:
             print(f"out of date: {difference.path} ({difference.what})")
         for path in orphans:
             print(f"not in the bank: {path.relative_to(args.course)}/")
-        if differences or orphans:
-            print("run `python -m grader release` to update release/")
+        personal = [problem for a in assignment_ids for problem in check_per_student_release(args.course, bank, a)]
+        for problem in personal:
+            print(f"per-student release: {problem}")
+        if differences or orphans or personal:
+            print("run `python -m grader release` (with --per-student for release-students/) to update them")
             return 1
-        print(f"release/ is in sync with source/ for {len(assignment_ids)} assignment(s); no leaks")
+        print(f"release/ is in sync with source/ for {len(assignment_ids)} assignment(s); no leaks"
+              + ("; release-students/ checked too" if (args.course / "release-students").is_dir() else ""))
         return 0
     changed = release(args.course, bank, assignment_ids)
     for path in changed:
