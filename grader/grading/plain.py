@@ -15,14 +15,8 @@ from traitlets import Bool
 from traitlets.config import Config
 
 from grader.course import BANK_FILENAME
-from grader.grading.answers import (
-    GradeReportedAnswers,
-    StudentKey,
-    course_bank,
-    personalize_locked_cells,
-    prelude,
-    run_prelude,
-)
+from grader.grading import answers
+from grader.grading.answers import GradeReportedAnswers, StudentKey
 
 MESSAGE = ("this course's hidden tests only report answers; they are graded outside the student's "
            "kernel by `python -m grader grade ASSIGNMENT` (run from the course directory), which also "
@@ -61,7 +55,7 @@ class PersonalizeUnderNbgrader(Preprocessor):
     enabled = Bool(True)
 
     def preprocess(self, nb, resources):
-        personalize_locked_cells(nb, student_key(self.config, resources))
+        answers.personalize_locked_cells(nb, student_key(self.config, resources))
         return nb, resources
 
 
@@ -69,11 +63,11 @@ class ExecuteWithReporter(Execute):
     """nbgrader's Execute that first defines, silently, what the hidden tests call (answers.prelude)."""
 
     def preprocess(self, nb, resources=None, km=None):
-        self._prelude = prelude(student_key(self.config, resources).cases())
+        self._prelude = answers.prelude(student_key(self.config, resources).cases())
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
-        run_prelude(self, self._prelude)
+        answers.run_prelude(self, self._prelude)
         self._prelude = ""
         return super().preprocess_cell(cell, resources, index)
 
@@ -88,7 +82,7 @@ class GradeReportsUnderNbgrader(GradeReportedAnswers):
 
 def student_key(config: Config, resources: dict) -> StudentKey:
     info = resources["nbgrader"]
-    bank = course_bank(Path(config.CourseDirectory.root) / BANK_FILENAME)
+    bank = answers.course_bank(Path(config.CourseDirectory.root) / BANK_FILENAME)
     return StudentKey(bank, info["assignment"], info["student"])
 
 
