@@ -258,9 +258,15 @@ def _run_parallel(tasks, workers, initargs, record):
     worker again is blamed, and the classmates that were in flight with it are graded normally."""
     with tempfile.TemporaryDirectory(prefix="grader-started-") as markers:
         pending = [dict(task, started=str(Path(markers) / f"task-{index}")) for index, task in enumerate(tasks)]
+        idle_pools = 0
         while pending:
             lost = _run_pool(pending, workers, initargs, record)
             in_flight = [task for task in lost if Path(task["started"]).exists()]
+            idle_pools = idle_pools + 1 if len(lost) == len(pending) and not in_flight else 0
+            if idle_pools == 2:                 # once may be a worker killed as it started; twice is not
+                raise GraderError("the grading workers stopped before grading any notebook (they could not "
+                                  "start: see the messages above); nothing was recorded for "
+                                  f"{len(pending)} notebook(s)")
             pending = [task for task in lost if not Path(task["started"]).exists()]
             for task in in_flight:
                 if _run_pool([dict(task, prestart_next=False)], 1, initargs, record):

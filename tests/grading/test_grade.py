@@ -4,6 +4,7 @@ and plain `nbgrader autograde` in the course, which refuses."""
 
 import subprocess
 import sys
+import threading
 
 import course_kit as kit
 import nbformat
@@ -199,3 +200,27 @@ def test_plain_nbgrader_autograde_in_the_course_refuses_and_records_nothing(tmp_
     assert "python -m grader grade" in done.stdout + done.stderr
     scores = _scores(root).get("wrong", {})
     assert not any(scores.values()), scores
+
+
+def test_workers_that_cannot_start_stop_the_run_with_a_message_instead_of_respawning_forever(tmp_path):
+    from traitlets.config import Config
+
+    from grader.errors import GraderError
+    from grader.grading.runner import _run_parallel
+
+    tasks = [{"student": f"s{n}", "notebook": "a1", "assignment": "a1"} for n in range(3)]
+    recorded = []
+    missing = str(tmp_path / "no-such-snapshot.db")          # every worker's initializer fails on it
+    raised = []
+
+    def run():
+        try:
+            _run_parallel(tasks, 2, (Config(), missing, {}, False), recorded.append)
+        except GraderError as exc:
+            raised.append(str(exc))
+
+    runner = threading.Thread(target=run, daemon=True)      # before the fix: new pools without end
+    runner.start()
+    runner.join(timeout=300)
+    assert not runner.is_alive() and recorded == []
+    assert len(raised) == 1 and "stopped before grading any notebook" in raised[0] and "3 notebook" in raised[0]
