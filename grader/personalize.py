@@ -63,11 +63,17 @@ def locked_sources_of(specs: list[CellSpec], hidden_tests: bool) -> dict[str, st
             for spec in specs if spec.locked}
 
 
+def locked_cell_specs(bank: Bank, assignment: str, student: str | None) -> list[CellSpec]:
+    """The locked cells (title, setup, prompts, inputs, test cells) of `student`'s notebook (None:
+    the instructor's copy), as rendered."""
+    return assignment_cell_specs(bank, assignment, student, locked_only=True)
+
+
 def locked_sources(bank: Bank, assignment: str, student: str | None, hidden_tests: bool) -> dict[str, str]:
-    """{grade id: source} of every locked cell (title, setup, prompts, inputs, test cells) of
-    `student`'s notebook (None: the instructor's copy). hidden_tests=True: as in source/ (what
-    grading runs); False: as released to the student (the hidden part removed as nbgrader does)."""
-    return locked_sources_of(assignment_cell_specs(bank, assignment, student, locked_only=True), hidden_tests)
+    """{grade id: source} of every locked cell of `student`'s notebook (locked_cell_specs).
+    hidden_tests=True: as in source/ (what grading runs); False: as released to the student (the
+    hidden part removed as nbgrader does)."""
+    return locked_sources_of(locked_cell_specs(bank, assignment, student), hidden_tests)
 
 
 # --- a student's release notebook ----------------------------------------------------------------

@@ -102,10 +102,9 @@ class StudentKey:
 
     def locked_sources(self, hidden_tests: bool) -> dict[str, str]:
         """{grade id: source} of the locked cells of this student's own notebook."""
-        from grader.personalize import locked_sources_of
+        from grader.personalize import locked_cell_specs, locked_sources_of
         if self._locked_specs is None:
-            from grader.render import assignment_cell_specs
-            self._locked_specs = assignment_cell_specs(self.bank, self.assignment, self.student, locked_only=True)
+            self._locked_specs = locked_cell_specs(self.bank, self.assignment, self.student)
         return locked_sources_of(self._locked_specs, hidden_tests)
 
     def cases(self) -> dict[str, list]:

@@ -76,13 +76,17 @@ class ForkServer:
     def pid(self) -> int:
         """The server's pid, once it has imported what kernels need: the first request waits for its
         "ready", so the caller's own start-up overlaps with the server's."""
+        self._wait_ready()
+        assert self._pid is not None
+        return self._pid
+
+    def _wait_ready(self) -> None:
         if self._pid is None:
             try:
                 self._pid = self._reply()["ready"]
             except BaseException:
                 self.close()
                 raise
-        return self._pid
 
     def _reply(self) -> dict:
         line = self.process.stdout.readline()
@@ -94,7 +98,7 @@ class ForkServer:
         return self._request({"argv": argv, "env": env, "cwd": cwd})
 
     def _request(self, request: dict) -> int:
-        assert self.pid
+        self._wait_ready()
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         reply = self._reply()

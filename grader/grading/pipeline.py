@@ -291,7 +291,6 @@ class NotebookGrader:
         return result
 
 
-
 def _restore_env(name, value):
     if value is None:
         os.environ.pop(name, None)
