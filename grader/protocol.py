@@ -40,6 +40,7 @@ class Code:
     WRONG_COUNT = "wrong-count"           # several options where one was due
     RAISED = "raised"                     # the student's function raised
     NO_VALUE = "no-value"                 # the variant has no finite answer: the bank's fault
+    ANOTHER_VARIANT = "another-variant"   # wrong for the student's numbers, right for a classmate's
 
 
 # The error name grading gives a cell whose kernel died while running it (os._exit, out of memory).

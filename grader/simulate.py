@@ -4,12 +4,13 @@ Every student hands in their own release notebook (grader.personalize: the assig
 their own values in the locked cells when the assignment is keyed per student) with answers for
 their own variant; a "copied" student hands in the correct answers of a neighbour's variant (the
 student before them), which earn nothing on per-student problems (unless the neighbour's answer
-happens to be theirs too) and full marks on shared ones.
+happens to be theirs too: a table that is right for a classmate's numbers scores 0 even where some
+of its cells are the same for everyone, grader.kinds.grade_own_answer) and full marks on shared ones.
 
 Each student follows a profile. The first students cover every profile once (so a class of 30
 shows every kind of breakage), the rest are drawn from the ordinary ones. For every problem the
 plan records what the student wrote and the fraction of the points it should earn, computed
-in-process with the bank's own rule (grader.kinds.grade_answer) on the value written, or 0
+in-process with the bank's own rule (grader.kinds.grade_own_answer) on the value written, or 0
 when the answer cell cannot produce a value; grading the notebooks must agree with the plan.
 """
 
@@ -29,10 +30,11 @@ from grader.bank.templates import python_literal
 from grader.course import paths_of
 from grader.errors import GraderError
 from grader.files import write_atomic
-from grader.kinds import ProblemVariant, grade_answer
+from grader.kinds import ProblemVariant, grade_own_answer
 from grader.personalize import personal_notebook
 from grader.protocol import Role, cell_grade_id, problem_of
 from grader.render import problem_variants
+from grader.variants import ClassVariants
 
 ORDINARY = ["correct", "partial", "misconception", "partial", "correct"]
 # breakage in one answer cell (the problem loses its points, every other problem is graded)
@@ -92,12 +94,14 @@ def _value_answer(variant: ProblemVariant, value: Any) -> str:
     return f"{variant.variable} = {python_literal(value)}"
 
 
-def _fraction(variant: ProblemVariant, value: Any) -> float:
-    return float(grade_answer(variant.problem, value, variant.values).fraction)
+def _fraction(variant: ProblemVariant, value: Any, classmates=()) -> float:
+    """The fraction grading gives `value`, with the class's other numbers (`classmates`: their
+    values of this problem) against which a copied answer is spotted."""
+    return float(grade_own_answer(variant.problem, value, variant.values, classmates).fraction)
 
 
-def answer_for(variant: ProblemVariant, what: str, rng: random.Random) -> tuple[str | None, Answer]:
-    """(cell source, Answer) for one problem."""
+def answer_for(variant: ProblemVariant, what: str, rng: random.Random, classmates=()) -> tuple[str | None, Answer]:
+    """(cell source, Answer) for one problem (`classmates`: as for _fraction)."""
     problem, points, kind = variant.problem, float(variant.problem.points), variant.kind
     if what == "correct":
         return kind.correct_source(variant), Answer(problem.id, "correct", 1.0, points)
@@ -106,12 +110,14 @@ def answer_for(variant: ProblemVariant, what: str, rng: random.Random) -> tuple[
             value = kind.misconception_value(variant, misconception)
             if value is not None:
                 return (_value_answer(variant, value),
-                        Answer(problem.id, f"misconception:{misconception.id}", _fraction(variant, value), points))
+                        Answer(problem.id, f"misconception:{misconception.id}",
+                               _fraction(variant, value, classmates), points))
         what = "wrong"
     if what == "wrong":
         value = kind.wrong_value(variant)
         if value is not None:
-            return _value_answer(variant, value), Answer(problem.id, "wrong", _fraction(variant, value), points)
+            return _value_answer(variant, value), Answer(problem.id, "wrong", _fraction(variant, value, classmates),
+                                                         points)
         return None, Answer(problem.id, "empty", 0.0, points)
     if what == "empty":
         return None, Answer(problem.id, "empty", 0.0, points)
@@ -120,24 +126,28 @@ def answer_for(variant: ProblemVariant, what: str, rng: random.Random) -> tuple[
     raise GraderError(f"simulate: unknown answer kind {what!r}")
 
 
-def copied_answer(own: ProblemVariant, theirs: ProblemVariant) -> tuple[str, Answer]:
-    """(cell source, Answer): the neighbour's correct answer cell, graded against the student's own variant."""
+def copied_answer(own: ProblemVariant, theirs: ProblemVariant, classmates=()) -> tuple[str, Answer]:
+    """(cell source, Answer): the neighbour's correct answer cell, graded against the student's own
+    variant (`classmates`: as for _fraction)."""
     source = theirs.kind.correct_source(theirs)
     if source == own.kind.correct_source(own):          # the same cell (a shared problem, a function)
         fraction = 1.0
     else:
-        fraction = _fraction(own, theirs.expected)
+        fraction = _fraction(own, theirs.expected, classmates)
     return source, Answer(own.problem.id, "copied", fraction, float(own.problem.points))
 
 
-def plan_answers(variants, profile: str, rng: random.Random, neighbour_variants=None):
+def plan_answers(variants, profile: str, rng: random.Random, neighbour_variants=None,
+                 classmates=lambda problem: ()):
     """{problem id: (source or None, Answer)} following the profile (`neighbour_variants`: the
-    variants whose answers a "copied" student hands in)."""
+    variants whose answers a "copied" student hands in; `classmates(problem)`: the class's other
+    values of a problem, as grading sees them)."""
     broken_problem = rng.randrange(len(variants))
     plan = {}
     for index, variant in enumerate(variants):
+        others = classmates(variant.problem)
         if profile == "copied":
-            plan[variant.problem.id] = copied_answer(variant, neighbour_variants[index])
+            plan[variant.problem.id] = copied_answer(variant, neighbour_variants[index], others)
             continue
         if profile == "partial":
             what = rng.choice(["correct", "misconception", "wrong", "correct"])
@@ -147,7 +157,7 @@ def plan_answers(variants, profile: str, rng: random.Random, neighbour_variants=
             what = profile
         else:
             what = "correct"
-        plan[variant.problem.id] = answer_for(variant, what, rng)
+        plan[variant.problem.id] = answer_for(variant, what, rng, others)
     return plan
 
 
@@ -192,6 +202,7 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
     if missing:
         raise GraderError(f"{release}: no answer cell for {', '.join(missing)}; release the assignment again")
     students_ = student_ids(students)
+    the_class = ClassVariants(bank, assignment, students_)
     class_plan = []
     for index, student in enumerate(students_):
         profile = profile_of(index, _rng(seed, assignment, "profile", index))
@@ -200,7 +211,8 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
         variants = problem_variants(bank, assignment, student)
         neighbour = students_[index - 1] if index > 0 else (students_[1] if len(students_) > 1 else student)
         theirs = problem_variants(bank, assignment, neighbour) if profile == "copied" else None
-        plan = plan_answers(variants, profile, rng, theirs)
+        plan = plan_answers(variants, profile, rng, theirs,
+                            lambda problem, student=student: the_class.others(problem, student))
         nb = copy.deepcopy(personal.notebook)
         for cell in nb.cells:
             problem = problem_of(cell_grade_id(cell), Role.ANSWER)

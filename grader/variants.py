@@ -336,3 +336,31 @@ def draw(bank: Any, problem: Any, assignment_id: Any, key: Any=None) -> Any:
     worst = max(range(len(failures)), key=failures.__getitem__)
     raise UnsatisfiableConstraints(problem.id, worst, problem.constraints[worst].source, MAX_TRIES,
                                    _constraint_line(problem, worst))
+
+
+class ClassVariants:
+    """The values each student of a class was given, drawn when first asked for and kept.
+
+    `others(problem, student)` yields the values of every classmate whose numbers differ from the
+    student's by keying (nothing for a problem every student shares), for
+    grader.kinds.grade_own_answer."""
+
+    def __init__(self, bank: Any, assignment: str, students: Any) -> None:
+        self.bank = bank
+        self.assignment = str(assignment)
+        self.students = tuple(sorted(set(map(str, students))))
+        self._drawn: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def values(self, problem: Any, student: str) -> dict[str, Any]:
+        problem_id = getattr(problem, "id", problem)
+        if (problem_id, student) not in self._drawn:
+            self._drawn[(problem_id, student)] = draw_for(self.bank, self.bank.problems[problem_id],
+                                                           self.assignment, student)
+        return self._drawn[(problem_id, student)]
+
+    def others(self, problem: Any, student: str):
+        if not is_per_student(self.bank, self.assignment, problem):
+            return
+        for classmate in self.students:
+            if classmate != str(student):
+                yield self.values(problem, classmate)

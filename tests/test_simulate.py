@@ -122,3 +122,7 @@ def test_per_student_scores_equal_the_plan_and_a_copied_student_scores_nothing(p
     run = grade_assignment(per_student_course, ASSIGNMENT, config=config)
     assert {s.student: pytest.approx(s.expected_score) for s in plan} == \
         {s: o.score for s, o in run.outcomes.items()}
+    # the neighbour's table is right in its rows that are the same for everyone, yet worth nothing
+    assert planned["net-table"] == 0.0
+    assert any("net-table: These are the answers to another student's numbers" in reason
+               for reason in run.outcomes[copied.student].reasons)

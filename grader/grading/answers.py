@@ -30,9 +30,9 @@ from traitlets import Bool
 from grader.bank import Bank, load_bank
 from grader.errors import GraderError
 from grader.grading import in_kernel
-from grader.kinds import grade_answer, kind_of
+from grader.kinds import grade_own_answer, kind_of
 from grader.protocol import REPORT_FUNCTION, Calls, Result, Role, Unsupported, problem_of, reported_spec, result_line
-from grader.variants import draw_for, is_per_student
+from grader.variants import ClassVariants, draw_for, is_per_student
 
 MAX_REPORT_CHARS = 4_000_000        # of one test cell's stdout; more is not an answer
 NO_REPORT = "NoAnswerReported"      # error names of the outputs written here
@@ -83,6 +83,7 @@ class StudentKey:
     bank: Bank
     assignment: str
     student: str
+    classmates: ClassVariants | None = None    # whose numbers a copied answer may be
     _values: dict[str, dict] = field(default_factory=dict)
     _locked_specs: list | None = None      # the student's locked cells, rendered once
 
@@ -95,6 +96,10 @@ class StudentKey:
         if problem_id not in self._values:
             self._values[problem_id] = draw_for(self.bank, self.problem(problem_id), self.assignment, self.student)
         return self._values[problem_id]
+
+    def classmates_values(self, problem_id: str):
+        """The values of this problem that the student's classmates were given (lazily)."""
+        return self.classmates.others(problem_id, self.student) if self.classmates is not None else ()
 
     @property
     def per_student(self) -> bool:
@@ -116,6 +121,13 @@ class StudentKey:
             if cases is not None:
                 found[problem_id] = cases
         return found
+
+
+def class_of(course: Path, assignment: str, students) -> list[str]:
+    """The class a copied answer may come from: `students` and everyone given a per-student
+    notebook of the assignment (grader.release_record)."""
+    from grader.release_record import read_students_record
+    return sorted(set(students) | set(read_students_record(course, assignment)))
 
 
 def check_specs(bank: Bank, assignment: str, cells: list, where: str) -> None:
@@ -228,7 +240,7 @@ def grade_test_cell(cell, key: StudentKey) -> list[NotebookNode]:
         answer = decode_answer(reports[0])
     except in_kernel.CodecError as exc:
         return [error_output(BAD_REPORT, f"the answer to {problem_id} could not be read: {exc}"[:300])]
-    result = grade_answer(problem, answer, key.values(problem_id))
+    result = grade_own_answer(problem, answer, key.values(problem_id), key.classmates_values(problem_id))
     return graded_outputs(result, summary_line(problem, result), cell.get("execution_count"))
 
 

@@ -54,6 +54,7 @@ from grader.grading.answers import (
 from grader.grading.plain import RefusePlainAutograde
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.protocol import KERNEL_DIED
+from grader.variants import ClassVariants
 
 MAX_KERNEL_DEATHS = 3
 
@@ -256,6 +257,7 @@ class NotebookGrader:
         self.answers = self.autograde.find(GradeReportedAnswers)
         self.bank_path = Path(config.CourseDirectory.root) / BANK_FILENAME
         self.key: StudentKey | None = None     # the last notebook's student key
+        self.classmates: ClassVariants | None = None   # kept from notebook to notebook of one class
 
     def grade(self, task: GradeTask) -> GradeResult:
         """Sanitize and execute one notebook; return the autograded notebook as JSON text."""
@@ -268,7 +270,9 @@ class NotebookGrader:
         try:
             nb, _ = self.sanitize.run(nbformat.read(task["submitted"], as_version=4), copy.deepcopy(resources))
             nb = nbformat.from_dict(nb)     # nbgrader's repairs may add plain dicts; later steps read attributes
-            key = StudentKey(course_bank(self.bank_path), task["assignment"], task["student"])
+            bank = course_bank(self.bank_path)
+            key = StudentKey(bank, task["assignment"], task["student"],
+                             self._classmates(bank, task["assignment"], task.get("classmates", ())))
             personalize_locked_cells(nb, key)
             self.key = key
             resources["metadata"] = {"name": task["notebook"], "path": task["workdir"]}
@@ -289,6 +293,14 @@ class NotebookGrader:
             result["traceback"] = traceback.format_exc()
         result["seconds"] = time.monotonic() - started
         return result
+
+
+    def _classmates(self, bank, assignment: str, students) -> ClassVariants:
+        wanted = ClassVariants(bank, assignment, students)
+        known = self.classmates
+        if known is None or known.bank is not bank or (known.assignment, known.students) != (assignment, wanted.students):
+            self.classmates = wanted
+        return self.classmates
 
 
 def _restore_env(name, value):

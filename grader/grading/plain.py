@@ -10,6 +10,7 @@ adds this step to nbgrader's sanitize phase; `python -m grader grade` leaves it 
 from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 from traitlets.config import Config
@@ -17,6 +18,7 @@ from traitlets.config import Config
 from grader.course import BANK_FILENAME
 from grader.grading import answers
 from grader.grading.answers import GradeReportedAnswers, StudentKey
+from grader.variants import ClassVariants
 
 MESSAGE = ("this course's hidden tests only report answers; they are graded outside the student's "
            "kernel by `python -m grader grade ASSIGNMENT` (run from the course directory), which also "
@@ -82,8 +84,23 @@ class GradeReportsUnderNbgrader(GradeReportedAnswers):
 
 def student_key(config: Config, resources: dict) -> StudentKey:
     info = resources["nbgrader"]
-    bank = answers.course_bank(Path(config.CourseDirectory.root) / BANK_FILENAME)
-    return StudentKey(bank, info["assignment"], info["student"])
+    root = Path(config.CourseDirectory.root)
+    bank = answers.course_bank(root / BANK_FILENAME)
+    return StudentKey(bank, info["assignment"], info["student"], _the_class(config, bank, info["assignment"]))
+
+
+_CLASSES: dict[tuple, ClassVariants] = {}
+
+
+def _the_class(config: Config, bank, assignment: str) -> ClassVariants:
+    """The class of the course's submitted/ folder (and per-student release), drawn once per run."""
+    root = Path(config.CourseDirectory.root)
+    key = (str(root), id(bank), assignment)
+    if key not in _CLASSES or _CLASSES[key].bank is not bank:
+        submitted = root / CourseDirectory(config=config).submitted_directory
+        students = [folder.parent.name for folder in submitted.glob(f"*/{assignment}")]
+        _CLASSES[key] = ClassVariants(bank, assignment, answers.class_of(root, assignment, students))
+    return _CLASSES[key]
 
 
 def nbgrader_grades_reports(config: Config) -> Config:

@@ -4,7 +4,7 @@ import re
 
 from nbgrader import utils
 
-from grader.protocol import KERNEL_DIED, UNUSABLE, cell_grade_id, read_results
+from grader.protocol import KERNEL_DIED, UNUSABLE, Code, cell_grade_id, read_results
 
 _CHANGED = re.compile(r"Attribute '(\w+)' for cell (\S+) has changed")
 _MISSING = re.compile(r"Missing grade cell (\S+) encountered")
@@ -46,16 +46,17 @@ def notebook_reasons(nb, warnings: list[str]) -> list[str]:
             elif output.output_type == "stream" and "... Output truncated ..." in output.text:
                 reasons.append(f"{name}: huge output, truncated")
             elif output.output_type == "stream" and utils.is_grade(cell):
-                reasons.extend(_unusable_answers(output.text))
+                reasons.extend(_answers_worth_a_look(output.text))
     return _unique(reasons)
 
 
-def _unusable_answers(text: str) -> list[str]:
-    """Answers the check could not use (NaN, inf, None, a string, a wrong shape): reason codes of
-    the GRADER_RESULT lines (grader.protocol.UNUSABLE)."""
+def _answers_worth_a_look(text: str) -> list[str]:
+    """Answers the check could not use (NaN, inf, None, a string, a wrong shape: reason codes
+    grader.protocol.UNUSABLE) and answers to a classmate's numbers, from the GRADER_RESULT lines."""
     return [f"{result['problem']}: {str(result.get('message') or '')[:120]}"
             for result in read_results([text]).values()
-            if not result.get("fraction") and result.get("code") in UNUSABLE]
+            if (not result.get("fraction") and result.get("code") in UNUSABLE)
+            or result.get("code") == Code.ANOTHER_VARIANT]
 
 
 def _unique(items):

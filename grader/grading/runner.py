@@ -22,7 +22,7 @@ from grader.distribute import roster_status
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading import gradebook as gbops
-from grader.grading.answers import check_specs, course_bank
+from grader.grading.answers import check_specs, class_of, course_bank
 from grader.grading.config import effective_config, with_venv_on_path
 from grader.grading.mode import Mode, choose_mode, record_mode
 from grader.grading.reasons import RELEASED_AGAIN, notebook_reasons, without_repairs_of
@@ -159,6 +159,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         tasks: list[GradeTask] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         earlier = earlier_locked_cells(course, assignment)
+        # The class whose numbers a copied answer may be: the gradebook's students (the roster and
+        # everyone graded before), this run's and everyone given a per-student notebook.
+        classmates = class_of(course, assignment, {student.id for student in gb.students} | set(submissions))
         for student, submitted in submissions.items():
             workdir = _prepare_workdir(coursedir, assignment, student, submitted)
             for notebook in notebooks:
@@ -169,7 +172,8 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                     continue
                 tasks.append(GradeTask(student=student, assignment=assignment, notebook=notebook,
                                        submitted=str(path), workdir=str(workdir),
-                                       release=str(release / f"{notebook}.ipynb"), earlier=earlier))
+                                       release=str(release / f"{notebook}.ipynb"), earlier=earlier,
+                                       classmates=classmates))
         for index, task in enumerate(tasks):
             task["prestart_next"] = index < len(tasks) - workers
 

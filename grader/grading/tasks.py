@@ -15,6 +15,7 @@ class GradeTask(TypedDict, total=False):
     earlier: dict[str, list[str]]  # locked cells' texts of earlier releases, as hashes (grader.release_record)
     prestart_next: bool       # start the next kernel while this notebook runs
     started: str              # a file the worker creates when it starts this task (runner._run_parallel)
+    classmates: list[str]     # the class: a copied answer is the answer to one of their numbers
 
 
 class GradeResult(TypedDict, total=False):

@@ -113,6 +113,9 @@ class Kind:
     each_entry = False                        # the rule applies to each entry (arrays)
     fields: tuple[str, ...] = ()              # the problem fields only this kind has
     public_checks = True                      # the bank may give it `checks:` (grader.kinds.checks)
+    # An answer is specific enough to name its variant: when it is all right for a classmate's
+    # numbers, the student handed in the classmate's work (grader.kinds.grade_own_answer).
+    identifies_variant = False
     schema: dict[str, Any] = {}               # their JSON Schema (grader.bank.schema adds it)
 
     # --- the bank: checking a problem's spec (grader.bank.loader calls these) -------------

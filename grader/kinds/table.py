@@ -80,6 +80,7 @@ class _Chain:
 
 class Table(Kind):
     name = "table"
+    identifies_variant = True      # a whole table of a classmate's numbers is not a coincidence
     words = "a list of rows"
     fields = ("table",)
     public_checks = False    # the checks look at one array; a table is rows of cells
