@@ -93,10 +93,22 @@ def problem_statement(prompt: str) -> str:
     return "\n\n".join(kept).strip()
 
 
-def _format_part(part: dict) -> str:
+# Messages that only restate the verdict ("Right." / "Partly right." / "Not right."): never printed after it.
+RESTATES_VERDICT = ("correct", "right", "partly right", "not the expected value")
+
+
+def _restates_verdict(message: str) -> bool:
+    return message.strip().rstrip(".").casefold() in RESTATES_VERDICT or message.startswith("Correct:")
+
+
+def _format_part(part: dict, said: str = "") -> str:
+    """One table cell or function case: its label, right or not, and its message unless the page
+    already says it (`said`: the misconception's feedback)."""
     label = " / ".join(str(part[k]) for k in ("row", "column", "label", "case") if part.get(k) not in (None, ""))
     verdict = "right" if part.get("correct") else "not right"
-    message = part.get("message") if part.get("message") not in (None, "", "correct") else ""
+    message = str(part.get("message") or "")
+    if _restates_verdict(message) or (said and message.strip() == said.strip()):
+        message = ""
     return " ".join(x for x in (f"{label}:" if label else "", verdict + ".", message) if x)
 
 
@@ -153,13 +165,14 @@ def problem_feedback(problem_id, score, max_score, result, error_name, spec, *,
             if known.id == misconception:
                 item.misconception_feedback = known.feedback
     message = (result.get("message") or "").strip()
+    item.parts = [_format_part(p, item.misconception_feedback) for p in parts] if status != "right" else []
+    if item.parts and message:        # each cell is listed below: the summary keeps its count ("7 of 8 cells are right")
+        message = message.split("; ", 1)[0].rstrip(".") + "."
     # said once: the verdict already says right / partly right, the misconception line its feedback
-    verdict_only = message.rstrip(".").casefold() in ("correct", "right", "partly right") or message.startswith("Correct:")
-    if not verdict_only and message != item.misconception_feedback:
+    if not _restates_verdict(message) and message != item.misconception_feedback:
         item.message = message
     if not secret and status != "right" and not misconception:
         item.error = band_words(result.get("error"))
-    item.parts = [_format_part(p) for p in parts] if status != "right" else []
     return item
 
 

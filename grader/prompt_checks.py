@@ -5,7 +5,10 @@
 * every array the prompt shows (4 numbers or more) is also defined in the inputs cell, so that no
   one retypes it;
 * the inputs cell names each datum with the prompt's own symbol: an input `z` while the prompt's
-  math writes `Z` (and never `z`) is an error.
+  math writes `Z` (and never `z`) is an error;
+* every variable of the inputs cell is one the prompt shows: it gives it a symbol
+  (`$a = {{ x | latex }}$`, then the cell's line says "`x` ($a$)"), or names it in its math, code or
+  prose. A variable the student cannot match with the prompt is an error.
 
 `python -m grader validate` runs these; each finding names the bank file, the problem's line,
 the problem and the assignment.
@@ -16,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.bank.templates import prompt_names
-from grader.render import problem_variants, prompt_markdown
+from grader.bank.templates import prompt_names, prompt_symbols
+from grader.render import INPUTS_LINE, problem_variants, prompt_markdown
 
 MIN_SHOWN_ARRAY = 4
 _CODE = re.compile(r"```.*?```|`[^`]*`", re.S)
@@ -68,11 +71,25 @@ def variant_findings(variant, assignment_id: str) -> list[PromptFinding]:
             finding(f"the prompt shows the array {name!r} but the inputs cell does not define it "
                     f"(add it to `inputs:`)")
     symbols = _math_symbols(markdown)
+    given = prompt_symbols(problem.prompt)
+    body = markdown.split(INPUTS_LINE)[0]
     for name in problem.inputs:
         if len(name) == 1 and name.swapcase() in symbols and name not in symbols:
             finding(f"the inputs cell defines {name!r} but the prompt's math calls it {name.swapcase()!r}; "
                     f"use one symbol")
+        elif name not in given and not _names(body, name):
+            finding(f"the inputs cell defines {name!r} but the prompt never shows it; write its value as "
+                    f"`SYMBOL = {{{{ {name} | latex }}}}` or name it in the prompt")
     return found
+
+
+def _names(markdown: str, name: str) -> bool:
+    """`name` appears in the markdown's code, its math (subscripts flattened, LaTeX commands as
+    words) or its prose, as a whole word."""
+    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
+    math = " ".join(re.sub(r"_\{([^}]*)\}", r"_\1", segment).replace("\\", " ")
+                    for segment in _MATH.findall(_CODE.sub(" ", markdown)))
+    return any(word.search(text) for text in (" ".join(_CODE.findall(markdown)), math, _prose(markdown)))
 
 
 def prompt_findings(bank) -> list[PromptFinding]:

@@ -272,5 +272,7 @@ def check_student_variants(course: Path, bank, assignment_id: str, students, for
         lines = "\n  ".join(change.describe(assignment_id) for change in changes[:20])
         more = f"\n  ... and {len(changes) - 20} more" if len(changes) > 20 else ""
         raise GraderError(f"released variants would change ({students_record_path(course, assignment_id)}):\n"
-                          f"  {lines}{more}\nRestore the bank, or pass --force to grade on the new values.")
+                          f"  {lines}{more}\nRestore the bank; or give these students the new values with "
+                          f"`python -m grader release {assignment_id} --per-student --force` (it replaces their "
+                          f"personal notebooks and this record), then grade again.")
     return changes

@@ -21,7 +21,7 @@ import nbformat
 
 from grader import protocol
 from grader.bank import Bank
-from grader.bank.templates import python_literal, render_prompt
+from grader.bank.templates import prompt_symbols, python_literal, render_prompt, symbol_is_name
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.kinds import ProblemVariant, kind_of
@@ -38,6 +38,7 @@ CELL_ID_MAX = 64
 SETUP_SOURCE = "import numpy as np"
 # The paragraphs of a prompt cell after the problem's statement (grader.feedback leaves them out).
 HINTS_MARK, ANSWER_MARK, CHECKED_MARK = "**Hints**", "**Your answer.**", "**How it is checked.**"
+INPUTS_LINE = "The cell below defines"        # then each variable of the inputs cell
 PROMPT_TAIL_MARKS = (HINTS_MARK, ANSWER_MARK, CHECKED_MARK)
 
 
@@ -89,14 +90,24 @@ def prompt_markdown(variant: ProblemVariant) -> str:
     parts = [f"## Problem {variant.number}: {problem.title} ({points_text(problem.points)})",
              render_prompt(problem, variant.values).strip(), *variant.kind.prompt_parts(variant)]
     if variant.input_names:
-        names = ", ".join(f"`{name}`" for name in variant.input_names)
-        parts.append(f"The cell below defines {names}.")
+        parts.append(f"{INPUTS_LINE} {defined_names(problem.prompt, variant.input_names)}.")
     if problem.hints:
         parts.append(f"{HINTS_MARK}\n\n" + "\n".join(f"- {hint}" for hint in problem.hints))
     parts.append(f"{ANSWER_MARK} {variant.kind.answer_instructions(variant)}")
     statement = variant.kind.rule_statement(variant)
     parts.append(f"{CHECKED_MARK} {statement[0].upper()}{statement[1:]}.")
     return "\n\n".join(parts)
+
+
+def defined_names(prompt: str, names: list[str]) -> str:
+    """`x` ($a$), `mask` ($m$), `W`: each variable of the inputs cell with the symbol the prompt
+    gives it (bank.templates.prompt_symbols), when that symbol is not the variable's own name."""
+    symbols = prompt_symbols(prompt)
+    words = []
+    for name in names:
+        given = [symbol for symbol in symbols.get(name, []) if not symbol_is_name(symbol, name)]
+        words.append(f"`{name}` (${', '.join(given)}$)" if given else f"`{name}`")
+    return ", ".join(words)
 
 
 def inputs_source(variant: ProblemVariant) -> str:

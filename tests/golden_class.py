@@ -3,9 +3,11 @@
 render -> release -> simulate -> grade -> feedback -> report on a copy of the shipped bank, then
 per student: every cell's score from the gradebook, the GRADER_RESULT of every problem, the
 reasons the grader lists, the feedback page; and the report CSVs. tests/fixtures/golden-class.json
-holds this record as the code made it before the restructure around problem kinds (commit ffb6da8,
-with write_feedback/write_reports taking the course as an argument then); the test in
-tests/test_golden_class.py re-runs the pipeline and compares.
+holds this record; the test in tests/test_golden_class.py re-runs the pipeline and compares. It was
+first recorded before the restructure around problem kinds (commit ffb6da8) and re-recorded only
+for intended changes, each checked field by field: the feedback wording (#12), a table handed in
+from a classmate's numbers scoring 0 (student022, #9), the inputs line naming the prompt's symbols.
+Record on an idle machine: student011's 200000 printed lines must finish within TIMEOUT.
 
     python tests/golden_class.py            # rewrite the fixture (only when a change is intended)
 """

@@ -149,3 +149,39 @@ def test_each_card_shows_the_students_own_numbers_from_the_cells_they_were_grade
     assert f"{sizes['alice']}\\times{sizes['alice']}" in pages["alice"]
     assert f"{sizes['bob']}\\times{sizes['bob']}" not in pages["alice"]
     assert "BEGIN HIDDEN" not in pages["alice"] and "check(" not in pages["alice"]
+
+
+def test_a_tables_misconception_and_a_plain_wrong_value_are_said_once():
+    """A table answer with a known mistake in several cells: the misconception's feedback once (not in
+    the summary and again in every cell); a wrong number: no "Not right. Not the expected value."."""
+    import html
+    import re
+    from pathlib import Path
+
+    from grader.bank import load_bank
+    from grader.feedback import render_page
+    from grader.kinds import grade_answer, kind_of
+    from grader.variants import draw_for
+
+    bank = load_bank(Path(__file__).resolve().parents[1] / "questions.yaml")
+    table = bank.problems["nms-table"]
+    values = draw_for(bank, table, "cnn-detection", "student003")
+    wrong = kind_of(table).misconception_answer(table, table.misconceptions[0], values)
+    result = grade_answer(table, wrong, values)
+    assert result.misconception == "union-as-sum" and len([p for p in result.parts if not p["correct"]]) > 1
+    card = problem_feedback("nms-table", result.points, table.points, json_of(result), None, table,
+                            answer="q14 = ...")
+    number = bank.problems["conv-params"]
+    number_values = draw_for(bank, number, "cnn-detection", "student003")
+    off = grade_answer(number, kind_of(number).expected(number, number_values) + 1000, number_values)
+    plain = problem_feedback("conv-params", 0.0, number.points, json_of(off), None, number, answer="q4 = ...")
+    page = html.unescape(re.sub(r"<[^>]+>", " ", render_page("student003", "cnn-detection", "t", [card, plain])))
+    page = " ".join(page.split())
+    assert page.count(table.misconceptions[0].feedback) == 1
+    assert "cells are right." in page and "box 0 / iou_with_top: not right." in page
+    assert "Not right. Not the expected value" not in page and "not the expected value" not in page.casefold()
+
+
+def json_of(result):
+    import json
+    return json.loads(result.to_json())

@@ -177,6 +177,7 @@ def test_check_student_variants_names_student_and_problem(tmp_path, per_student_
     with pytest.raises(GraderError, match=r"student 'alice', problem 'conv-out'") as caught:
         check_student_variants(course, changed, ASSIGNMENT, ["alice", "bob"])
     assert "student 'bob', problem 'conv-out'" in str(caught.value) and "softmax-rows" not in str(caught.value)
+    assert f"`python -m grader release {ASSIGNMENT} --per-student --force`" in str(caught.value)   # a command that exists
     forced = check_student_variants(course, changed, ASSIGNMENT, ["alice"], force=True)
     assert [(c.student, c.problem) for c in forced] == [("alice", "conv-out")]
     assert check_student_variants(course, changed, ASSIGNMENT, ["newcomer"]) == []   # no record: not checked

@@ -173,7 +173,9 @@ def test_validate_catches_a_misconception_equal_to_the_answer(tmp_path, capsys):
      "the prompt shows the array 'w' but the inputs cell does not define it"),
     ([("Compute the softmax of each row of the logits `z`", "Compute the softmax of each row of the logits $Z$")],
      "the inputs cell defines 'z' but the prompt's math calls it 'Z'"),
-], ids=["code-in-prose", "shown-not-given", "symbol-case"])
+    ([("Compute the softmax of each row of the logits `z`", "Compute the softmax of each row of the logits")],
+     "the inputs cell defines 'z' but the prompt never shows it"),
+], ids=["code-in-prose", "shown-not-given", "symbol-case", "never-shown"])
 def test_validate_checks_prompts_mechanically(tmp_path, capsys, edits, finding):
     fixture = HERE.parent / "fixtures" / "render" / "bank.yaml"
     text = fixture.read_text()
@@ -186,6 +188,18 @@ def test_validate_checks_prompts_mechanically(tmp_path, capsys, edits, finding):
     assert main(["--bank", str(bank), "validate"]) == 2
     err = capsys.readouterr().err
     assert finding in err and "questions.yaml:" in err
+
+
+def test_the_inputs_line_gives_each_variable_the_prompts_own_symbol():
+    from grader.bank.templates import prompt_symbols
+    from grader.render import defined_names
+
+    prompt = (r"activations $a = {{ x | latex }}$, mask $m = {{ mask | latex }}$, $\gamma = {{ gamma | latex }}$,"
+              "\n$$F_0 = {{ F[0] | latex }},\\quad F_1 = {{ F[1] | latex }},\\quad W = {{ W | latex }}$$")
+    assert prompt_symbols(prompt) == {"x": ["a"], "mask": ["m"], "gamma": ["\\gamma"], "F": ["F_0", "F_1"],
+                                      "W": ["W"]}
+    assert defined_names(prompt, ["x", "mask", "gamma", "F", "W", "other"]) == \
+        "`x` ($a$), `mask` ($m$), `gamma`, `F` ($F_0, F_1$), `W`, `other`"
 
 
 DIVERSITY_BANK = textwrap.dedent("""\

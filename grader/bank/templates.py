@@ -7,6 +7,7 @@ input cells use it, and so does the `py` filter).
 
 import functools
 import math
+import re
 from typing import Any
 
 import jinja2
@@ -125,6 +126,42 @@ ENVIRONMENT = _make_environment()
 def prompt_names(prompt: Any) -> Any:
     """The variables a prompt uses (raises jinja2.TemplateSyntaxError when it does not parse)."""
     return jinja2.meta.find_undeclared_variables(ENVIRONMENT.parse(prompt))
+
+
+_ASSIGNED = re.compile(r"=\s*\{\{\s*([A-Za-z_]\w*)\s*(?:\[\s*\d+\s*\])?\s*\|\s*latex\s*\}\}")
+_SYMBOL_STOPS = ("\\qquad", "\\quad", "\\ ", "\\,")
+_PLAIN_SYMBOL = re.compile(r"^\\(?:text|mathrm|mathit)\{(\w+)\}$|^\\?(\w+)$")
+
+
+@functools.lru_cache(maxsize=1024)
+def prompt_symbols(prompt: str) -> dict[str, list[str]]:
+    """{variable: the LaTeX symbols the prompt gives it}, from the prompt's `SYMBOL = {{ name | latex }}`
+    (`$a = {{ x | latex }}$` gives x the symbol a; `F_0 = {{ F[0] | latex }}` ... gives F several).
+    The symbol is what stands left of `=` back to `$`, a comma, a newline or a LaTeX space (\\quad)."""
+    found: dict[str, list[str]] = {}
+    for match in _ASSIGNED.finditer(prompt):
+        start, depth = match.start(), 0
+        while start > 0:
+            char = prompt[start - 1]
+            if char == "}":
+                depth += 1
+            elif char == "{":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif depth == 0 and (char in "$,\n" or prompt[:start].endswith(_SYMBOL_STOPS)):
+                break
+            start -= 1
+        symbol = prompt[start:match.start()].strip()
+        if symbol and symbol not in found.get(match.group(1), []):
+            found.setdefault(match.group(1), []).append(symbol)
+    return found
+
+
+def symbol_is_name(symbol: str, name: str) -> bool:
+    """The symbol spells the variable's own name ($x$, $\\gamma$, $\\text{boxes}$, $W_f$)."""
+    plain = _PLAIN_SYMBOL.match(symbol)
+    return symbol == name or (plain is not None and name in plain.groups())
 
 
 @functools.lru_cache(maxsize=1024)

@@ -22,11 +22,11 @@ def add_arguments(parser):
                              f"`qa` draws 1000)")
 
 
-def summary_lines(bank, contracts):
+def summary_lines(bank, contracts, verdict="valid."):
     """The summary as lines of text: problems per kind and assignment, contract coverage, misconceptions."""
     problems = bank.problems.values()
     kinds = Counter(problem.kind for problem in problems)
-    lines = [f"{bank.path}: valid. {len(bank.problems)} problems, {len(bank.assignments)} assignments "
+    lines = [f"{bank.path}: {verdict} {len(bank.problems)} problems, {len(bank.assignments)} assignments "
              f"(seed {bank.seed}, variants keyed by {bank.variant_key} unless an assignment says otherwise)"]
     lines.append("problems per kind: " + ", ".join(f"{kind} {kinds[kind]}" for kind in KINDS))
     for assignment in bank.assignments.values():
@@ -75,7 +75,8 @@ def run(args):
     changes = changes_since_release(args.course, bank, list(bank.assignments))
     regrades = [change for change in changes if not change.wording_only]
     if not args.quiet:
-        print("\n".join(summary_lines(bank, list(CONTRACTS))))
+        verdict = "valid as a bank, but released problems changed (below)." if regrades else "valid."
+        print("\n".join(summary_lines(bank, list(CONTRACTS), verdict)))
         for change in changes:
             print(change.describe(), file=sys.stderr if not change.wording_only else sys.stdout)
     if regrades:

@@ -31,8 +31,12 @@ def notebook_reasons(nb, warnings: list[str]) -> list[str]:
         for tag in cell.metadata.get("tags", []):
             if tag in _SUSPICIOUS_TAGS and utils.is_grade(cell):
                 reasons.append(f"{name}: tagged '{tag}' (ignored, the cell ran)")
-        for output in cell.get("outputs", []):
+        outputs = cell.get("outputs", [])
+        timed_out = any(o.output_type == "error" and o.ename == "CellTimeoutError" for o in outputs)
+        for output in outputs:
             if output.output_type == "error":
+                if output.ename == "KeyboardInterrupt" and timed_out:
+                    continue    # the kernel's side of the time limit, said once below
                 if output.ename == KERNEL_DIED:
                     reasons.append(f"{name}: the kernel died (os._exit, out of memory); rerun without it")
                 elif output.ename == "CellTimeoutError":
@@ -63,15 +67,18 @@ def _unique(items):
     return list(dict.fromkeys(items))
 
 
-RELEASED_AGAIN = "changed after this notebook was handed out (released again with --force); graded on the new spec"
+RELEASED_AGAIN = "changed after this notebook was handed out (the problem was released again); graded on the current spec"
+COMMON_NOTEBOOK = "from the assignment's common notebook, not the student's own; graded on the student's own numbers"
+EDITED = "locked cell edited; restored from the source"
 
 
 def edited_locked_cells(submitted_path, release_path, earlier: dict | None = None,
                         original: dict[str, str] | None = None) -> list[str]:
-    """Locked cells whose text differs from the released notebook (nbgrader restores them). A text
-    that an earlier release had (`earlier`: grade id -> hashes, grader.release_record) is the
-    instructor's change, not the student's. `original`: the student's own locked cells as they
-    were handed out (a per-student release), instead of the release notebook's."""
+    """Locked cells whose text differs from the released notebook (nbgrader restores them), each
+    with why. A text as it was handed out is the instructor's change, not the student's: one that
+    an earlier release had (`earlier`: grade id -> hashes, grader.release_record), or one that
+    still matches nbgrader's own checksum of the cell. `original`: the student's own locked cells
+    as they are handed out now (a per-student release), instead of the release notebook's."""
     import hashlib
 
     import nbformat
@@ -80,22 +87,36 @@ def edited_locked_cells(submitted_path, release_path, earlier: dict | None = Non
         released = nbformat.read(release_path, as_version=4)
     except Exception:
         return []
-    if original is None:
-        original = {cell_grade_id(c): c.source for c in released.cells if c.metadata.get("nbgrader", {}).get("locked")}
+    common = {cell_grade_id(c): c.source for c in released.cells if c.metadata.get("nbgrader", {}).get("locked")}
     earlier = earlier or {}
     found = []
     for cell in submitted.cells:
         grade_id = cell_grade_id(cell)
-        if grade_id not in original or cell.source == original[grade_id]:
+        wanted = (original if original is not None else common).get(grade_id)
+        if wanted is None or cell.source == wanted:
             continue
         digest = hashlib.sha256(cell.source.encode("utf-8")).hexdigest()[:16]
-        found.append(f"{grade_id}: {RELEASED_AGAIN}" if digest in earlier.get(grade_id, ())
-                     else f"{grade_id}: locked cell edited; restored from the source")
+        if original is not None and cell.source == common.get(grade_id) and _as_handed_out(cell):
+            found.append(f"{grade_id}: {COMMON_NOTEBOOK}")
+        elif digest in earlier.get(grade_id, ()) or _as_handed_out(cell):
+            found.append(f"{grade_id}: {RELEASED_AGAIN}")
+        else:
+            found.append(f"{grade_id}: {EDITED}")
     return found
 
 
-def without_repairs_of(reasons: list[str], released_again: list[str]) -> list[str]:
-    """Drop nbgrader's 'restored from the source' lines for cells the instructor changed."""
-    cells = {reason.split(": ", 1)[0] for reason in released_again}
+def _as_handed_out(cell) -> bool:
+    """The cell still matches the checksum nbgrader wrote when its notebook was generated."""
+    recorded = cell.get("metadata", {}).get("nbgrader", {}).get("checksum")
+    try:
+        return bool(recorded) and utils.compute_checksum(cell) == recorded
+    except Exception:  # noqa: BLE001 (a cell nbgrader cannot checksum was not handed out as is)
+        return False
+
+
+def without_repairs_of(reasons: list[str], explained: list[str]) -> list[str]:
+    """Drop nbgrader's 'restored from the source' lines for cells whose change is explained
+    (the instructor changed them, or they come from the common notebook)."""
+    cells = {reason.split(": ", 1)[0] for reason in explained}
     return [reason for reason in reasons
             if not (reason.split(": ", 1)[0] in cells and reason.endswith("restored from the source"))]

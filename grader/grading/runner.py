@@ -25,7 +25,7 @@ from grader.grading import gradebook as gbops
 from grader.grading.answers import check_specs, class_of, course_bank
 from grader.grading.config import effective_config, with_venv_on_path
 from grader.grading.mode import Mode, choose_mode, record_mode
-from grader.grading.reasons import RELEASED_AGAIN, notebook_reasons, without_repairs_of
+from grader.grading.reasons import EDITED, notebook_reasons, without_repairs_of
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.grading.worker import grade_task, init_worker
 from grader.protocol import REPORT_FUNCTION, Role, problem_of
@@ -211,9 +211,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 workdir = Path(coursedir.format_path(coursedir.autograded_directory, result["student"], assignment))
                 write_atomic(workdir / f"{result['notebook']}.ipynb", result["notebook_json"], mode=0o444)  # nbgrader's 444
                 edited = result.get("edited", [])
-                released_again = [reason for reason in edited if reason.endswith(RELEASED_AGAIN)]
+                explained = [reason for reason in edited if not reason.endswith(EDITED)]
                 outcome.reasons.extend(edited + without_repairs_of(notebook_reasons(nb, result.get("warnings", [])),
-                                                                   released_again))
+                                                                   explained))
             timings["results"] += time.perf_counter() - started_record
 
         with tempfile.TemporaryDirectory(prefix="grader-snapshot-") as tmp:

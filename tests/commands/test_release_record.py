@@ -126,12 +126,53 @@ def test_a_notebook_from_before_a_forced_release_is_told_apart_from_an_edited_on
         assert _grader(course, command, "--assignment", ASSIGNMENT, "--force").returncode == 0
     run = grade_assignment(course, ASSIGNMENT, students=["early", "editor"], config=effective_config(course))
     early, editor = run.outcomes["early"].reasons, run.outcomes["editor"].reasons
-    assert "conv-out-prompt: changed after this notebook was handed out (released again with --force); " \
-           "graded on the new spec" in early
+    assert "conv-out-prompt: changed after this notebook was handed out (the problem was released again); " \
+           "graded on the current spec" in early
     assert not [reason for reason in early if "conv-out-prompt" in reason and "restored" in reason]
     assert "softmax-rows-prompt: locked cell edited; restored from the source" in editor
     record = json.loads((course / "release-records" / f"{ASSIGNMENT}.json").read_text())
     assert list(record["earlier_locked_cells"]) == ["conv-out-prompt"]
+
+
+def test_per_student_notebooks_from_before_a_wording_fix_or_the_common_notebook_are_not_called_edited(course):
+    """Per student, the locked cells a student was handed (nbgrader's checksum still holds) are told
+    apart from a student's edit: after a wording fix, after a forced change of the numbers, and for
+    the assignment's common notebook handed in instead of the student's own."""
+    import nbformat
+
+    from grader.grading import grade_assignment
+    from grader.grading.config import effective_config
+
+    _edit_bank(course, "  - id: fixture-a\n", "  - id: fixture-a\n    variant_key: student\n")
+    students = ["early", "editor", "common"]
+    for command in ("render", "release"):
+        assert _grader(course, command, "--assignment", ASSIGNMENT, "--force").returncode == 0
+    done = _grader(course, "release", "--assignment", ASSIGNMENT, "--per-student",
+                   *[arg for student in students for arg in ("--student", student)])
+    assert done.returncode == 0, done.stderr
+    for student in students:
+        own = course / "release-students" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        nb = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb" if student == "common" else own,
+                           as_version=4)
+        if student == "editor":
+            prompt = next(c for c in nb.cells if c.metadata.nbgrader.get("grade_id") == "softmax-rows-prompt")
+            prompt.source += "\nI edited this."
+        folder = course / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+    _edit_bank(course, "title: Softmax of a batch of logits", "title: Softmax of each row of a batch of logits")
+    for command in ("render", "release"):
+        done = _grader(course, command, "--assignment", ASSIGNMENT)
+        assert done.returncode == 0, done.stderr
+    run = grade_assignment(course, ASSIGNMENT, students=students, config=effective_config(course))
+    reasons = {student: run.outcomes[student].reasons for student in students}
+    assert not [r for r in reasons["early"] if "edited" in r or "restored" in r], reasons["early"]
+    assert "softmax-rows-prompt: changed after this notebook was handed out (the problem was released again); " \
+           "graded on the current spec" in reasons["early"]
+    assert not [r for r in reasons["common"] if "edited" in r or "restored" in r], reasons["common"]
+    assert "conv-out-prompt: from the assignment's common notebook, not the student's own; graded on the " \
+           "student's own numbers" in reasons["common"]
+    assert "softmax-rows-prompt: locked cell edited; restored from the source" in reasons["editor"]
 
 
 def test_keying_an_assignment_per_student_is_a_grading_change_and_sharing_a_problem_there_too(course):
