@@ -232,4 +232,5 @@ def write_reports(config, assignment: str, title: str | None = None) -> dict:
           f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"], r["variants"]]
          for r in rows]))
     _plots(folder, assignment, students, problems, table, max_points, rows)
-    return {"folder": folder, "rows": rows, "students": len(students)}
+    graded_rows = len((folder / "grades.csv").read_text(encoding="utf-8").splitlines()) - 1
+    return {"folder": folder, "rows": rows, "students": len(students), "grade_rows": graded_rows}

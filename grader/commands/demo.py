@@ -92,7 +92,7 @@ def run(args):
     console.rule("feedback")
     pages = write_feedback(config, assignment, bank=bank)
     console.rule("report")
-    result = write_reports(config, assignment)
+    result = write_reports(config, assignment, title=bank.assignments[assignment].title)
     print_item_analysis(result, console)
 
     table = Table(title=f"demo: {assignment}, {len(plan)} simulated students")

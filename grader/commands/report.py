@@ -32,7 +32,8 @@ def run(args):
     mode = describe_modes(args.course, args.assignment)
     write_atomic(result["folder"] / "grading-mode.txt", mode + "\n")
     print(mode)
-    print(f"reports written to {result['folder']}/: grades.csv ({result['students']} students), "
+    print(f"reports written to {result['folder']}/: grades.csv ({result['grade_rows']} students: "
+          f"{result['students']} graded, the rest of the roster at 0), "
           f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, grading-mode.txt, plots; "
           f"the whole gradebook in {result['folder'].parent / WHOLE_GRADEBOOK_CSV}")
     return 0
