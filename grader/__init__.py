@@ -5,3 +5,12 @@ engine → bank → variants → compare → runtime → render → release → 
 """
 
 __version__ = "0.1.0"
+
+import sys as _sys
+
+# jsonschema checks the "iri" string format with rfc3987_syntax when that is installed (the
+# jsonschema[format-nongpl] extra that jupyter_events pulls in), and importing it compiles a Lark
+# grammar: 1.6 s of CPU in every process that imports nbformat (each grading worker, each command).
+# No schema that nbformat, nbgrader or the bank validates uses "iri"; without the module jsonschema
+# leaves out that one format checker.
+_sys.modules.setdefault("rfc3987_syntax", None)

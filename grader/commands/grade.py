@@ -6,7 +6,7 @@ def add_arguments(parser):
     parser.add_argument("--student", action="append", default=None,
                         help="grade only this student (repeatable)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="parallel worker processes (default: the number of cores)")
+                        help="parallel worker processes (default: the number of cores + 1)")
     parser.add_argument("--timeout", type=int, default=None,
                         help="seconds a cell may run (nbgrader Execute.timeout); default: the course config")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",

@@ -57,7 +57,10 @@ class GradeRun:
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)))
+    """One worker more than the cores: a worker waits on its kernel for every cell (about 13 ms of
+    wall time for 8 ms of CPU), and the extra one keeps the cores busy meanwhile (make bench on 2
+    cores, 60 notebooks: 40.8 s with 2 workers, 34.1 s with 3, 35.9 s with 4)."""
+    return len(os.sched_getaffinity(0)) + 1
 
 
 def find_submissions(coursedir: CourseDirectory, assignment: str, only: list[str] | None) -> dict[str, Path]:

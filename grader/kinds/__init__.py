@@ -46,10 +46,11 @@ def grade_own_answer(problem: Problem, answer: Any, values: dict[str, Any],
     work: its right cells are right only because some cells are the same for everyone. It scores
     0. A right answer, or one that earns nothing anyway, is never compared with the class."""
     result = grade_answer(problem, answer, values)
-    if result.correct or result.points <= 0 or not kind_of(problem).identifies_variant:
+    kind = kind_of(problem)
+    if result.correct or result.points <= 0 or not kind.identifies_variant:
         return result
     for other in classmates_values:
-        if grade_answer(problem, answer, other).correct:
+        if kind.right_for(problem, answer, other):
             return make_result(problem, 0.0, result.rule, ANOTHER_VARIANT_MESSAGE, code=Code.ANOTHER_VARIANT)
     return result
 

@@ -241,6 +241,11 @@ class Kind:
     def grade(self, problem: Problem, answer: Any, values: Values) -> Result:
         raise NotImplementedError
 
+    def right_for(self, problem: Problem, answer: Any, values: Values) -> bool:
+        """True when `answer` earns every point for the variant `values` (grader.kinds.grade_own_answer
+        asks this of every classmate's numbers: a kind may answer faster than `grade`)."""
+        return self.grade(problem, answer, values).correct
+
     def grade_value(self, problem: Problem, answer: Any, values: Values, expected: Any, check: Check,
                     rule: Rule, text: str) -> Result:
         """A single value's result: right, a misconception's credit, or wrong with its band."""

@@ -309,6 +309,26 @@ class Table(Kind):
         return make_result(problem, score / total if total else 0.0, text, message, code=parts_code(parts),
                            misconception=used.id if used else None, parts=parts)
 
+    def right_for(self, problem: Problem, answer: Any, values: Values) -> bool:
+        """Every cell right for `values` by the problem's rule (no carry-forward, no misconception):
+        stops at the first wrong cell, which for another student's numbers is nearly always the first."""
+        expected = problem.answer.evaluate(values)
+        if isinstance(answer, np.ndarray):
+            answer = answer.tolist()
+        if not isinstance(answer, (list, tuple)) or len(answer) != len(expected):
+            return False
+        columns = _spec(problem).columns
+        for given_row, expected_row in zip(answer, expected):
+            given, _, _ = row_cells(given_row, columns)
+            wanted, _, _ = row_cells(expected_row, columns)
+            if given is None or wanted is None:
+                return False
+            for column in columns:
+                if given[column] is _MISSING or not rules.compare_value(
+                        given[column], wanted[column], rules.rule_for(problem.compare, wanted[column])).ok:
+                    return False
+        return True
+
     @staticmethod
     def _carried_row(chain: _Chain | None, index: int, given_rows: list, expected: list, columns: list[str],
                      problem: Problem) -> dict[str, Any] | None:

@@ -78,3 +78,23 @@ def test_the_class_draws_each_students_values_once_and_as_draw_for_does(bank):
     assert len(first) == len(CLASS) - 1
     assert first[0] is the_class.values(problem, CLASS[1])
     assert str(first[0]) == str(draw_for(bank, problem, ASSIGNMENT, CLASS[1]))
+
+
+@pytest.mark.parametrize("problem_id", ["cnn-summary", "separable-summary", "nms-table", "lstm-step-table"])
+def test_the_tables_quick_check_agrees_with_its_full_grade(bank, problem_id):
+    """Table.right_for (every cell right, first wrong cell stops it) says what grade().correct says,
+    for every pair of a class's answers and numbers, and for answers off by a little."""
+    problem = bank.problems[problem_id]
+    assignment = bank.assignments_of(problem_id)[0]
+    kind = kind_of(problem)
+    class_values = [draw_for(bank, problem, assignment, student) for student in CLASS[:8]]
+    answers = [kind.expected(problem, values) for values in class_values]
+    answers += [kind.misconception_answer(problem, m, class_values[0]) for m in problem.misconceptions]
+    last_cell_wrong = [dict(row) for row in answers[0]]
+    last_column = list(last_cell_wrong[-1])[-1]
+    last_cell_wrong[-1][last_column] = "a word"
+    answers += [last_cell_wrong, answers[0][:-1], "not a table"]
+    agree = [(kind.right_for(problem, answer, values), grade_answer(problem, answer, values).correct)
+             for answer in answers for values in class_values]
+    assert all(quick == full for quick, full in agree)
+    assert sum(quick for quick, _ in agree) >= len(class_values)     # each student's own answer at least
