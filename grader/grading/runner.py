@@ -226,7 +226,8 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 from grader.grading.cluster import run_on_cluster
                 workers = run_on_cluster(cluster, tasks, config, snapshot, record, sandboxed=mode.sandboxed)
             else:
-                _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env(), mode.sandboxed), record)
+                _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env(), mode.sandboxed,
+                                                (os.getcwd(), dict(os.environ))), record)
 
         for student, found in gbops.scores(gb, assignment, submissions).items():
             outcomes[student].score = found["score"]
@@ -242,10 +243,18 @@ def _kernel_env() -> dict:
     return env
 
 
+def _pool_context():
+    """multiprocessing's forkserver: one server process imports nbgrader and the grading pipeline
+    once, and every worker is forked from it (a spawned worker spent 2 s of CPU importing them)."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["grader.grading.worker", "grader.grading.pipeline"])
+    return context
+
+
 def _run_pool(tasks, workers, initargs, record) -> list:
     """Run tasks in `workers` processes; return the tasks whose results were lost to a broken pool."""
     lost = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
                              initializer=init_worker, initargs=initargs) as pool:
         futures = {pool.submit(grade_task, task): task for task in tasks}
         for future in as_completed(futures):

@@ -2,6 +2,7 @@
 
 import atexit
 import logging
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -93,8 +94,18 @@ def _collector() -> "_WarningCollector":
     return collector
 
 
-def init_worker(config, snapshot_path: str, kernel_env: dict, sandboxed: bool = True) -> None:
+def init_worker(config, snapshot_path: str, kernel_env: dict, sandboxed: bool = True,
+                parent: tuple[str, dict] | None = None) -> None:
+    """A pool worker's initializer. `parent`: the parent's working directory and environment now
+    (a worker forked by multiprocessing's forkserver starts with the server's, from its start)."""
+    if parent is not None:
+        cwd, environ = parent
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
     _state["session"] = GradingSession(config, snapshot_path, kernel_env, sandboxed)
+    # multiprocessing ends a forked worker with os._exit, past atexit; its finalizers still run
+    multiprocessing.util.Finalize(None, _close, exitpriority=10)
     atexit.register(_close)
 
 
