@@ -209,9 +209,12 @@ def main(argv=None):
     os.close(devnull)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the grader; it closes our stdin
     preload()
-    replies.write(json.dumps({"ready": os.getpid()}) + "\n")
-    replies.flush()
-    serve(sys.stdin, replies, sandboxed)
+    try:
+        replies.write(json.dumps({"ready": os.getpid()}) + "\n")
+        replies.flush()
+        serve(sys.stdin, replies, sandboxed)
+    except BrokenPipeError:     # the worker is gone (it failed to start, or was killed): nothing to serve
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context
 from pathlib import Path
 
 import nbformat
@@ -128,6 +128,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
     ("tcp://host:8786") grades on Dask workers (cluster.py). Kernels are sandboxed; where they
     cannot be, GraderError, unless `unsafe` (then no kernel is sandboxed)."""
     started = time.monotonic()
+    if not cluster:
+        _pool_context()
+        forkserver.ensure_running()     # it imports nbgrader on the other core while this one prepares
     mode = choose_mode(unsafe)
     os.environ.update(with_venv_on_path())
     config = config or effective_config(course)
