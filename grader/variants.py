@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -358,7 +359,7 @@ class ClassVariants:
                                                            self.assignment, student)
         return self._drawn[(problem_id, student)]
 
-    def others(self, problem: Any, student: str):
+    def others(self, problem: Any, student: str) -> Iterator[dict[str, Any]]:
         if not is_per_student(self.bank, self.assignment, problem):
             return
         for classmate in self.students:
