@@ -32,6 +32,19 @@ def _tree(course):
             if p.is_file() and p.name != ".nbgrader.log"}
 
 
+def _hand_in(course, student, notebook, edit_prompt=False):
+    """`notebook` as `student`'s submission; `edit_prompt`: with a line added to a locked prompt."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    if edit_prompt:
+        prompt = next(c for c in nb.cells if c.metadata.nbgrader.get("grade_id") == "softmax-rows-prompt")
+        prompt.source += "\nI edited this."
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+
+
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     course = tmp_path_factory.mktemp("released")
@@ -107,20 +120,13 @@ def test_removing_a_released_problem_is_refused(course):
 def test_a_notebook_from_before_a_forced_release_is_told_apart_from_an_edited_one(course):
     """Grading names the instructor's change, not 'locked cell edited', for a notebook handed out
     before a forced re-release; a student who edits a locked cell is still reported as such."""
-    import nbformat
 
     from grader.grading import grade_assignment
     from grader.grading.config import effective_config
 
     released = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     for student, edit in (("early", False), ("editor", True)):
-        nb = nbformat.read(released, as_version=4)
-        if edit:
-            prompt = next(c for c in nb.cells if c.metadata.nbgrader.get("grade_id") == "softmax-rows-prompt")
-            prompt.source += "\nI edited this."
-        folder = course / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+        _hand_in(course, student, released, edit_prompt=edit)
     _edit_bank(course, "W: {int: [40, 64]}", "W: {int: [40, 80]}")
     for command in ("render", "release"):
         assert _grader(course, command, "--assignment", ASSIGNMENT, "--force").returncode == 0
@@ -138,7 +144,6 @@ def test_per_student_notebooks_from_before_a_wording_fix_or_the_common_notebook_
     """Per student, the locked cells a student was handed (nbgrader's checksum still holds) are told
     apart from a student's edit: after a wording fix, after a forced change of the numbers, and for
     the assignment's common notebook handed in instead of the student's own."""
-    import nbformat
 
     from grader.grading import grade_assignment
     from grader.grading.config import effective_config
@@ -152,14 +157,8 @@ def test_per_student_notebooks_from_before_a_wording_fix_or_the_common_notebook_
     assert done.returncode == 0, done.stderr
     for student in students:
         own = course / "release-students" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-        nb = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb" if student == "common" else own,
-                           as_version=4)
-        if student == "editor":
-            prompt = next(c for c in nb.cells if c.metadata.nbgrader.get("grade_id") == "softmax-rows-prompt")
-            prompt.source += "\nI edited this."
-        folder = course / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+        _hand_in(course, student, course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb" if student == "common"
+                 else own, edit_prompt=student == "editor")
     _edit_bank(course, "title: Softmax of a batch of logits", "title: Softmax of each row of a batch of logits")
     for command in ("render", "release"):
         done = _grader(course, command, "--assignment", ASSIGNMENT)
