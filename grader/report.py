@@ -125,8 +125,9 @@ def item_analysis(students, problems, table, max_points, misconceptions, variant
 WHOLE_GRADEBOOK_CSV = "gradebook-all-assignments.csv"
 
 
-def export_grades_csv(config, path: Path, assignment: str | None = None) -> None:
-    """nbgrader's own export (CsvExportPlugin), as `nbgrader export [--assignment A]` writes it."""
+def export_grades_csv(config, path: Path, assignment: str | None = None) -> int:
+    """nbgrader's own export (CsvExportPlugin), as `nbgrader export [--assignment A]` writes it;
+    returns its number of rows (one per student, or per student and assignment)."""
     from nbgrader.plugins.export import CsvExportPlugin
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,7 +137,9 @@ def export_grades_csv(config, path: Path, assignment: str | None = None) -> None
         plugin.assignment = [assignment] if assignment else []
         with open_gradebook(config) as gb:
             plugin.export(gb)
-        write_atomic(path, out.read_bytes())
+        data = out.read_bytes()
+    write_atomic(path, data)
+    return len(data.splitlines()) - 1
 
 
 def lms_score(value) -> str:
@@ -216,7 +219,7 @@ def write_reports(config, assignment: str, title: str | None = None) -> dict:
     if not students:
         raise GraderError(f"{assignment!r} has no graded submission in the gradebook; "
                           f"run `python -m grader grade {assignment}` first (no report written)")
-    export_grades_csv(config, folder / "grades.csv", assignment)
+    grade_rows = export_grades_csv(config, folder / "grades.csv", assignment)
     export_grades_csv(config, folder.parent / WHOLE_GRADEBOOK_CSV)
     for filename, data in lms_grade_files(folder / "grades.csv", title or assignment).items():
         write_atomic(folder / filename, data)
@@ -232,5 +235,4 @@ def write_reports(config, assignment: str, title: str | None = None) -> dict:
           f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"], r["variants"]]
          for r in rows]))
     _plots(folder, assignment, students, problems, table, max_points, rows)
-    graded_rows = len((folder / "grades.csv").read_text(encoding="utf-8").splitlines()) - 1
-    return {"folder": folder, "rows": rows, "students": len(students), "grade_rows": graded_rows}
+    return {"folder": folder, "rows": rows, "students": len(students), "grade_rows": grade_rows}

@@ -352,6 +352,15 @@ class ClassVariants:
         self.students = tuple(sorted(set(map(str, students))))
         self._drawn: dict[tuple[str, str], dict[str, Any]] = {}
 
+    @classmethod
+    def kept(cls, known: "ClassVariants | None", bank: Any, assignment: str, students: Any) -> "ClassVariants":
+        """`known` (with the values it drew) when it is this bank's class of the assignment, else a new one."""
+        wanted = cls(bank, assignment, students)
+        if known is not None and known.bank is bank and \
+                (known.assignment, known.students) == (wanted.assignment, wanted.students):
+            return known
+        return wanted
+
     def values(self, problem: Any, student: str) -> dict[str, Any]:
         problem_id = getattr(problem, "id", problem)
         if (problem_id, student) not in self._drawn:

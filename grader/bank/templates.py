@@ -149,7 +149,7 @@ def prompt_symbols(prompt: str) -> dict[str, list[str]]:
                 if depth == 0:
                     break
                 depth -= 1
-            elif depth == 0 and (char in "$,\n" or prompt[:start].endswith(_SYMBOL_STOPS)):
+            elif depth == 0 and (char in "$,\n" or prompt.endswith(_SYMBOL_STOPS, 0, start)):
                 break
             start -= 1
         symbol = prompt[start:match.start()].strip()

@@ -271,8 +271,9 @@ class NotebookGrader:
             nb, _ = self.sanitize.run(nbformat.read(task["submitted"], as_version=4), copy.deepcopy(resources))
             nb = nbformat.from_dict(nb)     # nbgrader's repairs may add plain dicts; later steps read attributes
             bank = course_bank(self.bank_path)
-            key = StudentKey(bank, task["assignment"], task["student"],
-                             self._classmates(bank, task["assignment"], task.get("classmates", ())))
+            self.classmates = ClassVariants.kept(self.classmates, bank, task["assignment"],
+                                                 task.get("classmates", ()))
+            key = StudentKey(bank, task["assignment"], task["student"], self.classmates)
             personalize_locked_cells(nb, key)
             self.key = key
             resources["metadata"] = {"name": task["notebook"], "path": task["workdir"]}
@@ -294,13 +295,6 @@ class NotebookGrader:
         result["seconds"] = time.monotonic() - started
         return result
 
-
-    def _classmates(self, bank, assignment: str, students) -> ClassVariants:
-        wanted = ClassVariants(bank, assignment, students)
-        known = self.classmates
-        if known is None or known.bank is not bank or (known.assignment, known.students) != (assignment, wanted.students):
-            self.classmates = wanted
-        return self.classmates
 
 
 def _restore_env(name, value):

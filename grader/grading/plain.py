@@ -95,7 +95,7 @@ _CLASSES: dict[tuple, ClassVariants] = {}
 def _the_class(config: Config, bank, assignment: str) -> ClassVariants:
     """The class of the course's submitted/ folder (and per-student release), drawn once per run."""
     root = Path(config.CourseDirectory.root)
-    key = (str(root), id(bank), assignment)
+    key = (str(root), assignment)
     if key not in _CLASSES or _CLASSES[key].bank is not bank:
         submitted = root / CourseDirectory(config=config).submitted_directory
         students = [folder.parent.name for folder in submitted.glob(f"*/{assignment}")]
