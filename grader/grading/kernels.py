@@ -41,6 +41,10 @@ from grader.grading.sandbox import (
 )
 
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
+# IPython's default ("Context") tracebacks cost 30-40 ms of kernel CPU per error (inspect.getmodule
+# over every loaded module, pygments styles, stack_data), twice: shown and stored in history.
+# Plain ones are Python's own traceback, at about 2 ms; a class's notebooks raise several each.
+PLAIN_TRACEBACKS = "--InteractiveShell.xmode=Plain"
 # Imported while the kernel boots (ahead of need), so notebooks do not pay for them. `and None`:
 # nothing is displayed and no name is bound in the student's namespace.
 PRELOAD = ("numpy",)      # never grader: a sandboxed kernel cannot import it, and no kernel needs it
@@ -48,6 +52,11 @@ PRELOAD = ("numpy",)      # never grader: a sandboxed kernel cannot import it, a
 
 def preload_arguments(modules=PRELOAD) -> list[str]:
     return [f"--IPKernelApp.exec_lines=__import__({name!r}) and None" for name in modules]
+
+
+def grading_kernel_arguments(modules=PRELOAD) -> list[str]:
+    """ipykernel's arguments for a grading kernel: history in memory, plain tracebacks, `modules` preloaded."""
+    return [HISTORY_IN_MEMORY, PLAIN_TRACEBACKS, *preload_arguments(modules)]
 
 
 class ForkServer:
@@ -252,7 +261,7 @@ class KernelPool:
             km.kernel_id = str(uuid.uuid4())
             km.provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
             km.provisioner.server = self.server
-        run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments()], env=self.env,
+        run_sync(km.start_kernel)(extra_arguments=grading_kernel_arguments(), env=self.env,
                                   cwd=str(self._dir))
         return km
 
@@ -266,7 +275,7 @@ class KernelPool:
             provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
             provisioner.server = self.server
             km.provisioner = provisioner
-        run_sync(km.start_kernel)(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments(PRELOAD)],
+        run_sync(km.start_kernel)(extra_arguments=grading_kernel_arguments(),
                                   env=self.env)
         return km
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from grader.grading.kernels import HISTORY_IN_MEMORY, ForkedProvisioner, ForkServer, preload_arguments, shutdown
+from grader.grading.kernels import ForkedProvisioner, ForkServer, grading_kernel_arguments, shutdown
 from grader.grading.sandbox import ForkedSandboxProcess, Sandbox, SandboxedProcess, new_kernel_manager
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -75,7 +75,7 @@ async def _start(km, server=None) -> tuple[float, float]:
     server_pid = _server_pid(server)
     server_before = cpu_seconds(server_pid)
     started = time.monotonic()
-    await km.start_kernel(extra_arguments=[HISTORY_IN_MEMORY, *preload_arguments(("numpy",))])
+    await km.start_kernel(extra_arguments=grading_kernel_arguments(("numpy",)))
     kc = km.client()
     kc.start_channels()
     await kc.wait_for_ready(timeout=60)
