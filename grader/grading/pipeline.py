@@ -42,6 +42,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, Execute, OverwriteCells, SaveAutoGrades
 from traitlets.config import Config
 
+from grader.bank import Bank
 from grader.course import BANK_FILENAME
 from grader.grading.answers import (
     GradeReportedAnswers,
@@ -237,7 +238,7 @@ class Steps:
 class NotebookGrader:
     """Per-worker state: nbgrader's preprocessor chain under the course config."""
 
-    def __init__(self, config: Config, snapshot_db_url: str, pool):
+    def __init__(self, config: Config, snapshot_db_url: str, pool, bank: Bank | None = None):
         config = copy.deepcopy(config)
         config.Exporter.default_preprocessors = []
         config.CourseDirectory.db_url = snapshot_db_url
@@ -256,6 +257,7 @@ class NotebookGrader:
         self.execute.pool = pool
         self.answers = self.autograde.find(GradeReportedAnswers)
         self.bank_path = Path(config.CourseDirectory.root) / BANK_FILENAME
+        self.bank = bank       # the grading run's bank; None: the course's file, as it is now
         self.key: StudentKey | None = None     # the last notebook's student key
         self.classmates: ClassVariants | None = None   # kept from notebook to notebook of one class
 
@@ -270,7 +272,7 @@ class NotebookGrader:
         try:
             nb, _ = self.sanitize.run(nbformat.read(task["submitted"], as_version=4), copy.deepcopy(resources))
             nb = nbformat.from_dict(nb)     # nbgrader's repairs may add plain dicts; later steps read attributes
-            bank = course_bank(self.bank_path)
+            bank = self.bank if self.bank is not None else course_bank(self.bank_path)
             self.classmates = ClassVariants.kept(self.classmates, bank, task["assignment"],
                                                  task.get("classmates", ()))
             key = StudentKey(bank, task["assignment"], task["student"], self.classmates)

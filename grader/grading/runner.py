@@ -17,6 +17,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
 
+from grader.bank import Bank
 from grader.course import BANK_FILENAME, open_gradebook
 from grader.distribute import roster_status
 from grader.errors import GraderError, suggestion
@@ -97,15 +98,21 @@ def _prepare_workdir(coursedir: CourseDirectory, assignment: str, student: str, 
     return dest
 
 
-def _check_specs(gb, coursedir: CourseDirectory, assignment: str, notebooks: list[str]) -> None:
-    """Stop before grading anyone when a test cell the gradebook restores before grading was
-    rendered from another spec of its problem than the bank holds now, or by an older grader."""
+def _grading_bank(coursedir: CourseDirectory, assignment: str) -> Bank:
+    """The course's bank, which holds `assignment`: the one bank this run grades with (its workers
+    are handed it, and never read the file again)."""
     bank_path = Path(coursedir.root) / BANK_FILENAME
     if not bank_path.is_file():
         raise GraderError(f"{bank_path}: no question bank in the course directory")
     bank = course_bank(bank_path)
     if assignment not in bank.assignments:
         raise GraderError(f"{bank_path}: no assignment '{assignment}'{suggestion(assignment, bank.assignments)}")
+    return bank
+
+
+def _check_specs(gb, bank: Bank, assignment: str, notebooks: list[str]) -> None:
+    """Stop before grading anyone when a test cell the gradebook restores before grading was
+    rendered from another spec of its problem than the bank holds now, or by an older grader."""
     for notebook in notebooks:
         cells = gbops.source_cells(gb, assignment, notebook)
         tests = {name: source for name, source in cells.items() if problem_of(name, Role.TEST)}
@@ -151,9 +158,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         warnings.simplefilter("ignore", category=SAWarning)
         with gbops.setup_lock(db_url):
             notebooks = gbops.assignment_notebooks(gb, assignment, db_url)
-            _check_specs(gb, coursedir, assignment, notebooks)    # before anything is written
-            check_student_variants(Path(course), course_bank(Path(coursedir.root) / BANK_FILENAME), assignment,
-                                   list(submissions))
+            bank = _grading_bank(coursedir, assignment)
+            _check_specs(gb, bank, assignment, notebooks)    # before anything is written
+            check_student_variants(Path(course), bank, assignment, list(submissions))
             # The roster: students imported with a name or e-mail (`nbgrader db student import`); a
             # course with none has no roster. nbgrader adds every graded student to the same table.
             on_roster = {student.id for student in gb.students if student.first_name or student.last_name
@@ -230,7 +237,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 workers = run_on_cluster(cluster, tasks, config, snapshot, record, sandboxed=mode.sandboxed)
             else:
                 _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env(), mode.sandboxed,
-                                                (os.getcwd(), dict(os.environ))), record)
+                                                (os.getcwd(), dict(os.environ)), bank), record)
 
         for student, found in gbops.scores(gb, assignment, submissions).items():
             outcomes[student].score = found["score"]

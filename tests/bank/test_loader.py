@@ -200,3 +200,31 @@ def test_schema_semantic_and_variant_errors_are_reported_together():
     assert [(i.line, i.problem, i.message.split(":")[0]) for i in caught.value.issues] == [
         (6, "p1", "answer"), (7, "p2", "section"), (10, "p3", "answer")]
     assert "ZeroDivisionError" in caught.value.issues[0].message
+
+
+def test_a_pickled_bank_draws_and_answers_as_the_loaded_one():
+    """Grading workers are handed the parent's bank pickled (expressions with their compiled code),
+    not the file: every problem of every assignment must draw the same numbers and give the same key."""
+    import pickle
+
+    import numpy as np
+
+    from grader.variants import draw_for
+
+    bank = load_bank(REPO / "questions.yaml")
+    copy = pickle.loads(pickle.dumps(bank))
+    checked = 0
+    for assignment, spec in bank.assignments.items():
+        for problem_id in spec.problems:
+            for student in (None, "student001", "student002"):
+                values = draw_for(bank, bank.problems[problem_id], assignment, student)
+                again = draw_for(copy, copy.problems[problem_id], assignment, student)
+                assert values.keys() == again.keys()
+                for name in values:
+                    np.testing.assert_equal(again[name], values[name], err_msg=f"{problem_id}.{name}")
+                answer = bank.problems[problem_id].answer
+                if answer is not None and not callable(expected := answer.evaluate(values)):
+                    np.testing.assert_equal(copy.problems[problem_id].answer.evaluate(again), expected,
+                                            err_msg=problem_id)
+                    checked += 1
+    assert checked > 100
