@@ -58,8 +58,9 @@ def preload():
 
     for module in PRELOAD:
         importlib.import_module(module)
-    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"   # debugpy's import-time note about frozen modules
-    import ipykernel.debugger  # noqa: F401  (debugpy: IPythonKernel imports it as it starts; 0.15 s of CPU)
+    # No debugger in a grading kernel: ipykernel makes one per kernel when debugpy imports (0.15 s of
+    # CPU to import it, and a debug port a student's code could reach). None makes the import fail.
+    sys.modules["debugpy"] = None  # type: ignore[assignment]
     import ipykernel.kernelapp  # noqa: F401  (the kernel's own imports: IPython, zmq, tornado)
     for module in KERNEL_IMPORTS:
         importlib.import_module(module)

@@ -102,6 +102,33 @@ def test_a_kernel_that_exits_is_seen_dead_and_an_interrupt_reaches_it(server):
         pool.close()
 
 
+def test_forked_kernels_have_no_debugger(server):
+    """A grading kernel never debugs: no debugpy (0.15 s of CPU to import, a port a notebook could reach)."""
+    pool = KernelPool(server=server)
+    try:
+        km = pool.take("python3", prestart_next=False)
+
+        async def info():
+            kc = km.client()
+            kc.start_channels()
+            try:
+                await kc.wait_for_ready(timeout=30)
+                kc.kernel_info()
+                while True:
+                    reply = await kc.get_shell_msg(timeout=30)
+                    if reply["msg_type"] == "kernel_info_reply":
+                        return reply["content"]
+            finally:
+                kc.stop_channels()
+        content = asyncio.run(info())
+        out, error = run_code(km, "import sys; print(sys.modules.get('debugpy', 'absent'))")
+        shutdown(km)
+    finally:
+        pool.close()
+    assert "debugger" not in content["supported_features"]
+    assert error is None and out.strip() in ("None", "absent")
+
+
 @pytest.mark.parametrize("forked", [True, False])
 def test_grading_kernels_print_python_s_plain_traceback(server, forked):
     """IPython's default tracebacks cost ~35 ms of kernel CPU per error; a grading kernel prints plain
