@@ -75,16 +75,17 @@ def run_kernel(request, devnull, parent_pid=True):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(request["env"])
-    if parent_pid:
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit with the server, not its client
+    argv = list(request["argv"])
+    if parent_pid:   # exit with the server (ipykernel read JPY_PARENT_PID when the server imported it)
+        argv.append(f"--IPKernelApp.parent_handle={os.getppid()}")
     os.chdir(request["cwd"])
     random.seed()                                 # a fresh process draws fresh seeds
     sys.modules["numpy"].random.seed()
-    sys.argv = [sys.executable, *request["argv"]]
+    sys.argv = [sys.executable, *argv]
     while sys.path and sys.path[0] in LAUNCH_DIRS:   # as ipykernel_launcher does; IPython adds '' back
         del sys.path[0]
     from ipykernel.kernelapp import IPKernelApp
-    IPKernelApp.launch_instance(argv=request["argv"])
+    IPKernelApp.launch_instance(argv=argv)
 
 
 def _libc(name, *args):

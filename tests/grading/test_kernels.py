@@ -182,6 +182,30 @@ def test_nothing_a_student_started_outlives_the_kernel(server, forked):
     pytest.fail(f"the student's process {child} outlived the kernel")
 
 
+def test_a_forked_kernel_exits_when_its_fork_server_dies(server):
+    """A worker killed mid-notebook takes its fork server with it; the kernel it was using must not
+    live on (unsandboxed there is no namespace to take it down: ipykernel's parent poller does)."""
+    pool = KernelPool(server=server)
+    km = pool.take("python3", prestart_next=False)
+    run_code(km, "1")
+    pid = km.provisioner.pid
+    os.kill(server.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    try:
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            if open(f"/proc/{pid}/stat").read().split(") ")[1].startswith("Z"):
+                return
+            time.sleep(0.1)
+        pytest.fail(f"the kernel {pid} outlived its fork server")
+    finally:
+        shutdown(km)
+        pool.close()
+
+
 def test_kernels_still_start_when_the_fork_server_is_gone(server):
     pool = KernelPool(server=server)
     try:
