@@ -15,7 +15,8 @@ replacements, both for robustness:
   writes to the gradebook. Workers read a private snapshot of it (OverwriteCells needs the
   source cells), so SQLite never sees two writers. As the snapshot never changes while the
   worker lives, OverwriteCells -> SnapshotOverwriteCells reads each source cell from it once,
-  not once per cell of every notebook.
+  not once per cell of every notebook, and OverwriteKernelspec -> SnapshotOverwriteKernelspec
+  reads the kernelspec from it once (nbgrader opens the gradebook anew for every notebook).
 
 And one speed-up inside nbgrader: its metadata check (CheckCellMetadata, twice per notebook)
 calls `jsonschema.validate`, which re-validates nbgrader's own constant schema for every cell,
@@ -24,6 +25,7 @@ checked once.
 """
 
 import copy
+import json
 import os
 import time
 import traceback
@@ -39,7 +41,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.converters.autograde import Autograde
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import AssignLatePenalties, Execute, OverwriteCells, SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties, Execute, OverwriteCells, OverwriteKernelspec, SaveAutoGrades
 from traitlets.config import Config
 
 from grader.bank import Bank
@@ -62,19 +64,24 @@ MAX_KERNEL_DEATHS = 3
 
 class _SchemaCheckedOnce:
     """The jsonschema module, with `validate` reusing one validator per schema, compiled by
-    fastjsonschema; an instance it rejects gets jsonschema's own error (the same as before)."""
+    fastjsonschema; an instance it rejects gets jsonschema's own error (the same as before).
+    nbgrader reads its schema file again for every notebook (a new dict each time), so schemas
+    are told apart by content, not identity; the last one is kept for the cells that follow."""
 
     def __init__(self):
         self._validators = {}
+        self._schema = None
+        self._current = None
 
     def validate(self, instance, schema):
-        key = id(schema)
-        if key not in self._validators:
-            cls = jsonschema.validators.validator_for(schema)
-            cls.check_schema(schema)
-            # keep `schema` alive: its id is the key
-            self._validators[key] = (schema, fastjsonschema.compile(schema), cls(schema))
-        _, fast, full = self._validators[key]
+        if schema is not self._schema:
+            key = json.dumps(schema, sort_keys=True)
+            if key not in self._validators:
+                cls = jsonschema.validators.validator_for(schema)
+                cls.check_schema(schema)
+                self._validators[key] = (fastjsonschema.compile(schema), cls(schema))
+            self._schema, self._current = schema, self._validators[key]
+        fast, full = self._current
         try:
             fast(instance)
             return
@@ -125,6 +132,22 @@ class SnapshotOverwriteCells(OverwriteCells):
         if self.add_missing_cells:
             nb, resources = self.add_missing_grade_cells(nb, resources)
             nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
+
+
+class SnapshotOverwriteKernelspec(OverwriteKernelspec):
+    """nbgrader's OverwriteKernelspec (the source notebook's kernelspec replaces the submitted one)
+    over the worker's unchanging gradebook snapshot, kept open."""
+
+    snapshot: _Memoized | None = None
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        if self.snapshot is None:
+            self.snapshot = _Memoized(Gradebook(info["db_url"]))
+        kernelspec = self.snapshot.find_notebook(info["notebook"], info["assignment"]).kernelspec
+        if kernelspec:
+            nb.metadata["kernelspec"] = json.loads(kernelspec)
         return nb, resources
 
 
@@ -245,7 +268,8 @@ class NotebookGrader:
         self.config = config
         self.db_url = snapshot_db_url
         autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
-        self.sanitize = Steps(config, [SnapshotOverwriteCells if _is(pp, OverwriteCells) else pp
+        snapshot_steps = {OverwriteCells: SnapshotOverwriteCells, OverwriteKernelspec: SnapshotOverwriteKernelspec}
+        self.sanitize = Steps(config, [next((ours for theirs, ours in snapshot_steps.items() if _is(pp, theirs)), pp)
                                        for pp in autograde.sanitize_preprocessors if not _is(pp, RefusePlainAutograde)])
         steps = []
         for pp in autograde.autograde_preprocessors:

@@ -1,5 +1,7 @@
 """Why a submission needs a TA's eye: read from the autograded notebook and nbgrader's repair log."""
 
+import functools
+import os
 import re
 
 from nbgrader import utils
@@ -84,10 +86,9 @@ def edited_locked_cells(submitted_path, release_path, earlier: dict | None = Non
     import nbformat
     try:
         submitted = nbformat.read(submitted_path, as_version=4)
-        released = nbformat.read(release_path, as_version=4)
+        common = _released_locked_cells(release_path)
     except Exception:
         return []
-    common = {cell_grade_id(c): c.source for c in released.cells if c.metadata.get("nbgrader", {}).get("locked")}
     earlier = earlier or {}
     found = []
     for cell in submitted.cells:
@@ -103,6 +104,19 @@ def edited_locked_cells(submitted_path, release_path, earlier: dict | None = Non
         else:
             found.append(f"{grade_id}: {EDITED}")
     return found
+
+
+def _released_locked_cells(path) -> dict[str, str]:
+    """{grade id: source} of the released notebook's locked cells, read once per version of the file."""
+    stat = os.stat(path)
+    return _locked_cells_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _locked_cells_of(path: str, mtime_ns: int, size: int) -> dict[str, str]:
+    import nbformat
+    released = nbformat.read(path, as_version=4)
+    return {cell_grade_id(c): c.source for c in released.cells if c.metadata.get("nbgrader", {}).get("locked")}
 
 
 def _as_handed_out(cell) -> bool:

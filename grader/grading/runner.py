@@ -217,7 +217,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 outcome.failed = True
                 outcome.reasons.append(f"{result['notebook']}.ipynb: {result.get('error')}")
             else:
-                nb = nbformat.reads(result["notebook_json"], as_version=4)
+                nb = nbformat.v4.reads(result["notebook_json"])   # the worker's nbformat.writes validated it
                 started_write = time.perf_counter()
                 gbops.record_notebook(gb, config, assignment, result["student"], result["notebook"], nb)
                 timings["gradebook"] += time.perf_counter() - started_write
