@@ -98,3 +98,22 @@ def test_the_tables_quick_check_agrees_with_its_full_grade(bank, problem_id):
              for answer in answers for values in class_values]
     assert all(quick == full for quick, full in agree)
     assert sum(quick for quick, _ in agree) >= len(class_values)     # each student's own answer at least
+
+
+def test_each_classmates_key_is_computed_once_per_worker(bank, monkeypatch):
+    """A worker asks right_for of every classmate's numbers for every partly right table: the key
+    for one classmate's values is evaluated once, and a new values object is never mistaken for it."""
+    problem = bank.problems["cnn-summary"]
+    the_class = ClassVariants(bank, ASSIGNMENT, CLASS)
+    kind = kind_of(problem)
+    evaluated = []
+    real = type(problem.answer).evaluate
+    monkeypatch.setattr(type(problem.answer), "evaluate",
+                        lambda self, values=None: evaluated.extend([1] if self is problem.answer else [])
+                        or real(self, values))
+    copied = summary(draw_for(bank, problem, ASSIGNMENT, CLASS[5]))
+    for _ in range(3):
+        verdicts = [kind.right_for(problem, copied, values) for values in the_class.others(problem, CLASS[0])]
+    assert verdicts.count(True) == 1 and len(evaluated) == len(CLASS) - 1
+    fresh = draw_for(bank, problem, ASSIGNMENT, CLASS[6])          # a new object: computed, not reused
+    assert kind.right_for(problem, copied, fresh) is False and len(evaluated) == len(CLASS)
