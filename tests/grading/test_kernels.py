@@ -49,6 +49,20 @@ def server(tmp_path):
     server.close()
 
 
+def gone_within(pid, seconds) -> bool:
+    """The process exits (or is killed and waits for its reaper) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if open(f"/proc/{pid}/stat").read().split(") ")[1].startswith("Z"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def probe(km):
     out, error = run_code(km, PROBE)
     assert error is None
@@ -170,16 +184,8 @@ def test_nothing_a_student_started_outlives_the_kernel(server, forked):
         shutdown(km)
     finally:
         pool.close()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            return
-        if open(f"/proc/{child}/stat").read().split(") ")[1].startswith("Z"):
-            return                                # killed; waiting for init to reap it
-        time.sleep(0.05)
-    pytest.fail(f"the student's process {child} outlived the kernel")
+    if not gone_within(child, 5):
+        pytest.fail(f"the student's process {child} outlived the kernel")
 
 
 def test_forked_kernels_flush_only_what_is_pending_and_lose_no_output(server):
@@ -209,17 +215,9 @@ def test_a_forked_kernel_exits_when_its_fork_server_dies(server):
     run_code(km, "1")
     pid = km.provisioner.pid
     os.kill(server.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
     try:
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            if open(f"/proc/{pid}/stat").read().split(") ")[1].startswith("Z"):
-                return
-            time.sleep(0.1)
-        pytest.fail(f"the kernel {pid} outlived its fork server")
+        if not gone_within(pid, 10):
+            pytest.fail(f"the kernel {pid} outlived its fork server")
     finally:
         shutdown(km)
         pool.close()
