@@ -128,6 +128,11 @@ class SnapshotOverwriteCells(OverwriteCells):
         if self.snapshot is None:
             self.snapshot = _Memoized(Gradebook(self.db_url))
         self.gradebook = self.snapshot
+        for cell in nb.cells:
+            # DeduplicateIds empties a copied cell's nbgrader metadata, which nbgrader's own
+            # add_missing_task_cells then reads a grade_id from (KeyError: the whole notebook lost)
+            if cell.metadata.get("nbgrader", None) == {}:
+                del cell.metadata["nbgrader"]
         nb, resources = super(OverwriteCells, self).preprocess(nb, resources)    # nbgrader's cell loop
         if self.add_missing_cells:
             nb, resources = self.add_missing_grade_cells(nb, resources)

@@ -40,6 +40,15 @@ def _edit_test(grade_id, source=None, tag=None):
     return edit
 
 
+def _duplicate_cell(grade_id):
+    """A student who copies a cell in Jupyter (metadata and all)."""
+    def edit(nb):
+        index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+        nb.cells.insert(index + 1, nbformat.from_dict(nbformat.v4.new_code_cell(
+            nb.cells[index].source, metadata=dict(nb.cells[index].metadata))))
+    return edit
+
+
 def _add_cells(nb):
     nb.cells.insert(3, nbformat.v4.new_code_cell("scratch = [1, 2, 3]\nsum(scratch)"))
     nb.cells.append(nbformat.v4.new_markdown_cell("my notes"))
@@ -65,11 +74,14 @@ CLASS = {
     "flat": (_with(p2="q2 = np.zeros((2, 2))"), None, None, 3.0),
     "deleted": (_with(p3='q3 = "A"'), _delete_cell("p3-test"), None, 5.0),
     "added": (R, _add_cells, None, 6.0),
+    "duplicated": (R, _duplicate_cell("p1-test"), None, 6.0),
     "locked": (_with(p1="q1 = 99"), _edit_test("p1-test", source="pass"), None, 4.0),
     "skiptag": (_with(p1="q1 = 99"), _edit_test("p1-test", tag="skip-execution"), None, 4.0),
     "notjson": (None, None, '{"cells": [ this is not json', 0.0),
 }
 KERNEL_DEATHS = {"exit", "killed"}   # nbgrader fails these whole submissions; grader keeps the rest
+NBGRADER_FAILS = KERNEL_DEATHS | {"duplicated"}    # nbgrader's OverwriteCells: KeyError 'grade_id'
+
 
 
 def _scores(root, student=None):
@@ -106,7 +118,7 @@ def test_scores_equal_nbgrader_autograde_except_where_nbgrader_drops_the_submiss
     mine, nbgraders = _scores(ours), _scores(theirs)
     assert set(mine) == set(nbgraders) == set(CLASS)
     for student in CLASS:
-        if student in KERNEL_DEATHS:
+        if student in NBGRADER_FAILS:
             assert not (theirs / "autograded" / student).joinpath(kit.ASSIGNMENT).exists()
             assert sum(v or 0 for v in nbgraders[student].values()) == 0
         else:
