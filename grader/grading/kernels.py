@@ -50,13 +50,10 @@ PLAIN_TRACEBACKS = "--InteractiveShell.xmode=Plain"
 PRELOAD = ("numpy",)      # never grader: a sandboxed kernel cannot import it, and no kernel needs it
 
 
-def preload_arguments(modules=PRELOAD) -> list[str]:
-    return [f"--IPKernelApp.exec_lines=__import__({name!r}) and None" for name in modules]
-
-
-def grading_kernel_arguments(modules=PRELOAD) -> list[str]:
-    """ipykernel's arguments for a grading kernel: history in memory, plain tracebacks, `modules` preloaded."""
-    return [HISTORY_IN_MEMORY, PLAIN_TRACEBACKS, *preload_arguments(modules)]
+def grading_kernel_arguments() -> list[str]:
+    """ipykernel's arguments for a grading kernel: history in memory, plain tracebacks, PRELOAD imported."""
+    return [HISTORY_IN_MEMORY, PLAIN_TRACEBACKS,
+            *(f"--IPKernelApp.exec_lines=__import__({name!r}) and None" for name in PRELOAD)]
 
 
 class ForkServer:

@@ -75,7 +75,7 @@ async def _start(km, server=None) -> tuple[float, float]:
     server_pid = _server_pid(server)
     server_before = cpu_seconds(server_pid)
     started = time.monotonic()
-    await km.start_kernel(extra_arguments=grading_kernel_arguments(("numpy",)))
+    await km.start_kernel(extra_arguments=grading_kernel_arguments())
     kc = km.client()
     kc.start_channels()
     await kc.wait_for_ready(timeout=60)
