@@ -30,6 +30,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from grader.course import BANK_FILENAME
 from grader.errors import GraderError
+from grader.grading.submission import read_tree, write_tree
 
 PLUGIN_PREFIX = "elen521-grader-"
 LOCAL_PREFIX = "local:"
@@ -88,12 +89,11 @@ def shipped_course(config, snapshot: Path, tasks: list[dict], sandboxed: bool = 
 
 
 def shipped_task(task: dict) -> dict:
-    """One notebook as bytes, with the files nbgrader puts beside it (autograded/ as prepared here)."""
-    workdir = Path(task["workdir"])
-    files = {str(path.relative_to(workdir)): path.read_bytes() for path in sorted(workdir.rglob("*"))
-             if path.is_file() and path.suffix != ".ipynb"}
-    return {"student": task["student"], "assignment": task["assignment"], "notebook": task["notebook"],
-            "submitted": Path(task["submitted"]).read_bytes(), "files": files}
+    """One notebook as bytes, with the files nbgrader puts beside it (autograded/ as prepared here,
+    read without following links), and the task's other fields as they are."""
+    files, _ = read_tree(Path(task["workdir"]))
+    shipped = {name: value for name, value in task.items() if name not in ("submitted", "workdir", "release", "started")}
+    return {**shipped, "submitted": Path(task["submitted"]).read_bytes(), "files": files}
 
 
 def _plain(config) -> dict:
@@ -158,12 +158,10 @@ class GraderPlugin(WorkerPlugin):
                 submitted.write_bytes(task["submitted"])
                 shutil.rmtree(workdir, ignore_errors=True)
                 workdir.mkdir(parents=True)
-                for name, content in task["files"].items():
-                    (workdir / name).parent.mkdir(parents=True, exist_ok=True)
-                    (workdir / name).write_bytes(content)
+                write_tree(task["files"], workdir)
+                local = {name: value for name, value in task.items() if name not in ("submitted", "files")}
                 result = self._session().grade({
-                    "student": student, "assignment": task["assignment"], "notebook": notebook,
-                    "submitted": str(submitted), "workdir": str(workdir),
+                    **local, "submitted": str(submitted), "workdir": str(workdir),
                     "release": str(release) if release.is_file() else None, "prestart_next": True})
             finally:
                 for folder in ("submitted", "autograded"):

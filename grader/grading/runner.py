@@ -27,6 +27,7 @@ from grader.grading.answers import check_specs, class_of, course_bank
 from grader.grading.config import effective_config, with_venv_on_path
 from grader.grading.mode import Mode, choose_mode, record_mode
 from grader.grading.reasons import EDITED, notebook_reasons, without_repairs_of
+from grader.grading.submission import FolderLimits, Refused, Submission, read_submission, write_tree
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.grading.worker import grade_task, init_worker
 from grader.protocol import REPORT_FUNCTION, Role, problem_of
@@ -65,8 +66,10 @@ def default_workers() -> int:
 
 
 def find_submissions(coursedir: CourseDirectory, assignment: str, only: list[str] | None) -> dict[str, Path]:
+    """{student: submitted/<student>/<assignment>} for every entry there, whatever it is: a link or a
+    file in place of a folder is still a submission, refused with a reason when it is read."""
     root = Path(coursedir.root) / coursedir.submitted_directory
-    found = {p.parent.name: p for p in sorted(root.glob(f"*/{assignment}")) if p.is_dir()}
+    found = {p.parent.name: p for p in sorted(root.glob(f"*/{assignment}")) if _is_entry(p)}
     if only:
         missing = [s for s in only if s not in found]
         if missing:
@@ -80,22 +83,75 @@ def find_submissions(coursedir: CourseDirectory, assignment: str, only: list[str
     return found
 
 
-def _prepare_workdir(coursedir: CourseDirectory, assignment: str, student: str, submitted: Path) -> Path:
-    """autograded/<student>/<assignment>/ as nbgrader makes it: the student's other files, then the
-    source's (which win). Old autograded notebooks stay until their replacement is written."""
+def _is_entry(path: Path) -> bool:
+    try:
+        path.lstat()
+    except OSError:
+        return False
+    return True
+
+
+def _prepare_workdir(coursedir: CourseDirectory, assignment: str, student: str, files: dict[str, bytes]) -> Path:
+    """autograded/<student>/<assignment>/ as nbgrader makes it: the student's other files (read by
+    submission.read_submission, never from the folder again), then the source's (which win). Old
+    autograded notebooks stay until their replacement is written."""
     dest = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
     dest.mkdir(parents=True, exist_ok=True)
-    for entry in dest.iterdir():
-        if entry.suffix != ".ipynb":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    with os.scandir(dest) as entries:
+        for entry in entries:
+            if not entry.name.endswith(".ipynb"):
+                shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
+    write_tree(files, dest)
     source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
-    for origin in (submitted, source):
-        for filename in find_all_files(str(origin), coursedir.ignore + ["*.ipynb"]):
-            target = dest / Path(filename).relative_to(origin)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.unlink(missing_ok=True)
-            shutil.copy(filename, target)
+    for filename in find_all_files(str(source), coursedir.ignore + ["*.ipynb"]):
+        target = dest / Path(filename).relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        shutil.copy(filename, target)
     return dest
+
+
+def _read_submissions(coursedir: CourseDirectory, assignment: str, students: list[str], notebooks: list[str],
+                      outcomes: dict) -> dict[str, tuple[Submission, dict[str, bytes]] | None]:
+    """Each student's folder read as an attacker's data (submission.py); None for a student whose
+    folder cannot be read at all (a link, a file, unreadable): failed, with the reason."""
+    root = Path(coursedir.root) / coursedir.submitted_directory
+    limits = FolderLimits.from_config(coursedir.config)
+    read: dict[str, tuple[Submission, dict[str, bytes]] | None] = {}
+    for student in students:
+        try:
+            read[student] = read_submission(root, student, assignment, notebooks, list(coursedir.ignore), limits)
+        except (Refused, OSError) as exc:
+            read[student] = None
+            outcomes[student].failed = True
+            outcomes[student].reasons.append(f"{coursedir.submitted_directory}/{exc}" if isinstance(exc, Refused)
+                                             else f"its folder could not be read ({exc})")
+    return read
+
+
+def _student_tasks(coursedir: CourseDirectory, assignment: str, student: str, found, notebooks: list[str],
+                   staged: Path, outcome: Outcome, record_zero) -> list[GradeTask]:
+    """The student's notebooks to grade, staged in the run's own folder, and their autograded/ folder;
+    a zero recorded (`record_zero(notebook, needs_review)`) for each notebook that is not graded."""
+    if found is None:
+        for notebook in notebooks:
+            record_zero(notebook, True)
+        return []
+    submission, files = found
+    outcome.reasons.extend(submission.skipped)
+    workdir = _prepare_workdir(coursedir, assignment, student, files)
+    staged.mkdir(parents=True)
+    tasks = []
+    for notebook in notebooks:
+        if notebook in submission.missing or notebook in submission.refused:
+            record_zero(notebook, notebook in submission.refused)
+            outcome.reasons.append(submission.refused.get(notebook, f"{notebook}.ipynb: not submitted"))
+            continue
+        path = staged / f"{notebook}.ipynb"
+        path.write_bytes(submission.notebooks[notebook])
+        tasks.append(GradeTask(student=student, assignment=assignment, notebook=notebook,
+                               submitted=str(path), workdir=str(workdir)))
+    return tasks
 
 
 def _grading_bank(coursedir: CourseDirectory, assignment: str) -> Bank:
@@ -121,10 +177,6 @@ def _check_specs(gb, bank: Bank, assignment: str, notebooks: list[str]) -> None:
             raise GraderError(f"{where} holds hidden tests of an older grader (they graded inside the student's "
                               f"kernel): release it again (`python -m grader release --assignment {assignment}`)")
         check_specs(bank, assignment, [nbformat.v4.new_code_cell(source) for source in tests.values()], where)
-
-
-def _timestamp(coursedir, submitted: Path):
-    return coursedir.get_existing_timestamp(str(submitted))
 
 
 def grade_assignment(course: Path, assignment: str, students: list[str] | None = None,
@@ -153,7 +205,8 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         if not gbops.has_assignment(config, assignment):
             from grader.release import register_in_gradebook
             register_in_gradebook(course, assignment, db_url)
-    with open_gradebook(config) as gb, warnings.catch_warnings():
+    run_dir = tempfile.TemporaryDirectory(prefix="grader-run-")   # the run's own copies: staged notebooks, snapshot
+    with run_dir, open_gradebook(config) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy autoflush warnings; harmless, and not ours to fix
         warnings.simplefilter("ignore", category=SAWarning)
         with gbops.setup_lock(db_url):
@@ -168,25 +221,31 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
             for student, reason in roster_status(course, assignment, list(submissions), on_roster).items():
                 if reason:
                     outcomes[student].reasons.append(reason)
-            gbops.prepare_submissions(gb, assignment, {s: _timestamp(coursedir, p) for s, p in submissions.items()})
+            read = _read_submissions(coursedir, assignment, list(submissions), notebooks, outcomes)
+            gbops.prepare_submissions(gb, assignment, {s: found[0].timestamp if found else None
+                                                       for s, found in read.items()})
         tasks: list[GradeTask] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         earlier = earlier_locked_cells(course, assignment)
         # The class whose numbers a copied answer may be: the gradebook's students (the roster and
         # everyone graded before), this run's and everyone given a per-student notebook.
         classmates = class_of(course, assignment, {student.id for student in gb.students} | set(submissions))
-        for student, submitted in submissions.items():
-            workdir = _prepare_workdir(coursedir, assignment, student, submitted)
-            for notebook in notebooks:
-                path = submitted / f"{notebook}.ipynb"
-                if not path.exists():
-                    gbops.record_zero(gb, assignment, student, notebook, needs_review=False)
-                    outcomes[student].reasons.append(f"{notebook}.ipynb: not submitted")
-                    continue
-                tasks.append(GradeTask(student=student, assignment=assignment, notebook=notebook,
-                                       submitted=str(path), workdir=str(workdir),
-                                       release=str(release / f"{notebook}.ipynb"), earlier=earlier,
-                                       classmates=classmates))
+        staged = Path(run_dir.name) / "submitted"
+        for student, found in read.items():
+            try:
+                tasks.extend(_student_tasks(coursedir, assignment, student, found, notebooks, staged / student,
+                                            outcomes[student], lambda notebook, review: gbops.record_zero(
+                                                gb, assignment, student, notebook, needs_review=review)))
+            except Exception as exc:  # noqa: BLE001 (this student's preparation, never the class's run)
+                gb.db.rollback()
+                outcomes[student].failed = True
+                outcomes[student].reasons.append(f"could not be prepared for grading "
+                                                 f"({type(exc).__name__}: {str(exc)[:160]})")
+                for notebook in notebooks:
+                    gbops.record_zero(gb, assignment, student, notebook, needs_review=True)
+                tasks = [task for task in tasks if task["student"] != student]
+        for task in tasks:
+            task.update(release=str(release / f"{task['notebook']}.ipynb"), earlier=earlier, classmates=classmates)
         for index, task in enumerate(tasks):
             task["prestart_next"] = index < len(tasks) - workers
 
@@ -229,15 +288,14 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                                                                    explained))
             timings["results"] += time.perf_counter() - started_record
 
-        with tempfile.TemporaryDirectory(prefix="grader-snapshot-") as tmp:
-            snapshot = Path(tmp) / "gradebook.db"
-            gbops.snapshot(gb, assignment, snapshot)
-            if cluster:
-                from grader.grading.cluster import run_on_cluster
-                workers = run_on_cluster(cluster, tasks, config, snapshot, record, sandboxed=mode.sandboxed)
-            else:
-                _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env(), mode.sandboxed,
-                                                (os.getcwd(), dict(os.environ)), bank), record)
+        snapshot = Path(run_dir.name) / "gradebook.db"
+        gbops.snapshot(gb, assignment, snapshot)
+        if cluster:
+            from grader.grading.cluster import run_on_cluster
+            workers = run_on_cluster(cluster, tasks, config, snapshot, record, sandboxed=mode.sandboxed)
+        else:
+            _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env(), mode.sandboxed,
+                                            (os.getcwd(), dict(os.environ)), bank), record)
 
         for student, found in gbops.scores(gb, assignment, submissions).items():
             outcomes[student].score = found["score"]
