@@ -45,6 +45,8 @@ class Code:
 
 # The error name grading gives a cell whose kernel died while running it (os._exit, out of memory).
 KERNEL_DIED = "KernelDied"
+# ... and a cell that did not run because the notebook's wall-time budget was spent.
+OUT_OF_TIME = "NotebookOutOfTime"
 
 # Answers the checks could not use at all: worth a TA's look when they score nothing.
 UNUSABLE = frozenset({Code.WRONG_TYPE, Code.WRONG_SHAPE, Code.NOT_FINITE})

@@ -27,6 +27,7 @@ checked once.
 import copy
 import json
 import os
+import math
 import time
 import traceback
 from pathlib import Path
@@ -42,6 +43,7 @@ from nbgrader.api import Gradebook
 from nbgrader.converters.autograde import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, Execute, OverwriteCells, OverwriteKernelspec, SaveAutoGrades
+from traitlets import Integer
 from traitlets.config import Config
 
 from grader.bank import Bank
@@ -56,7 +58,7 @@ from grader.grading.answers import (
 )
 from grader.grading.plain import RefusePlainAutograde
 from grader.grading.tasks import GradeResult, GradeTask
-from grader.protocol import KERNEL_DIED
+from grader.protocol import KERNEL_DIED, OUT_OF_TIME
 from grader.variants import ClassVariants
 
 MAX_KERNEL_DEATHS = 3
@@ -157,19 +159,27 @@ class SnapshotOverwriteKernelspec(OverwriteKernelspec):
 
 
 class ResilientExecute(Execute):
-    """nbgrader's Execute, fed by a KernelPool, surviving kernel deaths."""
+    """nbgrader's Execute, fed by a KernelPool, surviving kernel deaths, within a time budget."""
+
+    notebook_timeout = Integer(300, help="Wall-time budget of one notebook, in seconds, across all its cells "
+                                         "and the reruns after a kernel death (each cell also has "
+                                         "Execute.timeout); cells left when it is spent are not run. "
+                                         "0: no budget.").tag(config=True)
 
     pool = None          # set by the worker: a KernelPool
     prestart_next = True
     workdir = None       # autograded/<student>/<assignment>/: the kernel's files (see _enter_workdir)
     prelude = ""         # run silently before the first cell: defines what hidden tests call (answers.prelude)
+    deadline: float | None = None   # time.monotonic() when the notebook's budget is spent
 
     def preprocess(self, nb, resources=None, km=None):
         """Run the notebook; again without a cell the kernel died in; again once, in a fresh kernel,
         when the kernel could not be started or reached (its connection file or sockets gone: an
-        OSError in the grader, never an error of the notebook's cells)."""
+        OSError in the grader, never an error of the notebook's cells). All of it within
+        `notebook_timeout` seconds of the first cell: no notebook holds a worker longer."""
         pristine = copy.deepcopy(nb)
         self.dead_cells = {}
+        self.deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         unreachable = 0
         attempt = nb
         while True:
@@ -208,11 +218,27 @@ class ResilientExecute(Execute):
         if self._current_index is None:
             self._enter_workdir()
         self._current_index = index
-        if index in self.dead_cells:
-            cell.outputs = [kernel_died_output(self.dead_cells[index])]
+        if index in self.dead_cells or self._seconds_left() == 0:
+            cell.outputs = [kernel_died_output(self.dead_cells[index]) if index in self.dead_cells
+                            else out_of_time_output(self.notebook_timeout)]
             cell.execution_count = None
             return cell, resources
         return super().preprocess_cell(cell, resources, index)
+
+    def _seconds_left(self) -> int | None:
+        """Whole seconds left of the notebook's budget (0: spent); None without a budget."""
+        if self.deadline is None:
+            return None
+        return max(0, math.ceil(self.deadline - time.monotonic()))
+
+    def _get_timeout(self, cell):
+        """A cell's timeout (nbclient interrupts the kernel when it passes) is cut to what is left
+        of the notebook's budget."""
+        timeout = super()._get_timeout(cell)
+        left = self._seconds_left()
+        if left is None or cell is None:
+            return timeout
+        return max(1, left) if timeout is None else max(1, min(timeout, left))
 
     def _enter_workdir(self):
         """Give the kernel the notebook's files. Sandboxed, the kernel already runs in a fresh scratch
@@ -234,6 +260,11 @@ class ResilientExecute(Execute):
 def kernel_died_output(message: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=KERNEL_DIED, evalue=message,
                         traceback=[f"{KERNEL_DIED}: {message}"])
+
+
+def out_of_time_output(budget: int) -> NotebookNode:
+    message = f"Not run: the notebook's time budget ({budget} s for all its cells) was spent."
+    return NotebookNode(output_type="error", ename=OUT_OF_TIME, evalue=message, traceback=[f"{OUT_OF_TIME}: {message}"])
 
 
 def _is(step, cls) -> bool:

@@ -6,11 +6,12 @@ import re
 
 from nbgrader import utils
 
-from grader.protocol import KERNEL_DIED, UNUSABLE, Code, cell_grade_id, read_results
+from grader.protocol import KERNEL_DIED, OUT_OF_TIME, UNUSABLE, Code, cell_grade_id, read_results
 
 _CHANGED = re.compile(r"Attribute '(\w+)' for cell (\S+) has changed")
 _MISSING = re.compile(r"Missing grade cell (\S+) encountered")
 _SUSPICIOUS_TAGS = ("skip-execution", "raises-exception")
+OUT_OF_TIME_REASON = "the notebook's time budget was spent; this cell and the rest were not run"
 
 
 def cell_name(cell, index: int) -> str:
@@ -39,7 +40,10 @@ def notebook_reasons(nb, warnings: list[str]) -> list[str]:
             if output.output_type == "error":
                 if output.ename == "KeyboardInterrupt" and timed_out:
                     continue    # the kernel's side of the time limit, said once below
-                if output.ename == KERNEL_DIED:
+                if output.ename == OUT_OF_TIME:
+                    if not any(OUT_OF_TIME_REASON in reason for reason in reasons):
+                        reasons.append(f"{name}: {OUT_OF_TIME_REASON}")
+                elif output.ename == KERNEL_DIED:
                     reasons.append(f"{name}: the kernel died (os._exit, out of memory); rerun without it")
                 elif output.ename == "CellTimeoutError":
                     reasons.append(f"{name}: timed out (infinite loop?)")
