@@ -26,8 +26,8 @@ checked once.
 
 import copy
 import json
-import os
 import math
+import os
 import time
 import traceback
 from pathlib import Path

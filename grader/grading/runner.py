@@ -9,6 +9,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import forkserver, get_context
 from pathlib import Path
 
@@ -132,10 +133,10 @@ def _read_submissions(coursedir: CourseDirectory, assignment: str, students: lis
 def _student_tasks(coursedir: CourseDirectory, assignment: str, student: str, found, notebooks: list[str],
                    staged: Path, outcome: Outcome, record_zero) -> list[GradeTask]:
     """The student's notebooks to grade, staged in the run's own folder, and their autograded/ folder;
-    a zero recorded (`record_zero(notebook, needs_review)`) for each notebook that is not graded."""
+    a zero recorded (`record_zero(notebook, needs_review=...)`) for each notebook that is not graded."""
     if found is None:
         for notebook in notebooks:
-            record_zero(notebook, True)
+            record_zero(notebook, needs_review=True)
         return []
     submission, files = found
     outcome.reasons.extend(submission.skipped)
@@ -144,7 +145,7 @@ def _student_tasks(coursedir: CourseDirectory, assignment: str, student: str, fo
     tasks = []
     for notebook in notebooks:
         if notebook in submission.missing or notebook in submission.refused:
-            record_zero(notebook, notebook in submission.refused)
+            record_zero(notebook, needs_review=notebook in submission.refused)
             outcome.reasons.append(submission.refused.get(notebook, f"{notebook}.ipynb: not submitted"))
             continue
         path = staged / f"{notebook}.ipynb"
@@ -234,8 +235,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         for student, found in read.items():
             try:
                 tasks.extend(_student_tasks(coursedir, assignment, student, found, notebooks, staged / student,
-                                            outcomes[student], lambda notebook, review: gbops.record_zero(
-                                                gb, assignment, student, notebook, needs_review=review)))
+                                            outcomes[student], partial(gbops.record_zero, gb, assignment, student)))
             except Exception as exc:  # noqa: BLE001 (this student's preparation, never the class's run)
                 gb.db.rollback()
                 outcomes[student].failed = True

@@ -196,7 +196,8 @@ def _walk(dir_fd: int, prefix: str, depth: int, ignore: list[str], limits: Folde
         where = prefix + entry.name
         if _ignored(entry.name, ignore):
             continue
-        mode = entry.stat(follow_symlinks=False).st_mode
+        info = entry.stat(follow_symlinks=False)
+        mode = info.st_mode
         if stat.S_ISDIR(mode):
             if depth + 1 >= limits.depth:
                 skipped.append(f"{where}/: nested more than {limits.depth} folders deep, not copied")
@@ -218,12 +219,14 @@ def _walk(dir_fd: int, prefix: str, depth: int, ignore: list[str], limits: Folde
             skipped.append(f"{where}: more than {limits.files} files in the folder, not copied")
             continue
         left = limits.folder_bytes - sum(len(data) for data in files.values())
+        if limits.file_bytes >= info.st_size > left:
+            skipped.append(f"{where}: the folder's files together would be over {_size(limits.folder_bytes)}, "
+                           f"not copied")
+            continue
+        cap = limits.file_bytes if info.st_size > limits.file_bytes else min(limits.file_bytes, left)
         try:
-            files[where] = read_file(dir_fd, entry.name, min(limits.file_bytes, left), where, "not copied")
+            files[where] = read_file(dir_fd, entry.name, cap, where, "not copied")
         except Refused as refusal:
-            if left < limits.file_bytes and "over the limit" in str(refusal):
-                refusal = Refused(f"{where}: the folder's files together would be over "
-                                  f"{_size(limits.folder_bytes)}, not copied")
             skipped.append(str(refusal))
 
 
