@@ -13,6 +13,7 @@ from grader.protocol import Code, Result
 
 from . import rules
 from .base import Kind, ProblemVariant, Values, make_result
+from .values import short
 
 if TYPE_CHECKING:
     from grader.bank.loader import ProblemBuilder
@@ -56,7 +57,7 @@ def picked_keys(answer: Any, options: dict[str, str]) -> tuple[set[str] | None, 
         elif len(by_fold.get(item.casefold(), [])) == 1:
             keys.add(by_fold[item.casefold()][0])
         else:
-            return None, f"{item!r} is not one of the options ({', '.join(options)})", Code.NOT_AN_OPTION
+            return None, f"{short(repr(item))} is not one of the options ({', '.join(options)})", Code.NOT_AN_OPTION
     return keys, None, Code.CORRECT
 
 

@@ -16,14 +16,14 @@ from grader.protocol import Calls, Code, Part, Result
 
 from . import rules
 from .base import Kind, ProblemVariant, Values, make_result, parts_code, raises, safe_evaluate
+from .values import RAISED_ECHO_LIMIT, short
 
 if TYPE_CHECKING:
     from grader.bank.loader import ProblemBuilder
 
 
 def case_label(case: list[Expression]) -> str:
-    text = ", ".join(argument.source for argument in case)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return short(", ".join(argument.source for argument in case))
 
 
 def call_cases(function: Any, cases: list[list[Any]]) -> Calls:
@@ -215,7 +215,7 @@ class Function(Kind):
             rule = rules.rule_for(problem.compare, expected)
             part: Part = {"case": index + 1, "input": case_label(case)}
             if not returned:
-                part.update(correct=False, message=f"raised {got}"[:300], code=Code.RAISED)
+                part.update(correct=False, message=f"raised {short(got, RAISED_ECHO_LIMIT)}", code=Code.RAISED)
                 parts.append(part)
                 continue
             check = rules.compare_value(got, expected, rule)

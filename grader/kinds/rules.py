@@ -15,6 +15,8 @@ import numpy as np
 
 from grader.protocol import Code, Unsupported
 
+from .values import short
+
 RULE_DEFAULTS: dict[str, dict[str, Any]] = {
     "exact": {},
     "close": {"rtol": 1e-3, "atol": 1e-6},
@@ -93,7 +95,7 @@ def what(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
     if isinstance(value, Unsupported):
-        return f"a {value.name}"
+        return f"a {short(value.name)}"
     return f"a {type(value).__name__}"
 
 

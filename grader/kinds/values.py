@@ -1,4 +1,5 @@
-"""What QA and the leak check need to look inside values: every number, finiteness, integrality."""
+"""What QA and the leak check need to look inside values (every number, finiteness, integrality),
+and how much of a student's own text feedback may repeat."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ from typing import Any
 import numpy as np
 
 from grader.bank.model import Problem
+
+# Characters of a student's own text (an answer, an object's type name) a feedback message may
+# repeat; an exception the student's function raised may say more (its types and shapes).
+ECHO_LIMIT = 60
+RAISED_ECHO_LIMIT = 120
+
+
+def short(text: Any, limit: int = ECHO_LIMIT) -> str:
+    """`text` as feedback repeats it: at most `limit` characters, the rest cut to '...'. Every
+    student-provided string or repr put into a message goes through here."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def numbers(value: Any) -> Iterator[Any]:

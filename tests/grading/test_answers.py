@@ -192,6 +192,27 @@ def test_a_forged_result_line_and_a_huge_execute_result_are_dropped(fixture_bank
     assert not any(forged in (o.get("text") or "") for o in cell.outputs)
 
 
+def summary_of(cell):
+    return cell.outputs[0].text.splitlines()[1]
+
+
+def test_feedback_repeats_only_a_short_form_of_the_students_own_text(fixture_bank, key):
+    wrong = summary_of(graded(fixture_bank, key, "relu-init", kernel_stdout("relu-init", "Z")))
+    long = summary_of(graded(fixture_bank, key, "relu-init", kernel_stdout("relu-init", "Z" * 10_000)))
+    assert "'Z' is not one of the options" in wrong
+    assert len(long) < 200 and long == wrong.replace("'Z'", "'" + "Z" * 56 + "...")
+    odd = type("Odd" * 3000, (), {})()                  # an object reported by its type's name
+    summary = summary_of(graded(fixture_bank, key, "conv-out", kernel_stdout("conv-out", odd)))
+    assert len(summary) < 200 and summary.endswith("Expected a number, got a " + "Odd" * 19 + "...")
+
+    def raises_at_length(z):
+        raise ValueError("x" * 10_000)
+
+    cell = graded(fixture_bank, key, "softmax-fn", kernel_stdout("softmax-fn", raises_at_length, key.cases()))
+    part = result_of(cell)["parts"][0]["message"]
+    assert part == "raised ValueError: " + "x" * 105 + "..." and len(summary_of(cell)) < 300
+
+
 def test_the_students_own_error_in_the_test_cell_is_kept_as_the_reason(fixture_bank, key):
     cell = graded(fixture_bank, key, "conv-out", error=("NameError", "name 'q1' is not defined"))
     assert score(cell) == 0.0 and cell.outputs == [answers.error_output("NameError", "name 'q1' is not defined")]
