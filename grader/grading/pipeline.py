@@ -56,6 +56,7 @@ from grader.grading.answers import (
     prelude,
     run_prelude,
 )
+from grader.grading.inert_outputs import KeepInertOutputs
 from grader.grading.plain import RefusePlainAutograde
 from grader.grading.tasks import GradeResult, GradeTask
 from grader.protocol import KERNEL_DIED, OUT_OF_TIME
@@ -311,7 +312,7 @@ class NotebookGrader:
         for pp in autograde.autograde_preprocessors:
             if _is(pp, SaveAutoGrades) or _is(pp, AssignLatePenalties):
                 continue
-            steps.extend([ResilientExecute, GradeReportedAnswers] if _is(pp, Execute) else [pp])
+            steps.extend([ResilientExecute, GradeReportedAnswers, KeepInertOutputs] if _is(pp, Execute) else [pp])
         self.autograde = Steps(config, steps)
         self.execute = self.autograde.find(ResilientExecute)
         self.execute.pool = pool
