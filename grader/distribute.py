@@ -20,7 +20,6 @@ variant is redrawn from it (grader.variants.variant_key_for).
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import zipfile
@@ -31,6 +30,7 @@ from grader.bank import Bank
 from grader.course import course_config, open_gradebook
 from grader.errors import GraderError
 from grader.files import write_atomic
+from grader.spreadsheet_csv import csv_text
 
 STUDENTS_DIR = "release-students"
 ZIP_TIMESTAMP = (2020, 1, 1, 0, 0, 0)     # fixed: the same notebooks give the same zip bytes
@@ -231,13 +231,10 @@ def deliver_to_homes(course: str | Path, assignment: str, students: list[str], p
 
 def manifest_csv(course: str | Path, assignment: str, students: list[str]) -> str:
     names = {entry.id: entry for entry in roster_entries(course)}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "first_name", "last_name", "email", "file"])
-    for student in students:
-        entry = names.get(student, RosterEntry(student))
-        writer.writerow([student, entry.first_name, entry.last_name, entry.email, f"{student}/{assignment}.ipynb"])
-    return out.getvalue()
+    entries = [names.get(student, RosterEntry(student)) for student in students]
+    return csv_text(["student", "first_name", "last_name", "email", "file"],
+                    [[entry.id, entry.first_name, entry.last_name, entry.email, f"{entry.id}/{assignment}.ipynb"]
+                     for entry in entries])
 
 
 def export_zip(course: str | Path, assignment: str, students: list[str], target: Path) -> Path:

@@ -15,7 +15,7 @@ so hidden test code cannot reach a student (unlike nbgrader's default feedback H
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 from nbconvert.exporters import Exporter
 from traitlets import Any, default
 
@@ -202,7 +202,8 @@ def notebook_feedback(nb, bank=None) -> list[ProblemFeedback]:
 
 
 def _environment():
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
+    # every value is escaped, whatever the template's name: student ids, answers and messages that echo them
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["score"] = score_text
     return env

@@ -1,7 +1,10 @@
 """Reports of one assignment under reports/<assignment>/:
 
-* grades.csv: nbgrader's own CSV export for this assignment only, one row per student of the
-  roster (nbgrader's students table; a rostered student who did not submit has score 0);
+* grades.csv: nbgrader's CSV export (`nbgrader export`'s columns and rows) for this assignment
+  only, one row per student of the roster (nbgrader's students table; a rostered student who did
+  not submit has score 0), written as every CSV here is (grader/spreadsheet_csv.py): nbgrader's
+  own export neither quotes a comma in a name nor stops a student id like `=HYPERLINK(...)` from
+  running as a spreadsheet formula;
 * canvas-grades.csv, moodle-grades.csv: the same scores in the LMS gradebook import formats;
 * problems.csv (score per student and problem), item-analysis.csv (with how many variants
   were in play per problem) and two PNG plots;
@@ -15,7 +18,6 @@ frequent misconception (from the GRADER_RESULT lines of the autograded notebooks
 
 import csv
 import io
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -25,16 +27,13 @@ from grader.course import BANK_FILENAME, CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.protocol import Role, notebook_results, problem_of
+from grader.spreadsheet_csv import csv_text
 
 GROUP = 0.27
 
 
 def _csv_bytes(header, rows) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
+    return csv_text(header, rows).encode()
 
 
 def discrimination_index(fractions: np.ndarray, totals: np.ndarray, group: float = GROUP) -> float:
@@ -125,21 +124,44 @@ def item_analysis(students, problems, table, max_points, misconceptions, variant
 WHOLE_GRADEBOOK_CSV = "gradebook-all-assignments.csv"
 
 
-def export_grades_csv(config, path: Path, assignment: str | None = None) -> int:
-    """nbgrader's own export (CsvExportPlugin), as `nbgrader export [--assignment A]` writes it;
-    returns its number of rows (one per student, or per student and assignment)."""
-    from nbgrader.plugins.export import CsvExportPlugin
+# nbgrader's CSV export (nbgrader.plugins.export.CsvExportPlugin): its columns, in its order
+GRADES_CSV_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+                      "raw_score", "late_submission_penalty", "score", "max_score")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "grades.csv"
-        plugin = CsvExportPlugin(config=config)
-        plugin.to = str(out)
-        plugin.assignment = [assignment] if assignment else []
-        with open_gradebook(config) as gb:
-            plugin.export(gb)
-        data = out.read_bytes()
-    write_atomic(path, data)
-    return len(data.splitlines()) - 1
+
+def grade_export_rows(gb, assignment: str | None = None) -> list[list[str]]:
+    """The rows `nbgrader export [--assignment A]` writes, value for value (CsvExportPlugin.export):
+    per assignment, one per student of the roster, 0 for a student who did not submit; str() of
+    every value, '' for None."""
+    from nbgrader.api import MissingEntry
+
+    rows = []
+    for item in gb.assignments:
+        if assignment and item.name != assignment:
+            continue
+        for student in gb.students:
+            row = {"assignment": item.name, "duedate": item.duedate, "student_id": student.id,
+                   "last_name": student.last_name, "first_name": student.first_name, "email": student.email,
+                   "max_score": item.max_score}
+            try:
+                submission = gb.find_submission(item.name, student.id)
+            except MissingEntry:
+                row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0, score=0.0)
+            else:
+                penalty = submission.late_submission_penalty
+                row.update(timestamp=submission.timestamp, raw_score=submission.score,
+                           late_submission_penalty=penalty, score=max(0.0, submission.score - penalty))
+            rows.append(["" if row[key] is None else str(row[key]) for key in GRADES_CSV_COLUMNS])
+    return rows
+
+
+def export_grades_csv(config, path: Path, assignment: str | None = None) -> int:
+    """nbgrader's export of the gradebook (or of one assignment), through our CSV writer; returns its
+    number of rows (one per student, or per student and assignment)."""
+    with open_gradebook(config) as gb:
+        rows = grade_export_rows(gb, assignment)
+    write_atomic(path, _csv_bytes(GRADES_CSV_COLUMNS, rows))
+    return len(rows)
 
 
 def lms_score(value) -> str:

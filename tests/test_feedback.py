@@ -30,6 +30,7 @@ SUBMISSIONS = {
     "undefined": {**kit.RIGHT, "p1": "x = 14"},
     "died": {**kit.RIGHT, "p3": "import os\nos._exit(1)"},
     "endless": {**kit.RIGHT, "p1": "while True:\n    pass"},
+    "hostile": {**kit.RIGHT, "p3": "q3 = \"</pre><script>alert('PWNED')</script>\""},
 }
 
 
@@ -185,3 +186,50 @@ def test_a_tables_misconception_and_a_plain_wrong_value_are_said_once():
 def json_of(result):
     import json
     return json.loads(result.to_json())
+
+
+HOSTILE = "</pre><script>alert('PWNED')</script><img src=x onerror=alert('PWNED')>"
+
+
+def live_markup(page: str) -> dict:
+    """The elements and event attributes of a page (the template itself has no script and no event)."""
+    from html.parser import HTMLParser
+
+    class Elements(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.events = set(), []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.events += [name for name, _ in attrs if name.startswith("on")]
+
+    found = Elements()
+    found.feed(page)
+    return {"unexpected elements": found.tags - {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p",
+                                                  "strong", "div", "span", "details", "summary", "pre"},
+            "events": found.events}
+
+
+def test_the_page_escapes_what_a_student_wrote_and_what_a_message_echoes():
+    import html
+
+    from grader.feedback import render_page
+
+    result = {"problem": "p3", "message": f"{HOSTILE!r} is not one of the options", "rule": HOSTILE,
+              "parts": [{"label": HOSTILE, "correct": False, "message": HOSTILE}], "misconception": HOSTILE,
+              "error": None}
+    item = problem_feedback("p3", 0.0, 1.0, result, None, BANK.problems["p3"], answer=f"q3 = {HOSTILE!r}")
+    item.statement, item.inputs, item.title = HOSTILE, HOSTILE, HOSTILE
+    student = '=HYPERLINK("http://x","y")' + HOSTILE
+    page = render_page(student, "a1" + HOSTILE, HOSTILE, [item])
+    assert live_markup(page) == {"unexpected elements": set(), "events": []}
+    assert "<script" not in page and "<img" not in page
+    text = html.unescape(page)
+    assert text.count(HOSTILE) >= 9 and student in text
+
+
+def test_a_hostile_answer_reaches_its_page_as_text(pages):
+    page = pages["hostile"]
+    assert "<script" not in page and "&lt;/pre&gt;&lt;script&gt;alert(&#39;PWNED&#39;)&lt;/script&gt;" in page
+    assert live_markup(page) == {"unexpected elements": set(), "events": []}

@@ -118,3 +118,92 @@ def test_item_analysis_counts_the_variants_in_play(tmp_path):
     counts = variants_in_play(config(own), "fixture-a", students, ["conv-out", "relu-init"])
     assert counts["relu-init"] == 1 and 1 < counts["conv-out"] <= len(students)
     assert variants_in_play(config(tmp_path), "fixture-a", students, ["conv-out"]) == {}   # no bank
+
+
+# --- CSV cells a spreadsheet would run -----------------------------------------------------------
+
+HOSTILE_ID = '=HYPERLINK("http://x","y")'
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def formula_cells(text: str) -> list[str]:
+    """Cells of a CSV file that Excel, LibreOffice or Sheets would run as a formula."""
+    import io
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row
+            if cell.startswith(FORMULA_STARTS) and not _number(cell)]
+
+
+def test_a_cell_that_would_run_as_a_formula_is_written_as_text_and_numbers_stay_numbers():
+    from grader.spreadsheet_csv import csv_text, spreadsheet_cell
+
+    cells = ["=1+1", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "-", "-1.5", "+2", "1e-3", "-.5", "abc", "", 3, -1.5]
+    assert [spreadsheet_cell(cell) for cell in cells] == \
+        ["'=1+1", "'+1+1", "'-2+3", "'@SUM(A1)", "'\t=1", "'\r=1", "'-", "-1.5", "+2", "1e-3", "-.5", "abc", "", 3, -1.5]
+    text = csv_text(["id", "a, b"], [[HOSTILE_ID, -1.5], ["x", "Smith, Jr."]])
+    assert formula_cells(text) == []
+    assert list(csv.reader(text.splitlines())) == [["id", "a, b"], ["'" + HOSTILE_ID, "-1.5"], ["x", "Smith, Jr."]]
+
+
+def test_grade_exports_of_a_hostile_roster_are_text_in_their_own_columns(tmp_path):
+    """nbgrader's own export writes `=HYPERLINK(...)` as it is, and a comma in it shifts the columns;
+    ours writes nbgrader's rows, the same bytes for a plain student, each field in its column."""
+    from nbgrader.plugins.export import CsvExportPlugin
+    from traitlets.config import Config
+
+    from grader.course import open_gradebook
+    from grader.release import python_scripts_on_path
+    from grader.report import GRADES_CSV_COLUMNS, export_grades_csv, lms_grade_files
+
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    config.CourseDirectory.db_url = f"sqlite:///{tmp_path}/gradebook.db"
+    with python_scripts_on_path(), open_gradebook(config) as gb:
+        gb.add_assignment("a1")
+        gb.add_student("ada", first_name="Ada", last_name="Lovelace", email="ada@example.edu")
+        gb.add_student(HOSTILE_ID, first_name="<script>alert(1)</script>", last_name="-2+3", email="@evil.example")
+        gb.add_student("smith", first_name="John", last_name="Smith, Jr.", email="=cmd|' /C calc'!A0")
+        plugin = CsvExportPlugin(config=config)
+        plugin.to, plugin.assignment = str(tmp_path / "nbgrader.csv"), ["a1"]
+        plugin.export(gb)
+    theirs = (tmp_path / "nbgrader.csv").read_text().splitlines()
+    assert export_grades_csv(config, tmp_path / "grades.csv", "a1") == 3
+    ours = (tmp_path / "grades.csv").read_text()
+    assert ours.splitlines()[0] == theirs[0] == ",".join(GRADES_CSV_COLUMNS)
+    assert [line for line in theirs if ",ada," in line] == [line for line in ours.splitlines() if ",ada," in line]
+    assert any(len(row) != len(GRADES_CSV_COLUMNS) for row in csv.reader(theirs))        # nbgrader's: shifted
+    found = formula_cells("\n".join(theirs))
+    assert {"-2+3", "@evil.example"} <= set(found) and any(cell.startswith("=HYPERLINK(") for cell in found)
+    rows = {r["first_name"]: r for r in csv.DictReader(ours.splitlines())}
+    assert all(len(r) == len(GRADES_CSV_COLUMNS) and None not in r for r in rows.values())
+    hostile = rows["<script>alert(1)</script>"]
+    assert (hostile["student_id"], hostile["last_name"], hostile["email"], hostile["score"]) == \
+        ("'" + HOSTILE_ID, "'-2+3", "'@evil.example", "0.0")
+    assert rows["John"]["last_name"] == "Smith, Jr." and rows["John"]["email"] == "'=cmd|' /C calc'!A0"
+    assert formula_cells(ours) == []
+    lms = {name: data.decode() for name, data in lms_grade_files(tmp_path / "grades.csv", "=1+1").items()}
+    for name, text in lms.items():
+        assert formula_cells(text) == [], name
+    moodle = {r["ID number"]: r for r in csv.DictReader(lms["moodle-grades.csv"].splitlines())}
+    assert moodle["'" + HOSTILE_ID]["Email address"] == "'@evil.example" and moodle["ada"]["'=1+1"] == "0"
+    assert export_grades_csv(config, tmp_path / "all.csv") == 3
+    assert formula_cells((tmp_path / "all.csv").read_text()) == []
+
+
+def test_the_lms_manifest_of_a_hostile_roster_is_text(monkeypatch):
+    from grader import distribute
+
+    monkeypatch.setattr(distribute, "roster_entries", lambda course: [
+        distribute.RosterEntry(HOSTILE_ID, "+SUM(1)", "Smith, Jr.", "@evil.example"), distribute.RosterEntry("ada", "Ada")])
+    text = distribute.manifest_csv("unused", "a1", [HOSTILE_ID, "ada"])
+    assert formula_cells(text) == []
+    assert list(csv.reader(text.splitlines()))[1:] == [
+        ["'" + HOSTILE_ID, "'+SUM(1)", "Smith, Jr.", "'@evil.example", "'" + HOSTILE_ID + "/a1.ipynb"],
+        ["ada", "Ada", "", "", "ada/a1.ipynb"]]
