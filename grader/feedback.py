@@ -23,10 +23,10 @@ from grader.course import CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.kinds.rules import band_words
-from grader.protocol import KERNEL_DIED, Role, cell_grade_id, notebook_results, problem_of
+from grader.protocol import KERNEL_DIED, OUT_OF_TIME, Role, cell_grade_id, notebook_results, problem_of
 
 TEMPLATES = Path(__file__).parent / "templates"
-TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
+TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError", OUT_OF_TIME)
 ANSWER_SHOWN_LINES = 40
 
 
