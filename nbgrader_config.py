@@ -19,6 +19,12 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.d
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# nbgrader's exchange (release_assignment, fetch_assignment): an assignment with a notebook per
+# student publishes each student's own notebook, never the common one (grader/exchange.py). The
+# students' own nbgrader_config.py names PersonalFetchAssignment too (README, nbgrader's exchange).
+c.ExchangeFactory.release_assignment = "grader.exchange.PersonalReleaseAssignment"
+c.ExchangeFactory.fetch_assignment = "grader.exchange.PersonalFetchAssignment"
+
 # The student's feedback page (grader/feedback.py) is nbgrader's own feedback file: written by
 # `nbgrader generate_feedback` and `python -m grader feedback` alike, delivered by `nbgrader release_feedback`.
 c.GenerateFeedback.exporter_class = "grader.feedback.FeedbackPage"
