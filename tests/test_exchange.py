@@ -8,6 +8,7 @@ PersonalFetchAssignment): `nbgrader fetch_assignment`, answer, `nbgrader submit`
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from render_kit import ASSIGNMENT, FIXTURE_BANK, make_course
 
 from grader import cli
+from grader import exchange as exchange_module
 from grader.bank import load_bank
 from grader.bank.templates import python_literal
 from grader.course import course_config, open_gradebook
@@ -33,7 +35,7 @@ FULL = 12.0
 VARIABLES = {"conv-out": "q1", "softmax-rows": "q2", "relu-init": "q3", "net-table": "q5"}
 SOFTMAX = ("def softmax(z):\n    z = np.asarray(z, dtype=float)\n"
            "    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)")
-STUDENT_CONFIG = 'c.ExchangeFactory.fetch_assignment = "grader.exchange.PersonalFetchAssignment"\n'
+STUDENT_CONFIG = 'c.ExchangeFactory.fetch_assignment = "elen521_exchange.PersonalFetchAssignment"\n'
 
 
 def nbgrader(cwd: Path, exchange: Path, *args: str, check: bool = True, home: Path | None = None):
@@ -42,7 +44,7 @@ def nbgrader(cwd: Path, exchange: Path, *args: str, check: bool = True, home: Pa
                "--CourseDirectory.course_id=elen521"]
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
     if home is not None:
-        env.update(HOME=str(home), JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"))
+        env.update(HOME=str(home), JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"), PYTHONPATH=str(home))
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -84,6 +86,8 @@ def week(tmp_path_factory):
         homes[student] = root / student
         homes[student].mkdir()
         (homes[student] / "nbgrader_config.py").write_text(STUDENT_CONFIG)
+        # the students' servers have nbgrader and this one file, not the project (README)
+        shutil.copy(exchange_module.__file__, homes[student] / "elen521_exchange.py")
     fetched = {student: nbgrader(homes[student], exchange, "fetch_assignment", ASSIGNMENT, "--student", student,
                                  check=student != "carol", home=homes[student]) for student in homes}
     as_fetched = {student: (homes[student] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
@@ -143,3 +147,12 @@ def test_feedback_comes_back_through_the_exchange(week):
 def _scores(course: Path) -> dict:
     with python_scripts_on_path(), open_gradebook(course_config(course)) as gb:
         return {s.student.id: s.score for s in gb.find_assignment(ASSIGNMENT).submissions}
+
+
+def test_the_students_fetch_needs_nbgrader_and_one_file_only(tmp_path):
+    shutil.copy(exchange_module.__file__, tmp_path / "elen521_exchange.py")
+    code = ("import sys; sys.modules['grader'] = None; import elen521_exchange; "
+            "print(elen521_exchange.PersonalFetchAssignment.__mro__[1].__module__)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "nbgrader.exchange.default.fetch_assignment"
