@@ -38,10 +38,13 @@ c.Execute.interrupt_on_timeout = True
 # (grader/grading/config.py, DEFENCES): deleted test cells put back, huge outputs cut,
 # harmless warnings on stderr ignored, and a skip-execution tag no student can guess.
 from grader.grading.config import apply_defences  # noqa: E402
-from grader.grading.plain import refuse_plain_autograde  # noqa: E402
+from grader.grading.plain import grade_through_grader, refuse_plain_autograde  # noqa: E402
 
 apply_defences(c)
 
 # Hidden tests only report answers; `python -m grader grade` grades them outside the student's
-# kernel, in a sandbox. Plain `nbgrader autograde` cannot, so it stops with that message.
+# kernel, in a sandbox. Plain `nbgrader autograde` and formgrader's Autograde button run that
+# command for the submissions they found, before touching autograded/; nbgrader's own grading
+# steps, should anything reach them, stop with a message.
+grade_through_grader()
 refuse_plain_autograde(c)

@@ -1,4 +1,4 @@
-"""Plain `nbgrader autograde` in a course of ours stops, with a message saying what to run instead.
+"""Plain `nbgrader autograde` in a course of ours grades through `python -m grader grade`, or stops.
 
 Hidden tests only report answers (answers.py): graded by nbgrader alone, a report would be "no
 error, no result", which nbgrader counts as full marks. And nbgrader runs the kernel with the
@@ -35,6 +35,45 @@ class RefusePlainAutograde(Preprocessor):
 
     def preprocess(self, nb, resources):
         raise PlainAutogradeRefused(MESSAGE)
+
+
+def grade_through_grader() -> None:
+    """Plain `nbgrader autograde` and formgrader's Autograde button grade through `python -m grader
+    grade` (one run per assignment, for the submissions nbgrader found), before nbgrader touches
+    autograded/: nbgrader's own loop would first remove the graded folder (--force, which the
+    button passes) and then meet the refusal above, leaving the student ungraded. The course's
+    nbgrader_config.py calls this in every nbgrader process that loads it."""
+    from nbgrader.converters.autograde import Autograde
+
+    Autograde.convert_notebooks = _convert_with_grader
+
+
+def _convert_with_grader(self) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from nbgrader.converters.base import NbGraderException
+
+    pattern = self._format_source("(?P<assignment_id>.*)", "(?P<student_id>.*)", escape=True)
+    students: dict[str, list[str]] = {}
+    for path in sorted(self.assignments):
+        found = re.match(pattern, path)
+        if found is None:
+            raise NbGraderException(f"Could not match '{path}' with regexp '{pattern}'")
+        students.setdefault(found["assignment_id"], []).append(found["student_id"])
+    for assignment, ids in students.items():
+        command = [sys.executable, "-m", "grader", "--course", str(self.coursedir.root), "grade", assignment]
+        for student in ids:
+            command += ["--student", student]
+        self.log.info("Grading %s of %d student(s) with %s", assignment, len(ids), " ".join(command[1:]))
+        done = subprocess.run(command, capture_output=True, text=True)
+        for line in (done.stdout + done.stderr).splitlines():
+            self.log.info("grader: %s", line)
+        if done.returncode != 0:
+            raise NbGraderException(f"python -m grader grade {assignment} failed (exit {done.returncode}); "
+                                    f"nothing of nbgrader's was changed: "
+                                    f"{(done.stderr or done.stdout).strip().splitlines()[-1:] or ''}")
 
 
 def refuse_plain_autograde(config: Config) -> Config:

@@ -214,6 +214,48 @@ def test_plain_nbgrader_autograde_in_the_course_refuses_and_records_nothing(tmp_
     assert not any(scores.values()), scores
 
 
+FORMGRADER_AUTOGRADE = """
+import json
+from nbgrader.apps import NbGrader
+from nbgrader.apps.api import NbGraderAPI
+app = NbGrader()
+app.load_config_file()
+result = NbGraderAPI(config=app.config).autograde({assignment!r}, "a", force=True)
+print("RESULT " + json.dumps(result["success"]))
+"""
+
+
+@pytest.mark.parametrize("entry", ["nbgrader autograde --force", "formgrader's Autograde button"])
+def test_nbgrader_s_own_autograde_never_deletes_a_grade(tmp_path, entry):
+    """The course's config routes nbgrader's Autograde (the CLI and formgrader's button, which
+    passes force) through `grader grade`: a graded student stays graded, or is graded again."""
+    from grader.grading.sandbox import support
+
+    root = kit.make_course(tmp_path, timeout=10)
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write("from grader.grading.plain import grade_through_grader\ngrade_through_grader()\n")
+    kit.submit(root, "a", R)
+    sandboxed = support().available
+    grade_assignment(root, kit.ASSIGNMENT, config=effective_config(root), unsafe=not sandboxed)
+    autograded = root / "autograded" / "a" / kit.ASSIGNMENT / f"{kit.ASSIGNMENT}.ipynb"
+    before = autograded.stat().st_mtime_ns
+    assert sum(_scores(root)["a"].values()) == 6.0
+    if entry.startswith("nbgrader"):
+        command = [sys.executable, "-m", "nbgrader", "autograde", kit.ASSIGNMENT, "--force"]
+    else:
+        command = [sys.executable, "-c", FORMGRADER_AUTOGRADE.format(assignment=kit.ASSIGNMENT)]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, env=kit.venv_env())
+    log = done.stdout + done.stderr
+    assert "Removing existing" not in log
+    assert autograded.is_file() and sum(_scores(root)["a"].values()) == 6.0, log
+    if sandboxed:              # graded again through grader grade, sandboxed
+        assert autograded.stat().st_mtime_ns > before, log
+        assert done.returncode == 0 and "RESULT false" not in log, log
+    else:                      # grade refuses to run unsandboxed: nbgrader says so and changes nothing
+        assert autograded.stat().st_mtime_ns == before
+        assert "kernel sandboxing" in log
+
+
 def test_workers_that_cannot_start_stop_the_run_with_a_message_instead_of_respawning_forever(tmp_path):
     from traitlets.config import Config
 
