@@ -13,12 +13,13 @@ Two modes:
   forked as the grader's user.
 * sandboxed (`python /opt/grader-forkserver.py --sandboxed`, run by bubblewrap, see
   sandbox.Sandbox.server_command): the server lives in a sandbox of its own (no course, no
-  grader package, no network) keeping only CAP_SETUID, CAP_SETGID and CAP_SYS_ADMIN, and this
-  file is the only part of the project it sees: it imports nothing of `grader`. Each kernel is
-  isolated before any student code runs (`_isolate`): a pid namespace of its own whose init is a
-  reaper (so killing that init kills everything the student started, setsid'd or not), a mount
-  namespace with a private /tmp and a /proc that shows only its own processes, an ipc namespace
-  (no System V shared memory with the next kernel), the kernel's
+  grader package, no network) keeping only CAP_SETUID, CAP_SETGID, CAP_SYS_ADMIN and
+  CAP_NET_ADMIN, and this file is the only part of the project it sees: it imports nothing of
+  `grader`. Each kernel is isolated before any student code runs (`_isolate`): a pid namespace of
+  its own whose init is a reaper (so killing that init kills everything the student started,
+  setsid'd or not), a mount namespace with a private /tmp and a /proc that shows only its own
+  processes, an ipc namespace (no System V shared memory with the next kernel), a network
+  namespace (its own loopback: no port or abstract socket of a classmate's kernel), the kernel's
   leased uid with no groups and no capabilities, no_new_privs, and rlimits. Python 3.11 has no
   os.unshare or mount, hence the three libc calls through ctypes.
 
@@ -46,7 +47,8 @@ KERNEL_IMPORTS = ("numpy.random", "sqlite3", "IPython.core.debugger", "IPython.c
                   "tornado.platform.asyncio", "pygments.formatters.terminal256")
 LAUNCH_DIRS = {os.getcwd(), os.path.dirname(os.path.abspath(__file__))}
 
-CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP, IFREQ = 0x8913, 0x8914, 1, "16sh22x"    # struct ifreq: name, flags
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = \
     1, 2, 4, 8, 32, 4096, 1 << 14, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
@@ -130,6 +132,7 @@ def _isolate(request):
         _libc("mount", None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
         os.close(fd)
     _libc("mount", b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    _loopback_up()
     for name, (soft, hard) in request["rlimits"].items():
         resource.setrlimit(getattr(resource, name), (soft, hard))
     uid = int(request["uid"])
@@ -139,6 +142,17 @@ def _isolate(request):
     _libc("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     if os.getuid() != uid or os.geteuid() != uid or os.getgroups():
         raise OSError(f"could not become uid {uid}")
+
+
+def _loopback_up():
+    """A new network namespace's loopback is down: up, it is the kernel's own 127.0.0.1."""
+    import fcntl
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack(IFREQ, fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack(IFREQ, b"lo", 0)))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack(IFREQ, b"lo", flags | IFF_UP))
 
 
 def _namespace_init(request, report, devnull):
@@ -170,7 +184,8 @@ def _namespace_init(request, report, devnull):
 
 
 def fork_sandboxed(request, devnull, close):
-    """Fork a kernel in a pid, mount and ipc namespace of its own; return its init's pid (our namespace).
+    """Fork a kernel in a pid, mount, ipc and network namespace of its own; return its init's pid
+    (our namespace).
     A forks, unshares and forks B (pid 1 of the new namespace) and exits; B reports on a pipe."""
     read_end, write_end = os.pipe()
     helper = os.fork()
@@ -179,7 +194,7 @@ def fork_sandboxed(request, devnull, close):
         try:
             close()
             os.close(read_end)
-            _libc("unshare", CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
+            _libc("unshare", CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET)
             init = os.fork()
             if init == 0:
                 _namespace_init(request, write_end, devnull)

@@ -239,12 +239,13 @@ class Sandbox:
         """The bwrap command line of a kernel fork server (forkserver.py --sandboxed): the same file
         system, network and environment as a kernel's, plus `shared` (where kernels' scratch and
         socket directories are made, bound at the same path), the server file alone at
-        SERVER_PATH, and the three capabilities it needs to isolate each kernel it forks
-        (CAP_SYS_ADMIN: a pid and mount namespace, /tmp and /proc; CAP_SETUID/CAP_SETGID: the
-        kernel's uid). It stays root inside but sees nothing a kernel could not see."""
+        SERVER_PATH, and the four capabilities it needs to isolate each kernel it forks
+        (CAP_SYS_ADMIN: pid, mount and network namespaces, /tmp and /proc; CAP_NET_ADMIN: the
+        kernel's loopback up; CAP_SETUID/CAP_SETGID: the kernel's uid). It stays root inside but
+        sees nothing a kernel could not see."""
         cmd = self._namespaces([shared], env, info_fd, chdir=shared, extra=["--ro-bind", str(server_file),
                                                                             SERVER_PATH])
-        for cap in ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID"):
+        for cap in ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID"):
             cmd += ["--cap-add", cap]
         return cmd + ["--", sys.executable, SERVER_PATH, "--sandboxed"]
 
