@@ -17,17 +17,17 @@ Two modes:
   CAP_NET_ADMIN, and this file is the only part of the project it sees: it imports nothing of
   `grader`. Each kernel is isolated before any student code runs (`_isolate`): a pid namespace of
   its own whose init is a reaper (so killing that init kills everything the student started,
-  setsid'd or not), a mount namespace with a private /tmp and a /proc that shows only its own
-  processes, an ipc namespace (no System V shared memory with the next kernel), a network
-  namespace (its own loopback: no port or abstract socket of a classmate's kernel), the kernel's
-  leased uid with no groups and no capabilities, no_new_privs, and rlimits. Python 3.11 has no
-  os.unshare or mount, hence the three libc calls through ctypes.
+  setsid'd or not), a mount namespace with a private /tmp, a working directory on a tmpfs of its
+  own and a /proc that shows only its own processes, an ipc namespace (no System V shared memory
+  with the next kernel), a network namespace (its own loopback: no port or abstract socket of a
+  classmate's kernel), the kernel's leased uid with no groups and no capabilities, no_new_privs,
+  and rlimits. Python 3.11 has no os.unshare or mount, hence the three libc calls through ctypes.
 
 Protocol: one JSON request per line on stdin ({"argv", "env", "cwd"}, plus {"uid", "rlimits",
-"tmp_size"} when sandboxed), one JSON reply per line on the original stdout ({"pid"} or
-{"error"}; sandboxed, "pid" is the kernel namespace's init in the server's pid namespace). The
-server exits when stdin closes. With SIGCHLD ignored, the operating system reaps forked children
-itself.
+"tmp_options", "scratch_options", "keep_in_tmp"} when sandboxed), one JSON reply per line
+on the original stdout ({"pid"} or {"error"}; sandboxed, "pid" is the kernel namespace's init in
+the server's pid namespace). The server exits when stdin closes. With SIGCHLD ignored, the
+operating system reaps forked children itself.
 """
 
 import ctypes
@@ -124,13 +124,16 @@ def _isolate(request):
     groups and gid before uid (after setresuid no capability is left)."""
     _libc("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
     kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in request.get("keep_in_tmp", [])}
-    _libc("mount", b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
-          f"size={int(request['tmp_size'])},mode=1777".encode())
+    _libc("mount", b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, request["tmp_options"].encode())
     for path, fd in kept.items():          # read-only trees under /tmp (a venv there) stay visible
         os.makedirs(path, mode=0o755, exist_ok=True)
         _libc("mount", f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None)
         _libc("mount", None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
         os.close(fd)
+    # the kernel's working directory: a tmpfs of the kernel's uid, mode 0700, of a bounded size and
+    # number of files, over the empty mount point the grader made on the host's disk
+    _libc("mount", b"tmpfs", request["cwd"].encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+          request["scratch_options"].encode())
     _libc("mount", b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     _loopback_up()
     for name, (soft, hard) in request["rlimits"].items():

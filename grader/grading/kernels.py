@@ -6,11 +6,12 @@ students. Kernels are forked from a fork server that has done their imports alre
 for TCP ports.
 
 Sandboxed (the default; sandbox.py): the fork server runs in a bubblewrap sandbox of its own and
-isolates every kernel it forks (a uid, pid and mount namespace, rlimits of its own); the kernel
-starts in a fresh scratch directory of its own, into which the notebook's files are copied when a
-notebook takes it. If that server cannot start, every kernel gets a bubblewrap sandbox of its own
-(slower, as safe). Unsandboxed (--unsafe-no-sandbox): kernels are forked as the grader's user and
-the working directory is set when a notebook takes the kernel.
+isolates every kernel it forks (a uid, pid, mount and network namespace, rlimits of its own);
+the kernel starts in a fresh scratch tmpfs of its own,
+into which the notebook's files are copied when a notebook takes it. If that server cannot start,
+every kernel gets a bubblewrap sandbox of its own (slower, as safe). Unsandboxed
+(--unsafe-no-sandbox): kernels are forked as the grader's user and the working directory is set
+when a notebook takes the kernel.
 """
 
 import json
@@ -113,20 +114,25 @@ class ForkServer:
         return reply["pid"]
 
     def fork_sandboxed(self, argv: list[str], env: dict, sockets: Path) -> ForkedSandboxProcess:
-        """A kernel forked in the server's sandbox, isolated under a leased uid in a fresh scratch
-        directory (its cwd). `sockets`: the kernel's own directory (connection file, ipc sockets)
-        inside `shared`; it is handed to the kernel's uid."""
-        sandbox = self.sandbox
+        """A kernel forked in the server's sandbox, isolated under a leased uid, in a network
+        namespace and a fresh scratch tmpfs of its own (its cwd, mounted in its mount namespace
+        on a mount point made here).
+        `sockets`: the kernel's own directory (connection file, ipc sockets) inside `shared`; it is
+        handed to the kernel's uid."""
+        sandbox, limits = self.sandbox, self.sandbox.limits
         lease = sandbox.lease()
         scratch = None
         try:
-            scratch = sandbox.make_dir("scratch-", lease.uid, root=self.shared)
+            scratch = sandbox.make_dir("scratch-", root=self.shared)
             for path in [sockets, *sockets.iterdir()]:
                 os.chown(path, lease.uid, lease.uid)
             sockets.chmod(0o700)
             ns_pid = self._request({"argv": argv, "env": kernel_environment(env), "cwd": str(scratch),
-                                    "uid": lease.uid, "rlimits": sandbox.limits.rlimits(),
-                                    "tmp_size": sandbox.limits.tmp_size, "keep_in_tmp": sandbox.trees_in_tmp()})
+                                    "uid": lease.uid, "rlimits": limits.rlimits(),
+                                    "tmp_options": limits.tmpfs_options(limits.tmp_size, mode="1777"),
+                                    "scratch_options": limits.tmpfs_options(limits.scratch_size, mode="0700",
+                                                                            uid=lease.uid),
+                                    "keep_in_tmp": sandbox.trees_in_tmp()})
             return ForkedSandboxProcess(self.process.init_pid, ns_pid, lease=lease, scratch=scratch, sockets=sockets)
         except BaseException:
             if scratch is not None:

@@ -1,6 +1,8 @@
-"""Grading kernels in an operating-system sandbox: bubblewrap namespaces, a uid per kernel, rlimits.
+"""Grading kernels in an operating-system sandbox: bubblewrap namespaces, a uid per kernel, rlimits,
+a scratch tmpfs per kernel.
 
-A sandboxed kernel is `bwrap ... -- setpriv ... -- prlimit ... -- python -m ipykernel_launcher ...`:
+A sandboxed kernel is `bwrap ... -- sh -c MOUNT_SCRATCH ... setpriv ... -- prlimit ... -- python -m
+ipykernel_launcher ...`:
 
 * bubblewrap (bwrap, Debian package `bubblewrap`, the sandbox under Flatpak) gives the kernel new
   mount, pid, network, ipc, uts and cgroup namespaces. Its file system is a fresh tmpfs holding
@@ -8,8 +10,9 @@ A sandboxed kernel is `bwrap ... -- setpriv ... -- prlimit ... -- python -m ipyk
   the project's own package are simply not there (and where they lie inside a bound tree, an
   empty read-only mount covers them, as it covers the venv's editable-install hooks), so
   `import grader`, questions.yaml, source/, submitted/, autograded/ and gradebook.db do not
-  exist. Writable: a fresh per-kernel scratch directory (its working directory), the kernel's
-  own socket directory, and a private, size-limited /tmp. /proc is the kernel's own pid
+  exist. Writable: a fresh per-kernel scratch directory (its working directory: a tmpfs of the
+  kernel's uid, mode 0700, limited in size and files, mounted by the shell still root inside),
+  the kernel's own socket directory, and a private, size-limited /tmp. /proc is the kernel's own pid
   namespace's; /dev is bwrap's minimal one (null, zero, full, random, urandom, tty). The
   network namespace has only its own loopback, so no host or outside service is reachable.
 * setpriv (util-linux) drops to a uid/gid of the kernel's own (UID_BASE + n, leased while the
@@ -37,14 +40,17 @@ Not root: `support()` says sandboxing is unavailable (a kernel cannot get a uid 
 grader's) and `grade` refuses unless the TA passes the explicit unsafe flag.
 """
 
+import errno
 import fcntl
 import importlib.util
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import site
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -56,7 +62,11 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-BWRAP, SETPRIV, PRLIMIT = "bwrap", "setpriv", "prlimit"
+BWRAP, SETPRIV, PRLIMIT, MOUNT = "bwrap", "setpriv", "prlimit", "mount"
+# Run by /bin/sh as root in a kernel's bwrap: $0 the scratch directory, $1 and $2 the tmpfs options of
+# the scratch and of /tmp; then the rest of the command (setpriv ...), in the scratch tmpfs.
+MOUNT_SCRATCH = (f'{MOUNT} -t tmpfs -o "nosuid,nodev,$1" tmpfs "$0" && {MOUNT} -o "remount,nosuid,nodev,$2" /tmp '
+                 '&& cd "$0" && shift 2 && exec "$@"')
 UID_BASE = 2_000_000_000        # uids no account and no file owns; one per live kernel
 UID_COUNT = 1000
 LEASES = Path("/run/grader-sandbox")
@@ -74,7 +84,9 @@ class SandboxError(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-kernel rlimits (each process of the kernel for CPU, memory and files; the uid for processes)."""
+    """What one kernel may use. The rlimits hold per process (CPU, address space, open files, file
+    size) or per uid, i.e. per kernel (processes). Its working directory and /tmp are tmpfs of
+    its own."""
 
     cpu_seconds: int = 300            # SIGXCPU at the soft limit, SIGKILL 2 s later
     address_space: int = 4096 * MiB   # RLIMIT_AS: a larger allocation raises MemoryError
@@ -82,6 +94,14 @@ class Limits:
     open_files: int = 256
     file_size: int = 64 * MiB         # RLIMIT_FSIZE: no file written may grow past it
     tmp_size: int = 64 * MiB          # the private /tmp (tmpfs)
+    scratch_size: int = 64 * MiB      # the working directory (tmpfs): the notebook's files copied in, and its own
+    files: int = 8192                 # files, directories and links per tmpfs (scratch, /tmp)
+
+    def tmpfs_options(self, size: int, mode: str | None = None, uid: int | None = None) -> str:
+        """tmpfs mount options: `size` bytes, `files` inodes, and a root directory of `mode` owned by `uid`."""
+        options = f"size={size},nr_inodes={self.files}"
+        options += f",mode={mode}" if mode else ""
+        return options + (f",uid={uid},gid={uid}" if uid is not None else "")
 
     def rlimits(self) -> dict[str, tuple[int, int]]:
         """The same limits as setrlimit arguments (a fork server sets them in each kernel)."""
@@ -105,7 +125,7 @@ class Support:
 
 def support(sandbox: "Sandbox | None" = None) -> Support:
     """Whether kernels can be sandboxed here: tools present, root, and a sandboxed Python runs."""
-    missing = [tool for tool in (BWRAP, SETPRIV, PRLIMIT) if shutil.which(tool) is None]
+    missing = [tool for tool in (BWRAP, SETPRIV, PRLIMIT, MOUNT) if shutil.which(tool) is None]
     if missing:
         return Support(False, f"kernel sandboxing needs {', '.join(missing)} (Debian: apt-get install "
                               f"bubblewrap util-linux); grade with the unsafe flag to run kernels unsandboxed")
@@ -227,12 +247,17 @@ class Sandbox:
 
     def command(self, argv: list[str], *, uid: int, scratch: Path, sockets: Path | None, env: dict,
                 info_fd: int | None = None) -> list[str]:
-        """The bwrap command line that runs `argv` as `uid` in `scratch` (see the module docstring)."""
-        binds = [scratch] + ([sockets] if sockets and sockets != scratch else [])
-        cmd = self._namespaces(binds, env, info_fd, chdir=scratch)
-        cmd += ["--", SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+        """The bwrap command line that runs `argv` as `uid` in `scratch` (see the module docstring):
+        still root inside, a shell mounts the scratch tmpfs (bwrap's own tmpfs could not be the
+        uid's, nor limit its files) and caps /tmp's files, then setpriv and prlimit drop the rest."""
+        limits = self.limits
+        cmd = self._namespaces([sockets] if sockets else [], env, info_fd, chdir=scratch, dirs=[scratch])
+        cmd += ["--", "/bin/sh", "-c", MOUNT_SCRATCH, str(scratch),
+                limits.tmpfs_options(limits.scratch_size, mode="0700", uid=uid),
+                limits.tmpfs_options(limits.tmp_size),
+                SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                 "--inh-caps=-all", "--bounding-set=-all", "--",
-                PRLIMIT, *self.limits.prlimit_arguments(), "--", *argv]
+                PRLIMIT, *limits.prlimit_arguments(), "--", *argv]
         return cmd
 
     def server_command(self, server_file: Path, *, shared: Path, env: dict, info_fd: int | None = None) -> list[str]:
@@ -240,9 +265,9 @@ class Sandbox:
         system, network and environment as a kernel's, plus `shared` (where kernels' scratch and
         socket directories are made, bound at the same path), the server file alone at
         SERVER_PATH, and the four capabilities it needs to isolate each kernel it forks
-        (CAP_SYS_ADMIN: pid, mount and network namespaces, /tmp and /proc; CAP_NET_ADMIN: the
-        kernel's loopback up; CAP_SETUID/CAP_SETGID: the kernel's uid). It stays root inside but
-        sees nothing a kernel could not see."""
+        (CAP_SYS_ADMIN: pid, mount and network namespaces, /tmp, the scratch tmpfs and /proc;
+        CAP_NET_ADMIN: the kernel's loopback up; CAP_SETUID/CAP_SETGID: the kernel's uid). It stays
+        root inside but sees nothing a kernel could not see."""
         cmd = self._namespaces([shared], env, info_fd, chdir=shared, extra=["--ro-bind", str(server_file),
                                                                             SERVER_PATH])
         for cap in ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID"):
@@ -255,7 +280,7 @@ class Sandbox:
         return [str(tree) for tree in self.trees if _within(tree, Path("/tmp"))]
 
     def _namespaces(self, binds: list[Path], env: dict, info_fd: int | None, chdir: Path,
-                    extra: list[str] = ()) -> list[str]:
+                    extra: list[str] = (), dirs: list[Path] = ()) -> list[str]:
         cmd = [BWRAP, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         if info_fd is not None:
@@ -277,6 +302,8 @@ class Sandbox:
                 else ["--ro-bind", str(self._empty_file()), str(path)]
         for directory in binds:
             cmd += self._parents(directory, made, mounted) + ["--bind", str(directory), str(directory)]
+        for directory in dirs:
+            cmd += self._parents(directory, made, mounted) + ["--perms", "0700", "--dir", str(directory)]
         cmd += list(extra)
         cmd += ["--chdir", str(chdir), "--clearenv"]
         for name, value in sorted(kernel_environment(env).items()):
@@ -305,10 +332,13 @@ class Sandbox:
     def lease(self) -> UidLease:
         return UidLease(self.uid_base, self.uid_count, self.leases)
 
-    def make_dir(self, prefix: str, uid: int, root=None) -> Path:
-        path = Path(tempfile.mkdtemp(prefix=prefix, dir=root or self.scratch_root)).resolve()
-        os.chown(path, uid, uid)
-        return path
+    def make_dir(self, prefix: str, root=None) -> Path:
+        """A fresh directory of root's alone (0700): a forked kernel mounts its scratch tmpfs on it."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=root or self.scratch_root)).resolve()
+
+    def scratch_name(self) -> Path:
+        """A fresh path for the scratch tmpfs of a kernel in a bwrap of its own: made inside only."""
+        return Path(self.scratch_root or tempfile.gettempdir()).resolve() / f"grader-scratch-{secrets.token_hex(6)}"
 
     def start(self, argv: list[str], *, env: dict, sockets: Path | None = None, lease: UidLease | None = None,
               **popen_kwargs) -> "SandboxedProcess":
@@ -316,19 +346,15 @@ class Sandbox:
         given, is a directory of this process alone (e.g. a kernel's ipc sockets and connection file),
         handed to the uid and bound at the same path. Popen keyword arguments pass through."""
         lease = lease or self.lease()
-        scratch = None
         try:
-            scratch = self.make_dir("grader-scratch-", lease.uid)
             if sockets is not None:
                 sockets = Path(sockets).resolve()
                 for path in [sockets, *sockets.iterdir()]:
                     os.chown(path, lease.uid, lease.uid)
                 sockets.chmod(0o700)
-            return SandboxedProcess(self, argv, env=env, lease=lease, scratch=scratch, sockets=sockets,
+            return SandboxedProcess(self, argv, env=env, lease=lease, scratch=self.scratch_name(), sockets=sockets,
                                     **popen_kwargs)
         except BaseException:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
             lease.release()
             raise
 
@@ -350,14 +376,88 @@ def kernel_environment(env: dict) -> dict:
     return inside
 
 
-def copy_into(source: Path, scratch: Path, uid: int) -> None:
+def copy_into(source: Path, pid: int, started: str | None, scratch: Path, uid: int) -> None:
     """Put a submission's working files (the contents of `source` but its notebooks: the kernel
     needs none, and autograded/ may hold last run's) into a kernel's scratch directory, owned by
-    the kernel's uid. Symbolic links are copied as links, never followed."""
-    shutil.copytree(source, scratch, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb"))
-    for directory, subdirs, files in os.walk(scratch):
-        for name in [*subdirs, *files]:
-            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
+    the kernel's uid. The scratch is a tmpfs in the kernel's own mount namespace, reached through
+    /proc/<pid>/root (`pid` a process of that namespace, `started` its start time, against pid
+    reuse). Nothing is created through a symbolic link: each name is made relative to its
+    directory's fd with O_NOFOLLOW (through an absolute link, root would write on the host's own
+    tree). Links in `source` are copied as links, never followed."""
+    root = os.open(f"/proc/{pid}/root", os.O_PATH | os.O_DIRECTORY)
+    try:
+        if _start_time(pid) != started:
+            raise SandboxError(f"the kernel's sandbox (pid {pid}) is gone: its files cannot be copied in")
+        target = os.dup(root)
+        for part in scratch.parts[1:]:
+            parent, target = target, None
+            try:
+                target = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+            finally:
+                os.close(parent)
+        if os.fstat(target).st_uid != uid:
+            os.close(target)
+            raise SandboxError(f"{scratch} is not the kernel's own scratch filesystem")
+        try:
+            _copy_tree(source, target, uid)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise SandboxError(f"the notebook's files do not fit in the kernel's scratch directory "
+                               f"(sandbox.Limits: scratch_size, files): {exc}") from exc
+    finally:
+        os.close(root)
+
+
+def _copy_tree(source: Path, target: int, uid: int) -> None:
+    """Copy the contents of `source` into the directory open as fd `target` (closed when done)."""
+    try:
+        for entry in os.scandir(source):
+            if entry.name.endswith(".ipynb"):
+                continue
+            mode = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) & 0o777
+            if entry.is_symlink():
+                _replace(target, entry.name, os.symlink, os.readlink(entry.path), entry.name, dir_fd=target)
+                os.chown(entry.name, uid, uid, dir_fd=target, follow_symlinks=False)
+            elif entry.is_dir(follow_symlinks=False):
+                try:
+                    os.mkdir(entry.name, 0o700, dir_fd=target)
+                except FileExistsError:
+                    pass
+                directory = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=target)
+                try:
+                    os.fchown(directory, uid, uid)
+                    os.fchmod(directory, mode | 0o700)
+                except BaseException:
+                    os.close(directory)
+                    raise
+                _copy_tree(Path(entry.path), directory, uid)
+            elif entry.is_file(follow_symlinks=False):
+                copy = _replace(target, entry.name, os.open, entry.name,
+                                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=target)
+                try:
+                    os.fchown(copy, uid, uid)
+                    original = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+                    try:
+                        while os.sendfile(copy, original, None, 1 << 24):
+                            pass
+                    finally:
+                        os.close(original)
+                    os.fchmod(copy, mode)
+                finally:
+                    os.close(copy)
+    finally:
+        os.close(target)
+
+
+def _replace(directory: int, name: str, make, *args, **kwargs):
+    """make(*args, **kwargs) a new entry `name`; an existing file or link of that name is unlinked
+    first (never followed)."""
+    try:
+        return make(*args, **kwargs)
+    except FileExistsError:
+        os.unlink(name, dir_fd=directory)
+        return make(*args, **kwargs)
 
 
 def _read_info_fd(read_end: int) -> int | None:
@@ -373,8 +473,8 @@ def _read_info_fd(read_end: int) -> int | None:
 class SandboxedProcess(subprocess.Popen):
     """The Popen of `bwrap`, with what jupyter_client expects of a kernel's Popen:
     send_signal reaches the command (an interrupt reaches the kernel, not bwrap); kill ends the
-    whole pid namespace; once it has exited, the scratch and socket directories go and the uid is
-    free for another kernel."""
+    whole pid namespace; once it has exited, the socket directory goes and the uid is free for
+    another kernel."""
 
     def __init__(self, sandbox: Sandbox, argv, *, env, lease: UidLease, scratch: Path, sockets, **kwargs):
         self.uid, self.scratch, self.sockets, self._lease = lease.uid, scratch, sockets, lease
@@ -391,9 +491,14 @@ class SandboxedProcess(subprocess.Popen):
         finally:
             os.close(write_end)
         self.init_pid = _read_info_fd(read_end)
+        self._init_started = _start_time(self.init_pid) if self.init_pid is not None else None
 
     def copy_in(self, source: Path) -> None:
-        copy_into(Path(source), self.scratch, self.uid)
+        copy_into(Path(source), self.init_pid, self._init_started, self.scratch, self.uid)
+
+    def inside(self, path: Path) -> Path:
+        """Where the host (as root) reaches `path` as the sandbox sees it."""
+        return Path(f"/proc/{self.init_pid}/root") / Path(path).relative_to("/")
 
     def command_pid(self, timeout: float = 5.0) -> int | None:
         """The host pid of the sandboxed command: the child of the namespace's init (which bwrap
@@ -448,9 +553,9 @@ class SandboxedProcess(subprocess.Popen):
 
     def _finished(self):
         """bwrap exits only after the namespace's init, and init only after every process in the
-        namespace: nothing of the kernel's uid is left, so its directories and uid can go."""
+        namespace: nothing of the kernel's uid is left (its scratch tmpfs went with its mount
+        namespace), so its socket directory and uid can go."""
         if self._lease is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
             if self.sockets is not None:
                 shutil.rmtree(self.sockets, ignore_errors=True)
             self._lease.release()
@@ -553,8 +658,9 @@ class ForkedSandboxProcess:
     `pid` is the host pid of the kernel namespace's init (the reaper the server forked, pid 1
     inside); the kernel itself is pid 2 inside. kill() SIGKILLs the init, and the Linux kernel then
     kills every process of the namespace; signals other than SIGKILL go to the kernel (an interrupt
-    on a cell timeout). Once the init is gone, so is everything it held: the scratch and socket
-    directories are removed and the uid is free again."""
+    on a cell timeout). Once the init is gone, so is everything it held (its scratch tmpfs with
+    its mount namespace): the scratch's mount point and the socket directory are removed and the
+    uid is free again."""
 
     stdin = stdout = stderr = None
 
@@ -568,7 +674,11 @@ class ForkedSandboxProcess:
             raise SandboxError(f"the forked kernel (pid {ns_pid} in the fork server) exited as it started")
 
     def copy_in(self, source: Path) -> None:
-        copy_into(Path(source), self.scratch, self.uid)
+        copy_into(Path(source), self.pid, self._started, self.scratch, self.uid)
+
+    def inside(self, path: Path) -> Path:
+        """Where the host (as root) reaches `path` as the kernel sees it."""
+        return Path(f"/proc/{self.pid}/root") / Path(path).relative_to("/")
 
     def _alive(self) -> bool:
         return self.pid is not None and _start_time(self.pid) == self._started and \

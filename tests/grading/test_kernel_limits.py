@@ -1,16 +1,18 @@
 """Per-kernel limits that hold in aggregate (issue #18, item 5), in both sandboxed launch paths:
 kernels forked by the sandboxed fork server ("forked", the grading default) and one bwrap per
-kernel ("bwrap", the fallback). Each kernel has a network namespace of its own; each limit is
-shown against a classmate's kernel or an allowed action."""
+kernel ("bwrap", the fallback). Each kernel has a network namespace and a scratch tmpfs of its
+uid; each limit is shown against a classmate's kernel or an allowed action."""
 
 import json
 import os
 import shutil
+import stat
 import uuid
 
 import pytest
 from test_kernels import run_code
 
+from grader.grading import sandbox as sb
 from grader.grading.kernels import ForkServer, KernelPool, shutdown
 from grader.grading.sandbox import ForkedSandboxProcess, Limits, Sandbox, SandboxedProcess
 
@@ -89,3 +91,83 @@ print(json.dumps([attempt(socket.create_connection, ('127.0.0.1', {port}), 5), a
 """
     assert out_json(listener, reach) == ["ok", "ok"]           # control: both listen, in its own namespace
     assert out_json(classmate, reach) == ["ConnectionRefusedError", "ConnectionRefusedError"]
+
+
+# --- the scratch directory: a tmpfs of the kernel's own
+
+def test_the_scratch_directory_is_the_kernels_alone_and_holds_the_copied_files(kernels, tmp_path):
+    km, = kernels()
+    process = km.provisioner.process
+    source = tmp_path / "autograded" / "s001" / "a1"
+    (source / "data").mkdir(parents=True)
+    (source / "data" / "x.csv").write_text("1,2,3\n")
+    (source / "run.sh").write_text("echo hi\n")
+    (source / "run.sh").chmod(0o755)
+    (source / "link").symlink_to("data/x.csv")
+    source.chmod(0o755)                                          # not what the scratch root may become
+    process.copy_in(source)
+    seen = out_json(km, """
+import json, os
+print(json.dumps({"root": [os.stat('.').st_mode, os.stat('.').st_uid], "csv": open('data/x.csv').read(),
+                  "owners": sorted({os.lstat(p).st_uid for p in ['data', 'data/x.csv', 'run.sh', 'link']}),
+                  "run.sh": os.stat('run.sh').st_mode & 0o777, "link": os.readlink('link'),
+                  "write": open('data/new.txt', 'w').write('mine')}))
+""")
+    assert stat.S_IMODE(seen["root"][0]) == 0o700 and seen["root"][1] == process.uid
+    assert seen["csv"] == "1,2,3\n" and seen["owners"] == [process.uid]
+    assert seen["run.sh"] == 0o755 and seen["link"] == "data/x.csv" and seen["write"] == 4
+
+
+def test_copying_in_never_follows_a_link_in_the_scratch_directory(kernels, tmp_path):
+    km, = kernels()
+    host_target = tmp_path / "host"                             # a host directory root could write to
+    host_target.mkdir()
+    out_json(km, f"import os, json; os.symlink({str(host_target)!r}, 'data'); print(json.dumps(1))")
+    source = tmp_path / "submission"
+    (source / "data").mkdir(parents=True)
+    (source / "data" / "x.csv").write_text("planted\n")
+    with pytest.raises(OSError):
+        km.provisioner.process.copy_in(source)
+    assert list(host_target.iterdir()) == []
+
+
+FILL = """
+import errno, json, os
+def fill(count, size, prefix):
+    written = 0
+    try:
+        for i in range(count):
+            with open(f'{prefix}{i}', 'wb') as f:
+                f.write(b'x' * size)
+            written += 1
+        return [written, None]
+    except OSError as exc:
+        return [written, errno.errorcode[exc.errno]]
+"""
+
+
+def free_bytes(path: str) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def test_a_kernel_cannot_fill_the_hosts_disk(kernels):
+    big, many = kernels(2)
+    before = {path: free_bytes(path) for path in ("/var/tmp", "/tmp")}
+    one_file = out_json(big, FILL + """
+def big():
+    try:
+        with open('big.bin', 'wb') as f:
+            for _ in range(200):
+                f.write(b'x' * (1 << 20))
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+print(json.dumps([big(), fill(3, 1 << 20, 'after-')]))
+""")
+    small_files = out_json(many, FILL + "os.mkdir('many')\nprint(json.dumps(fill(10_000, 1024, 'many/')))")
+    after = {path: free_bytes(path) for path in before}
+    assert one_file[0] in ("ENOSPC", "EFBIG") and one_file[1][1] == "ENOSPC"    # the scratch is full
+    assert small_files[0] < 10_000 and small_files[1] == "ENOSPC"
+    for process in (big.provisioner.process, many.provisioner.process):
+        assert not process.scratch.exists() or list(process.scratch.iterdir()) == []   # nothing on the host
+    assert all(before[path] - after[path] < 32 * sb.MiB for path in before), (before, after)

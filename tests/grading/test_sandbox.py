@@ -201,7 +201,7 @@ def test_the_grader_environment_does_not_reach_the_process(sandbox, monkeypatch)
 
 def test_everything_dies_with_the_process_that_started_the_sandbox(sandbox):
     lease = sandbox.lease()
-    scratch = sandbox.make_dir("grader-scratch-", lease.uid)
+    scratch = sandbox.scratch_name()
     try:
         command = sandbox.command(["sleep", "603"], uid=lease.uid, scratch=scratch, sockets=None, env={})
         worker = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time\n"
@@ -218,7 +218,6 @@ def test_everything_dies_with_the_process_that_started_the_sandbox(sandbox):
         assert processes_of(lease.uid) == []
     finally:
         lease.release()
-        os.rmdir(scratch)
 
 
 def test_no_network_but_its_own_loopback(sandbox):

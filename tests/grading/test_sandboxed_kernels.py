@@ -114,7 +114,9 @@ print(json.dumps({{name: attempt(write, path) for name, path in {targets!r}.item
 """)
         assert seen.pop("scratch") == "ok" and seen.pop("tmp") == "ok"
         assert all(error in ("FileNotFoundError", "PermissionError", "OSError") for error in seen.values()), seen
-        assert (kernel.provisioner.process.scratch / "answer.txt").read_text() == "pwned"
+        process = kernel.provisioner.process
+        assert (process.inside(process.scratch) / "answer.txt").read_text() == "pwned"
+        assert not (other.provisioner.process.inside(classmate) / "planted.py").exists()
         assert not (classmate / "planted.py").exists() and not (course / "cheat.txt").exists()
         out, _ = run_code(other, "import os; print(os.listdir('/tmp'))")    # /tmp is each kernel's own
         in_tmp = sorted({Path(tree).parts[2] for tree in pool.sandbox.trees_in_tmp()})   # a venv under /tmp
