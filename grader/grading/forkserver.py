@@ -21,10 +21,11 @@ Two modes:
   own and a /proc that shows only its own processes, an ipc namespace (no System V shared memory
   with the next kernel), a network namespace (its own loopback: no port or abstract socket of a
   classmate's kernel), the kernel's leased uid with no groups and no capabilities, no_new_privs,
-  and rlimits. Python 3.11 has no os.unshare or mount, hence the three libc calls through ctypes.
+  and rlimits; held, its init waits until the grader has put it in the kernel's cgroup. Python
+  3.11 has no os.unshare or mount, hence the three libc calls through ctypes.
 
 Protocol: one JSON request per line on stdin ({"argv", "env", "cwd"}, plus {"uid", "rlimits",
-"tmp_options", "scratch_options", "keep_in_tmp"} when sandboxed), one JSON reply per line
+"tmp_options", "scratch_options", "keep_in_tmp", "hold"} when sandboxed), one JSON reply per line
 on the original stdout ({"pid"} or {"error"}; sandboxed, "pid" is the kernel namespace's init in
 the server's pid namespace). The server exits when stdin closes. With SIGCHLD ignored, the
 operating system reaps forked children itself.
@@ -49,6 +50,7 @@ LAUNCH_DIRS = {os.getcwd(), os.path.dirname(os.path.abspath(__file__))}
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP, IFREQ = 0x8913, 0x8914, 1, "16sh22x"    # struct ifreq: name, flags
+HOLD_SECONDS = 60             # a held init the grader never releases gives up
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = \
     1, 2, 4, 8, 32, 4096, 1 << 14, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
@@ -160,14 +162,23 @@ def _loopback_up():
 
 def _namespace_init(request, report, devnull):
     """Pid 1 of the kernel's namespace: isolate, fork the kernel (pid 2), reap until it exits.
-    When this process exits, the Linux kernel kills every other process of the namespace."""
+    When this process exits, the Linux kernel kills every other process of the namespace.
+    Held (request "hold"), it waits after "ready" for SIGUSR1: the grader sends it once it has
+    moved this process into the kernel's cgroup, so the kernel and all it forks start inside."""
+    hold = request.get("hold")
     try:
         _isolate(request)
+        if hold:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     except Exception as exc:
         os.write(report, f"error {type(exc).__name__}: {exc}\n".encode())
         os._exit(1)
     os.write(report, b"ready\n")
     os.close(report)
+    if hold:
+        if signal.sigtimedwait({signal.SIGUSR1}, HOLD_SECONDS) is None:
+            os._exit(1)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     kernel = os.fork()
     if kernel == 0:
         status = 1

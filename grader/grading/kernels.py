@@ -6,8 +6,8 @@ students. Kernels are forked from a fork server that has done their imports alre
 for TCP ports.
 
 Sandboxed (the default; sandbox.py): the fork server runs in a bubblewrap sandbox of its own and
-isolates every kernel it forks (a uid, pid, mount and network namespace, rlimits of its own);
-the kernel starts in a fresh scratch tmpfs of its own,
+isolates every kernel it forks (a uid, pid, mount and network namespace, rlimits and, where the
+grader can make one, a cgroup of its own); the kernel starts in a fresh scratch tmpfs of its own,
 into which the notebook's files are copied when a notebook takes it. If that server cannot start,
 every kernel gets a bubblewrap sandbox of its own (slower, as safe). Unsandboxed
 (--unsafe-no-sandbox): kernels are forked as the grader's user and the working directory is set
@@ -78,6 +78,7 @@ class ForkServer:
                                            env=dict(os.environ if env is None else env),
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self._pid: int | None = None
+        self._kernels: list[ForkedSandboxProcess] = []     # forked in the sandbox, not yet seen to end
 
     @property
     def pid(self) -> int:
@@ -116,27 +117,34 @@ class ForkServer:
     def fork_sandboxed(self, argv: list[str], env: dict, sockets: Path) -> ForkedSandboxProcess:
         """A kernel forked in the server's sandbox, isolated under a leased uid, in a network
         namespace and a fresh scratch tmpfs of its own (its cwd, mounted in its mount namespace
-        on a mount point made here).
+        on a mount point made here), in a cgroup of its own where the sandbox has cgroups.
         `sockets`: the kernel's own directory (connection file, ipc sockets) inside `shared`; it is
         handed to the kernel's uid."""
         sandbox, limits = self.sandbox, self.sandbox.limits
         lease = sandbox.lease()
-        scratch = None
+        scratch = cgroup = None
         try:
             scratch = sandbox.make_dir("scratch-", root=self.shared)
             for path in [sockets, *sockets.iterdir()]:
                 os.chown(path, lease.uid, lease.uid)
             sockets.chmod(0o700)
+            if sandbox.cgroups is not None:
+                cgroup = sandbox.cgroups.make(f"grader-kernel-{lease.uid}", limits)
             ns_pid = self._request({"argv": argv, "env": kernel_environment(env), "cwd": str(scratch),
                                     "uid": lease.uid, "rlimits": limits.rlimits(),
                                     "tmp_options": limits.tmpfs_options(limits.tmp_size, mode="1777"),
                                     "scratch_options": limits.tmpfs_options(limits.scratch_size, mode="0700",
                                                                             uid=lease.uid),
-                                    "keep_in_tmp": sandbox.trees_in_tmp()})
-            return ForkedSandboxProcess(self.process.init_pid, ns_pid, lease=lease, scratch=scratch, sockets=sockets)
+                                    "keep_in_tmp": sandbox.trees_in_tmp(), "hold": cgroup is not None})
+            kernel = ForkedSandboxProcess(self.process.init_pid, ns_pid, lease=lease, scratch=scratch,
+                                          sockets=sockets, cgroup=cgroup)
+            self._kernels = [k for k in self._kernels if k.returncode is None] + [kernel]
+            return kernel
         except BaseException:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
+            if cgroup is not None:
+                cgroup.remove()
             lease.release()
             raise
 
@@ -158,6 +166,11 @@ class ForkServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        for kernel in self._kernels:     # gone with the server: their cgroups and uids go too
+            try:
+                kernel.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         if self.shared is not None:
             shutil.rmtree(self.shared, ignore_errors=True)
 

@@ -1,5 +1,5 @@
 """Grading kernels in an operating-system sandbox: bubblewrap namespaces, a uid per kernel, rlimits,
-a scratch tmpfs per kernel.
+a scratch tmpfs and a cgroup per kernel.
 
 A sandboxed kernel is `bwrap ... -- sh -c MOUNT_SCRATCH ... setpriv ... -- prlimit ... -- python -m
 ipykernel_launcher ...`:
@@ -25,6 +25,10 @@ ipykernel_launcher ...`:
 * Everything the kernel starts, setsid'd and double-forked or not, lives in its pid namespace.
   Killing the namespace's init (bwrap's reaper, pid 1 inside) makes the kernel kill every other
   process in it; `--die-with-parent` does the same when the grader dies.
+* Where the grader can make cgroups (root, cgroup v1 memory and pids hierarchies or cgroup v2:
+  `find_kernel_cgroups`), the namespace's init is moved into a cgroup of the kernel's own before
+  it forks anything (bwrap --block-fd), so the memory and tasks of all the kernel's processes
+  together are bounded; elsewhere only the rlimits hold, and `support()` says so.
 
 Why these tools: bubblewrap is packaged by Debian and maintained, needs no daemon (Docker's is
 not allowed here), and takes the whole policy as arguments; nsjail and firejail are not packaged
@@ -44,6 +48,7 @@ import errno
 import fcntl
 import importlib.util
 import json
+import logging
 import os
 import random
 import secrets
@@ -85,8 +90,9 @@ class SandboxError(RuntimeError):
 @dataclass(frozen=True)
 class Limits:
     """What one kernel may use. The rlimits hold per process (CPU, address space, open files, file
-    size) or per uid, i.e. per kernel (processes). Its working directory and /tmp are tmpfs of
-    its own."""
+    size) or per uid, i.e. per kernel (processes). The kernel's cgroup, where the grader can make
+    one (`find_kernel_cgroups`), bounds the memory and tasks of all its processes together. Its
+    working directory and /tmp are tmpfs of its own (in memory, so they count in its cgroup)."""
 
     cpu_seconds: int = 300            # SIGXCPU at the soft limit, SIGKILL 2 s later
     address_space: int = 4096 * MiB   # RLIMIT_AS: a larger allocation raises MemoryError
@@ -96,6 +102,8 @@ class Limits:
     tmp_size: int = 64 * MiB          # the private /tmp (tmpfs)
     scratch_size: int = 64 * MiB      # the working directory (tmpfs): the notebook's files copied in, and its own
     files: int = 8192                 # files, directories and links per tmpfs (scratch, /tmp)
+    kernel_memory: int = 2048 * MiB   # the kernel's cgroup: all its processes (and tmpfs pages) together
+    kernel_processes: int = 64        # the kernel's cgroup: its processes and threads together (pids.max)
 
     def tmpfs_options(self, size: int, mode: str | None = None, uid: int | None = None) -> str:
         """tmpfs mount options: `size` bytes, `files` inodes, and a root directory of `mode` owned by `uid`."""
@@ -144,7 +152,9 @@ def support(sandbox: "Sandbox | None" = None) -> Support:
         return Support(False, "kernel sandboxing does not work here (bubblewrap: "
                               f"{detail[-1] if detail else f'exit status {process.returncode}'}); "
                               "grade with the unsafe flag to run kernels unsandboxed")
-    return Support(True, f"kernels sandboxed with bubblewrap {_bwrap_version()}, a uid per kernel, rlimits")
+    cgroups = sandbox.cgroups.describe(sandbox.limits) if sandbox.cgroups else \
+        f"no cgroup per kernel ({sandbox.cgroups_unavailable}), so memory is bounded per process only"
+    return Support(True, f"kernels sandboxed with bubblewrap {_bwrap_version()}, a uid per kernel, rlimits, {cgroups}")
 
 
 def _bwrap_version() -> str:
@@ -223,6 +233,136 @@ class UidLease:
             self._fd = None
 
 
+class KernelCgroup:
+    """One kernel's cgroup: a directory in each hierarchy (memory and pids in cgroup v1, one in v2)."""
+
+    def __init__(self, dirs: list[Path]):
+        self.dirs = dirs
+
+    def limit(self, limits: Limits) -> None:
+        # memsw after memory: cgroup v1 refuses a memory+swap limit below the memory limit
+        settings = [("memory.limit_in_bytes", limits.kernel_memory), ("memory.memsw.limit_in_bytes", limits.kernel_memory),
+                    ("memory.max", limits.kernel_memory), ("memory.swap.max", 0), ("pids.max", limits.kernel_processes)]
+        written = set()
+        for directory in self.dirs:
+            for name, value in settings:
+                if (directory / name).exists():
+                    (directory / name).write_text(str(value))
+                    written.add(name)
+        if not written & {"memory.limit_in_bytes", "memory.max"} or "pids.max" not in written:
+            raise OSError(f"no memory or pids limit in {', '.join(map(str, self.dirs))}")
+
+    def add(self, pid: int) -> None:
+        """Move process `pid` in; the processes it forks from then on are in it too."""
+        for directory in self.dirs:
+            (directory / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """Once its processes are gone (the Linux kernel may take a moment to let go of their last
+        traces: EBUSY), the cgroup's directories go."""
+        for directory in self.dirs:
+            deadline = time.monotonic() + 2
+            while True:
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if time.monotonic() > deadline:
+                        logging.getLogger("grader").warning("a kernel's cgroup stays: %s", exc)
+                        break
+                    time.sleep(0.005)
+
+
+class KernelCgroups:
+    """Where kernels' cgroups are made: `parents`, one per hierarchy (v1: memory's and pids').
+    In cgroup v1, under the grader's own cgroup (so its own limits still cover its kernels);
+    in v2, beside it (its parent already enables both controllers for its children, and a cgroup
+    with processes, like ours, can have no children with controllers)."""
+
+    def __init__(self, version: int, parents: list[Path]):
+        self.version, self.parents = version, parents
+
+    def make(self, name: str, limits: Limits) -> KernelCgroup:
+        cgroup = KernelCgroup([parent / name for parent in self.parents])
+        try:
+            for directory in cgroup.dirs:
+                directory.mkdir(exist_ok=True)   # a kernel's uid is leased: a leftover of it is empty
+            cgroup.limit(limits)
+        except OSError:
+            cgroup.remove()
+            raise
+        return cgroup
+
+    def describe(self, limits: Limits) -> str:
+        return (f"a cgroup per kernel (v{self.version}: {limits.kernel_memory // MiB} MiB, "
+                f"{limits.kernel_processes} processes)")
+
+
+def _cgroup_mounts() -> list[tuple[str, set[str], str, Path]]:
+    """(type, super options, root within the hierarchy, mount point) of every cgroup mount."""
+    mounts = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        separator = fields.index("-")
+        fstype, options = fields[separator + 1], set(fields[separator + 3].split(","))
+        if fstype in ("cgroup", "cgroup2"):
+            mounts.append((fstype, options, fields[3], Path(fields[4])))
+    return mounts
+
+
+def _cgroup_dir(mount_point: Path, root: str, path: str) -> Path | None:
+    """Where cgroup `path` (as /proc/self/cgroup names it) is, under a mount of hierarchy `root`."""
+    if not _within(Path(path), Path(root)):
+        return None
+    return mount_point / Path(path).relative_to(root)
+
+
+def find_kernel_cgroups() -> tuple[KernelCgroups | None, str]:
+    """Where this process can give each kernel a cgroup with memory and pids limits (cgroup v1
+    memory and pids hierarchies, else cgroup v2), tried by making one; or None and why not."""
+    if os.geteuid() != 0:
+        return None, "not root"
+    try:
+        own = {}
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                own[controller] = path
+        mounts = _cgroup_mounts()
+    except (OSError, ValueError) as exc:
+        return None, f"cannot read this process's cgroups: {exc}"
+    v1 = {}
+    for controller in ("memory", "pids"):
+        for fstype, options, root, point in mounts:
+            if fstype == "cgroup" and controller in options and controller in own:
+                v1[controller] = _cgroup_dir(point, root, own[controller])
+    if len(v1) == 2 and None not in v1.values():
+        cgroups = KernelCgroups(1, sorted(set(v1.values())))
+    else:
+        unified = [(root, point) for fstype, _, root, point in mounts if fstype == "cgroup2"]
+        own_dir = _cgroup_dir(unified[0][1], unified[0][0], own[""]) if unified and "" in own else None
+        if own_dir is None:
+            return None, "no cgroup v1 memory and pids hierarchies, nor cgroup v2, mounted"
+        try:
+            if {"memory", "pids"} - set((own_dir / "cgroup.controllers").read_text().split()):
+                return None, f"cgroup v2 does not give memory and pids to {own_dir}"
+        except OSError as exc:
+            return None, f"cgroup v2: {exc}"
+        parent = own_dir.parent if own_dir != unified[0][1] else own_dir
+        try:
+            (parent / "cgroup.subtree_control").write_text("+memory +pids")   # the root may not have them on
+        except OSError:
+            pass
+        cgroups = KernelCgroups(2, [parent])
+    try:
+        cgroups.make(f"grader-probe-{os.getpid()}", Limits()).remove()
+    except OSError as exc:
+        return None, f"cannot make cgroups in {', '.join(map(str, cgroups.parents))}: {exc.strerror or exc}"
+    return cgroups, ""
+
+
 class Sandbox:
     """The policy: limits, what is mounted read-only, what is hidden. `start` runs one command in it.
 
@@ -244,14 +384,16 @@ class Sandbox:
         self.hidden += editable_hooks(self.forbidden)
         self.uid_base, self.uid_count, self.leases = uid_base, uid_count, leases
         self.scratch_root = scratch_root
+        self.cgroups, self.cgroups_unavailable = find_kernel_cgroups()
 
     def command(self, argv: list[str], *, uid: int, scratch: Path, sockets: Path | None, env: dict,
-                info_fd: int | None = None) -> list[str]:
+                info_fd: int | None = None, block_fd: int | None = None) -> list[str]:
         """The bwrap command line that runs `argv` as `uid` in `scratch` (see the module docstring):
         still root inside, a shell mounts the scratch tmpfs (bwrap's own tmpfs could not be the
         uid's, nor limit its files) and caps /tmp's files, then setpriv and prlimit drop the rest."""
         limits = self.limits
-        cmd = self._namespaces([sockets] if sockets else [], env, info_fd, chdir=scratch, dirs=[scratch])
+        cmd = self._namespaces([sockets] if sockets else [], env, info_fd, chdir=scratch, block_fd=block_fd,
+                               dirs=[scratch])
         cmd += ["--", "/bin/sh", "-c", MOUNT_SCRATCH, str(scratch),
                 limits.tmpfs_options(limits.scratch_size, mode="0700", uid=uid),
                 limits.tmpfs_options(limits.tmp_size),
@@ -280,11 +422,13 @@ class Sandbox:
         return [str(tree) for tree in self.trees if _within(tree, Path("/tmp"))]
 
     def _namespaces(self, binds: list[Path], env: dict, info_fd: int | None, chdir: Path,
-                    extra: list[str] = (), dirs: list[Path] = ()) -> list[str]:
+                    extra: list[str] = (), block_fd: int | None = None, dirs: list[Path] = ()) -> list[str]:
         cmd = [BWRAP, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         if info_fd is not None:
             cmd += ["--info-fd", str(info_fd)]
+        if block_fd is not None:     # the namespace's init waits, before it forks, for a byte on it
+            cmd += ["--block-fd", str(block_fd)]
         cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.tmp_size), "--perms", "1777",
                 "--tmpfs", "/tmp"]
         for link in SYSTEM_LINKS:
@@ -473,25 +617,48 @@ def _read_info_fd(read_end: int) -> int | None:
 class SandboxedProcess(subprocess.Popen):
     """The Popen of `bwrap`, with what jupyter_client expects of a kernel's Popen:
     send_signal reaches the command (an interrupt reaches the kernel, not bwrap); kill ends the
-    whole pid namespace; once it has exited, the socket directory goes and the uid is free for
-    another kernel."""
+    whole pid namespace; once it has exited, the socket directory and the kernel's cgroup go and
+    the uid is free for another kernel. With cgroups, the namespace's init waits (--block-fd)
+    until it is in the kernel's cgroup, before it forks the command."""
 
     def __init__(self, sandbox: Sandbox, argv, *, env, lease: UidLease, scratch: Path, sockets, **kwargs):
         self.uid, self.scratch, self.sockets, self._lease = lease.uid, scratch, sockets, lease
+        self.cgroup = self.init_pid = self._init_started = None
         read_end, write_end = os.pipe()
+        block_read = block_write = None
         try:
+            if sandbox.cgroups is not None:
+                self.cgroup = sandbox.cgroups.make(f"grader-kernel-{lease.uid}", sandbox.limits)
+                block_read, block_write = os.pipe()
             command = sandbox.command(argv, uid=lease.uid, scratch=scratch, sockets=sockets, env=env,
-                                      info_fd=write_end)
-            kwargs["pass_fds"] = tuple(kwargs.get("pass_fds", ())) + (write_end,)
+                                      info_fd=write_end, block_fd=block_read)
+            kwargs["pass_fds"] = tuple(kwargs.get("pass_fds", ())) + (write_end,) + \
+                ((block_read,) if block_read is not None else ())
             kwargs.setdefault("start_new_session", True)
             super().__init__(command, env={"PATH": os.environ.get("PATH", os.defpath)}, cwd="/", **kwargs)
         except BaseException:
             os.close(read_end)
+            if block_write is not None:
+                os.close(block_write)
+            if self.cgroup is not None:
+                self.cgroup.remove()
             raise
         finally:
             os.close(write_end)
+            if block_read is not None:
+                os.close(block_read)
         self.init_pid = _read_info_fd(read_end)
         self._init_started = _start_time(self.init_pid) if self.init_pid is not None else None
+        if block_write is not None:
+            try:
+                if self.init_pid is not None:
+                    self.cgroup.add(self.init_pid)
+            except BaseException as exc:
+                self.kill()             # before the init may go on: it must not run outside its cgroup
+                self.wait()
+                raise SandboxError(f"the kernel could not be put in its cgroup: {exc}") from exc
+            finally:
+                os.close(block_write)
 
     def copy_in(self, source: Path) -> None:
         copy_into(Path(source), self.init_pid, self._init_started, self.scratch, self.uid)
@@ -554,10 +721,12 @@ class SandboxedProcess(subprocess.Popen):
     def _finished(self):
         """bwrap exits only after the namespace's init, and init only after every process in the
         namespace: nothing of the kernel's uid is left (its scratch tmpfs went with its mount
-        namespace), so its socket directory and uid can go."""
+        namespace), so its socket directory, cgroup and uid can go."""
         if self._lease is not None:
             if self.sockets is not None:
                 shutil.rmtree(self.sockets, ignore_errors=True)
+            if self.cgroup is not None:
+                self.cgroup.remove()
             self._lease.release()
             self._lease = None
 
@@ -659,19 +828,31 @@ class ForkedSandboxProcess:
     inside); the kernel itself is pid 2 inside. kill() SIGKILLs the init, and the Linux kernel then
     kills every process of the namespace; signals other than SIGKILL go to the kernel (an interrupt
     on a cell timeout). Once the init is gone, so is everything it held (its scratch tmpfs with
-    its mount namespace): the scratch's mount point and the socket directory are removed and the
-    uid is free again."""
+    its mount namespace): the scratch's mount point, the socket directory and the kernel's cgroup
+    are removed and the uid is free again.
+
+    With a `cgroup`, the init waits (the request's "hold") until it is moved into it, then gets
+    SIGUSR1 and forks the kernel: every process of the kernel starts in its cgroup."""
 
     stdin = stdout = stderr = None
 
-    def __init__(self, server_init: int, ns_pid: int, *, lease: UidLease, scratch: Path, sockets: Path):
+    def __init__(self, server_init: int, ns_pid: int, *, lease: UidLease, scratch: Path, sockets: Path,
+                 cgroup: KernelCgroup | None = None):
         self.uid, self.scratch, self.sockets, self._lease = lease.uid, scratch, sockets, lease
+        self.cgroup = cgroup
         self.returncode: int | None = None
         self.pid = host_pid(ns_pid, server_init, depth=1)
         self._started = _start_time(self.pid) if self.pid else None
         self._kernel: int | None = None
         if self.pid is None or self._started is None:
             raise SandboxError(f"the forked kernel (pid {ns_pid} in the fork server) exited as it started")
+        if cgroup is not None:
+            try:
+                cgroup.add(self.pid)
+            except OSError as exc:
+                os.kill(self.pid, signal.SIGKILL)
+                raise SandboxError(f"the kernel could not be put in its cgroup: {exc}") from exc
+            os.kill(self.pid, signal.SIGUSR1)
 
     def copy_in(self, source: Path) -> None:
         copy_into(Path(source), self.pid, self._started, self.scratch, self.uid)
@@ -734,6 +915,8 @@ class ForkedSandboxProcess:
         if self._lease is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             shutil.rmtree(self.sockets, ignore_errors=True)
+            if self.cgroup is not None:
+                self.cgroup.remove()
             self._lease.release()
             self._lease = None
 

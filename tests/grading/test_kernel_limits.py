@@ -1,7 +1,7 @@
 """Per-kernel limits that hold in aggregate (issue #18, item 5), in both sandboxed launch paths:
 kernels forked by the sandboxed fork server ("forked", the grading default) and one bwrap per
-kernel ("bwrap", the fallback). Each kernel has a network namespace and a scratch tmpfs of its
-uid; each limit is shown against a classmate's kernel or an allowed action."""
+kernel ("bwrap", the fallback). Each kernel has a network namespace, a scratch tmpfs of its uid
+and a cgroup of its own; each limit is shown against a classmate's kernel or an allowed action."""
 
 import json
 import os
@@ -17,14 +17,16 @@ from grader.grading.kernels import ForkServer, KernelPool, shutdown
 from grader.grading.sandbox import ForkedSandboxProcess, Limits, Sandbox, SandboxedProcess
 
 CAN_SANDBOX = bool(shutil.which("bwrap")) and os.geteuid() == 0
+CGROUPS, NO_CGROUPS = sb.find_kernel_cgroups() if CAN_SANDBOX else (None, "no sandbox")
 pytestmark = [pytest.mark.xdist_group("sandbox"), pytest.mark.nbgrader,
               pytest.mark.skipif(not CAN_SANDBOX and not os.environ.get("CI"),
                                  reason="needs bubblewrap (apt-get install bubblewrap) and root")]
+needs_cgroups = pytest.mark.skipif(CGROUPS is None, reason=f"no cgroup per kernel here: {NO_CGROUPS}")
 MODES = {"forked": ForkedSandboxProcess, "bwrap": SandboxedProcess}
 
 
-def make_pool(mode: str) -> KernelPool:
-    sandbox = Sandbox(Limits())
+def make_pool(mode: str, limits: Limits | None = None) -> KernelPool:
+    sandbox = Sandbox(limits or Limits())
     server = ForkServer(env=dict(os.environ), sandbox=sandbox) if mode == "forked" else None
     return KernelPool(env=dict(os.environ), server=server, sandbox=sandbox)
 
@@ -171,3 +173,112 @@ print(json.dumps([big(), fill(3, 1 << 20, 'after-')]))
     for process in (big.provisioner.process, many.provisioner.process):
         assert not process.scratch.exists() or list(process.scratch.iterdir()) == []   # nothing on the host
     assert all(before[path] - after[path] < 32 * sb.MiB for path in before), (before, after)
+
+
+# --- memory and processes: a cgroup per kernel
+
+HOG = """
+import json, os
+pids, reports = [], []
+release, hold = os.pipe()
+for _ in range(3):                          # three processes, each under its own RLIMIT_AS
+    report, done = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(hold)
+        try:
+            block = b'x' * (1 << 30)        # a GiB, every page touched
+            os.write(done, b'held')
+        except MemoryError:
+            os.write(done, b'MemoryError')
+        os.read(release, 1)                 # keep it until all three have tried
+        os._exit(0)
+    os.close(done)
+    pids.append(pid)
+    reports.append(report)
+seen = [os.read(report, 20).decode() or 'killed' for report in reports]
+os.close(hold)
+print(json.dumps([seen, [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]]))
+"""
+
+
+@needs_cgroups
+def test_a_kernels_processes_together_are_held_to_its_memory(kernels):
+    hog, classmate = kernels(2)
+    assert hog.provisioner.process.cgroup is not None
+    seen, statuses = out_json(hog, HOG)
+    held = [report == "held" and status == 0 for report, status in zip(seen, statuses)]
+    assert held.count(True) < 3 and -9 in statuses, (seen, statuses)    # the kernel's OOM killer
+    assert run_code(hog, "print('alive')") == ("alive\n", None)
+    out = out_json(classmate, "import json; block = b'x' * (1 << 30); print(json.dumps(len(block)))")
+    assert out == 1 << 30                                       # control: a GiB is fine for one process
+
+
+FORK_BOMB = """
+import os, time
+children = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        children += 1
+except OSError as exc:
+    print(children, exc.errno)
+"""
+
+
+@needs_cgroups
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_fork_bomb_is_held_to_the_kernels_process_limit(mode):
+    pool = make_pool(mode, Limits(processes=256, kernel_processes=24))     # RLIMIT_NPROC would allow 256
+    bomber = classmate = None
+    try:
+        bomber = pool.take("python3", prestart_next=False)
+        classmate = pool.take("python3", prestart_next=False)
+        out, error = run_code(bomber, FORK_BOMB)
+        children, errno = map(int, out.split())
+        assert error is None and errno == 11 and 0 < children < 24          # EAGAIN at pids.max
+        out, error = run_code(classmate, "import threading, subprocess\n"
+                                         "ts = [threading.Thread(target=lambda: None) for _ in range(8)]\n"
+                                         "[t.start() for t in ts]; [t.join() for t in ts]\n"
+                                         "print(subprocess.run(['echo', 'fine'], capture_output=True, text=True).stdout)")
+        assert (out, error) == ("fine\n\n", None)
+    finally:
+        for km in (bomber, classmate):
+            if km is not None:
+                shutdown(km)
+        pool.close()
+
+
+@needs_cgroups
+def test_each_kernel_and_all_it_starts_are_in_its_cgroup_which_goes_with_it(pool):
+    km = pool.take("python3", prestart_next=False)
+    process = km.provisioner.process
+    try:
+        out, error = run_code(km, "import subprocess; print(subprocess.run(['cat', '/proc/self/cgroup'], "
+                                  "capture_output=True, text=True).stdout)")
+        assert error is None and f"/grader-kernel-{process.uid}\n" in out
+        members = {int(pid) for d in process.cgroup.dirs for pid in (d / "cgroup.procs").read_text().split()}
+        assert process.command_pid() in members
+    finally:
+        shutdown(km)
+    assert not any(d.exists() for d in process.cgroup.dirs)
+
+
+def test_without_cgroups_kernels_keep_their_rlimits_and_support_says_so(monkeypatch):
+    monkeypatch.setattr(sb, "find_kernel_cgroups", lambda: (None, "not writable"))
+    assert "no cgroup per kernel (not writable)" in sb.support().message
+    pool = make_pool("forked")
+    try:
+        km = pool.take("python3", prestart_next=False)
+        try:
+            assert km.provisioner.process.cgroup is None
+            assert run_code(km, "print(open('/proc/self/cgroup').read().count('grader-kernel'))") == ("0\n", None)
+        finally:
+            shutdown(km)
+    finally:
+        pool.close()
+    monkeypatch.undo()
+    monkeypatch.setattr(sb.os, "geteuid", lambda: 1000)
+    assert sb.find_kernel_cgroups() == (None, "not root")
