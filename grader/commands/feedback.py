@@ -11,8 +11,14 @@ def run(args):
     from grader.feedback import write_feedback
     from grader.grading.config import effective_config, load_bank_if_any
 
-    written = write_feedback(effective_config(args.course), args.assignment,
-                             bank=load_bank_if_any(args.bank), students=args.student)
+    from grader.errors import GraderError
+    from grader.grading.stale import refusal, stale_grades
+
+    config, bank = effective_config(args.course), load_bank_if_any(args.bank)
+    stale = stale_grades(config, bank, args.assignment, args.student)
+    if stale:
+        raise GraderError(refusal(stale, args.assignment, "feedback"))
+    written = write_feedback(config, args.assignment, bank=bank, students=args.student)
     folder = paths_of(args.course).feedback("<student>", args.assignment)
     print(f"wrote {len(written)} feedback page(s): {folder}/<notebook>.html "
           f"(nbgrader's feedback files; `nbgrader release_feedback {args.assignment}` delivers them)")

@@ -25,7 +25,13 @@ def run(args):
     from grader.grading.mode import describe_modes
     from grader.report import WHOLE_GRADEBOOK_CSV, write_reports
 
+    from grader.errors import GraderError
+    from grader.grading.stale import refusal, stale_grades
+
     bank = load_bank_if_any(args.bank)
+    stale = stale_grades(effective_config(args.course), bank, args.assignment)
+    if stale:
+        raise GraderError(refusal(stale, args.assignment, "report"))
     title = bank.assignments[args.assignment].title if bank and args.assignment in bank.assignments else None
     result = write_reports(effective_config(args.course), args.assignment, title=title)
     print_item_analysis(result)

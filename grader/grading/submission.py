@@ -169,6 +169,19 @@ def read_submission(root: Path, student: str, assignment: str, notebooks: list[s
     return submission, files
 
 
+def submission_time(root: Path, student: str, assignment: str) -> datetime | None:
+    """The time in root/<student>/<assignment>/timestamp.txt, read as read_submission reads it;
+    None when there is none or it cannot be read."""
+    try:
+        folder = open_folder(root, student, assignment)
+    except (Refused, OSError):
+        return None
+    try:
+        return _timestamp(folder, [])
+    finally:
+        os.close(folder)
+
+
 def _timestamp(folder: int, skipped: list[str]) -> datetime | None:
     """nbgrader's timestamp.txt, as its CourseDirectory.get_existing_timestamp reads it, but never
     followed, never blocking, and a bad one is a reason, not a crash of the whole run."""
