@@ -174,14 +174,17 @@ def changes_since_release(course: Path, bank, assignment_ids) -> list[Change]:
 
 
 def refuse_regrades(changes: list[Change], command: str) -> None:
-    """Raise a GraderError listing every change that would regrade released work."""
-    regrades = [change for change in changes if not change.wording_only]
+    """Raise a GraderError listing every change that would regrade submitted work. A change to an
+    assignment no one has handed in yet regrades nothing: it is allowed (the caller says so)."""
+    regrades = [change for change in changes if not change.wording_only and change.submissions]
     if regrades:
         lines = "\n  ".join(change.describe() for change in regrades)
+        steps = ("`python -m grader render --force`, then `python -m grader release --force`" if command != "render"
+                 else "`python -m grader render --force` (then `release --force`)")
         raise GraderError(
             f"released problems changed; nothing was written:\n  {lines}\n"
-            f"Run `python -m grader {command} --force` to release and regrade on the new spec, "
-            f"or give each changed problem a new id (the released one stays as it was).")
+            f"Run {steps} to release on the new spec, then `python -m grader grade` to regrade those "
+            f"submissions, or give each changed problem a new id (the released one stays as it was).")
 
 
 # --- what each student was given (per-student assignments) ---------------------------------------

@@ -8,10 +8,9 @@ def add_arguments(parser):
 
 def run(args):
     from grader.course import paths_of
+    from grader.errors import GraderError
     from grader.feedback import write_feedback
     from grader.grading.config import effective_config, load_bank_if_any
-
-    from grader.errors import GraderError
     from grader.grading.stale import refusal, stale_grades
 
     config, bank = effective_config(args.course), load_bank_if_any(args.bank)

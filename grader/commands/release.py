@@ -52,11 +52,17 @@ def run(args):
         print(f"release/ is in sync with source/ for {len(assignment_ids)} assignment(s); no leaks"
               + ("; release-students/ checked too" if (args.course / "release-students").is_dir() else ""))
         return 0
+    stale_sources = _sources_behind_the_bank(args.course, bank, assignment_ids)
+    if stale_sources:
+        from grader.errors import GraderError
+        raise GraderError(f"source/ was rendered from an older questions.yaml ({', '.join(stale_sources)}); "
+                          f"nothing was released: run `python -m grader render"
+                          f"{' --force' if any(not c.wording_only for c in changes) else ''}` first")
     changed = release(args.course, bank, assignment_ids)
     for path in changed:
         print(f"wrote {path.relative_to(args.course)}")
     for change in changes:
-        print(("forced: " if not change.wording_only else "") + change.describe())
+        print(("" if change.wording_only else "forced: " if change.submissions else "notice: ") + change.describe())
     for assignment_id in assignment_ids:
         write_record(args.course, bank, assignment_id)
     for path in orphans:
@@ -67,6 +73,13 @@ def run(args):
         for assignment_id in assignment_ids:
             release_students(args, bank, assignment_id)
     return 0
+
+
+def _sources_behind_the_bank(course, bank, assignment_ids) -> list[str]:
+    """The source notebooks `render` would change now (release copies source/, so they would not be released)."""
+    from grader.render import out_of_date, render_bank
+
+    return [str(path.relative_to(course)) for path in out_of_date(render_bank(bank, course, assignment_ids))]
 
 
 def release_students(args, bank, assignment_id):

@@ -20,13 +20,12 @@ def print_item_analysis(result, console=None):
 
 
 def run(args):
+    from grader.errors import GraderError
     from grader.files import write_atomic
     from grader.grading.config import effective_config, load_bank_if_any
     from grader.grading.mode import describe_modes
-    from grader.report import WHOLE_GRADEBOOK_CSV, write_reports
-
-    from grader.errors import GraderError
     from grader.grading.stale import refusal, stale_grades
+    from grader.report import WHOLE_GRADEBOOK_CSV, write_reports
 
     bank = load_bank_if_any(args.bank)
     stale = stale_grades(effective_config(args.course), bank, args.assignment)

@@ -80,7 +80,7 @@ def test_a_parameter_change_is_refused_with_the_affected_count(course):
         assert done.returncode == 2, done.stdout
         assert "fixture-a/conv-out: its parameters, answer, rule or points changed since release" in done.stderr
         assert "2 submissions would be graded on the new spec" in done.stderr
-        assert f"`python -m grader {command} --force`" in done.stderr
+        assert "`python -m grader render --force`" in done.stderr and "`python -m grader grade`" in done.stderr
     assert _tree(course) == before
     validate = _grader(course, "validate")
     assert validate.returncode == 1 and "fixture-a/conv-out" in validate.stderr
@@ -95,6 +95,27 @@ def test_a_forced_release_is_explicit_and_becomes_the_new_record(course):
     assert "forced: fixture-a/conv-out" in forced.stdout
     again = _grader(course, "release", "--assignment", ASSIGNMENT)
     assert again.returncode == 0 and "forced" not in again.stdout
+
+
+def test_a_forced_release_of_a_bank_not_yet_rendered_is_refused_and_says_to_render(course):
+    _edit_bank(course, "credit: 0.25", "credit: 0.5")
+    before = _tree(course)
+    forced = _grader(course, "release", "--assignment", ASSIGNMENT, "--force")
+    assert forced.returncode == 2
+    assert "source/ was rendered from an older questions.yaml" in forced.stderr
+    assert "`python -m grader render --force` first" in forced.stderr
+    assert _tree(course) == before
+
+
+def test_a_numbers_fix_before_anyone_handed_in_passes_with_a_notice(course):
+    for student in ("s1", "s2"):
+        shutil.rmtree(course / "submitted" / student)
+    _edit_bank(course, "W: {int: [40, 64]}", "W: {int: [40, 80]}")
+    assert _grader(course, "render", "--assignment", ASSIGNMENT).returncode == 0
+    done = _grader(course, "release", "--assignment", ASSIGNMENT)
+    assert done.returncode == 0, done.stderr
+    assert "notice: fixture-a/conv-out: its parameters, answer, rule or points changed since release; " \
+           "0 submissions would be graded on the new spec" in done.stdout
 
 
 def test_a_wording_fix_changes_no_numbers_and_passes(course):
