@@ -176,12 +176,37 @@ def multichoice_question(problem, variant):
 
 # --- Cloze (tables and arrays) -----------------------------------------------------------------
 
-_CLOZE_SPECIAL = str.maketrans({ch: "\\" + ch for ch in '\\}#~/"'})
+# How Moodle reads a Cloze field back (qtype_multianswer_extract_question, on import and on save):
+# an answer ends at the first ~ # or } not preceded by \ & or &amp; (so entities such as &#35;
+# can stand in an answer), a feedback at the first ~ or } not preceded by \; then each is
+# html_entity_decode()d once (ENT_QUOTES) and only \} and \# are turned into } and # (a \/ or \~
+# stays as written, backslash included). The feedback is stored as HTML; an answer is plain text
+# (a short answer is matched with * as a wildcard and \* as a literal star).
+# So what Moodle needs is entities, decoded exactly once, for its separators and for &.
+_CLOZE_FEEDBACK_SEPARATORS = str.maketrans({"~": "&#126;", "}": "&#125;"})
+_CLOZE_ANSWER_SPECIAL = str.maketrans({"&": "&#38;", "~": "&#126;", "#": "&#35;", "}": "&#125;", "*": "&#92;*"})
 
 
-def cloze_text(text):
-    """Feedback or answer text inside a Cloze field: HTML-escaped, Cloze's specials backslashed."""
-    return html.escape(str(text), quote=False).translate(_CLOZE_SPECIAL)
+def cloze_feedback(text):
+    """Plain-text feedback inside a Cloze field, so that Moodle stores the HTML that shows `text`.
+
+    The HTML (`text` escaped, a backslash as &#92; so that Moodle's \\} and \\# replacement cannot
+    touch it) has every & escaped once more, because Moodle decodes entities once before storing it,
+    and ~ and } written as entities, because they would end the feedback."""
+    shown = html.escape(str(text), quote=False).replace("\\", "&#92;")
+    return shown.replace("&", "&amp;").translate(_CLOZE_FEEDBACK_SEPARATORS)
+
+
+def cloze_answer(problem, text):
+    """A text answer inside a Cloze field (SHORTANSWER, MULTICHOICE) that Moodle reads back as `text`:
+    & ~ # } as entities, * as \\* (a literal star for the short-answer matcher). A backslash cannot be
+    written so that Moodle keeps it before } or # (it decodes entities before replacing \\} and \\#):
+    such an answer is refused."""
+    text = str(text)
+    if "\\" in text:
+        raise ExportError(f"problem '{problem.id}': the answer {text!r} has a backslash, which a Moodle Cloze "
+                          f"answer cannot hold as written")
+    return text.translate(_CLOZE_ANSWER_SPECIAL)
 
 
 def cloze_numerical(problem, rule, expected, wrong, weight=1):
@@ -194,7 +219,7 @@ def cloze_numerical(problem, rule, expected, wrong, weight=1):
         percent = _percent_or_refuse(problem, misconception.credit, f"misconception '{misconception.id}'")
         centre, tolerance = nominal_tolerance(rule, value)
         parts.append(f"%{percent}%{number_text(centre)}:{number_text(tolerance)}"
-                     f"#{cloze_text(misconception.feedback)}")
+                     f"#{cloze_feedback(misconception.feedback)}")
     return "{" + f"{weight}:NUMERICAL:" + "~".join(parts) + "}"
 
 
@@ -209,7 +234,7 @@ def _cloze_boolean(problem, expected, wrong, weight):
             parts.append(f"{option}")
         else:
             percent = _percent_or_refuse(problem, match.credit, f"misconception '{match.id}'")
-            parts.append(f"%{percent}%{option}#{cloze_text(match.feedback)}")
+            parts.append(f"%{percent}%{option}#{cloze_feedback(match.feedback)}")
     return "{" + f"{weight}:MULTICHOICE:" + "~".join(parts) + "}"
 
 
@@ -229,7 +254,7 @@ def _cell_field(problem, cell, wrong, weight):
     if _is_number(cell):
         return cloze_numerical(problem, rule_for(problem.compare, cell), cell, wrong, weight)
     if isinstance(cell, str):
-        return "{" + f"{weight}:SHORTANSWER:={cloze_text(cell)}#Correct." + "}"
+        return "{" + f"{weight}:SHORTANSWER:={cloze_answer(problem, cell)}#Correct." + "}"
     if isinstance(cell, (tuple, list)) and cell and all(_is_number(item) for item in cell):
         share = weight // len(cell)
         fields = []

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from conftest import ROOT, VARIANTS, run_cli
 from lxml import etree
-from quiz_rules import MOODLE_GRADE_PERCENTS, cloze_fields, moodle_choice_grade, moodle_numerical_grade
+from quiz_rules import (
+    MOODLE_GRADE_PERCENTS,
+    cloze_fields,
+    moodle_choice_grade,
+    moodle_cloze_extract,
+    moodle_numerical_grade,
+    moodle_shortanswer_accepts,
+    shown_text,
+)
 
 from grader.bank import load_bank
 from grader.kinds import grade_answer
@@ -142,6 +150,58 @@ def test_cloze_fields_accept_every_expected_cell_and_reject_misconception_cells(
             weights = [weight for weight, _, _ in fields]
             assert sum(weights) == len(expected) * len(problem.table.columns) * max(weights)
     assert checked > 200
+
+
+def test_cloze_feedback_reads_as_written_once_moodle_has_parsed_it(exports, bank):
+    """What a student reads under a Cloze box is the misconception's own feedback, character for
+    character, once Moodle's parser has cut the field and decoded it (no stray backslash in ∂L/∂w)."""
+    shown = []
+    for problem, _values, _expected, question in questions(exports, bank, "cloze"):
+        written = {"Correct."} | {m.feedback for m in problem.misconceptions}
+        text, fields = moodle_cloze_extract(question.findtext("questiontext/text"))
+        assert "{#%d}" % len(fields) in text and not any(f"{{{w}:" in text for w, _, _ in fields), problem.id
+        for _weight, _kind, answers in fields:
+            for _fraction, _answer, _tolerance, feedback in answers:
+                if feedback:
+                    assert shown_text(feedback) in written, (problem.id, feedback)
+                    shown.append(shown_text(feedback))
+    assert sum("/" in text for text in shown) >= 20     # the texts that showed "∂L\\/∂w" before
+
+
+HOSTILE_TEXTS = ["∂L/∂w = (p̂ − y)/B", "s_{t−1} ~ h_{t−1}", "a } b # c ~ d", "x \\} y \\# z \\ w \\/ v \\",
+                 "<b>not bold</b> & &amp; &lt; &#126; \"quoted\" 'single'", "50 % * 2 = 100 %", "end with \\"]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_a_cloze_feedback_of_any_text_is_shown_as_that_text(text):
+    from grader.export.moodle import cloze_feedback
+
+    field = "{1:NUMERICAL:=1:0#Correct.~%50%2:0#" + cloze_feedback(text) + "~%0%3:0#after}"
+    _, [(_weight, _kind, answers)] = moodle_cloze_extract(f"<p>before</p><td>{field}</td><p>after {{x}}</p>")
+    assert [(fraction, answer) for fraction, answer, _, _ in answers] == [(1.0, "1"), (0.5, "2"), (0.0, "3")]
+    assert shown_text(answers[1][3]) == text
+    assert shown_text(answers[2][3]) == "after"
+
+
+@pytest.mark.parametrize("text", [t for t in HOSTILE_TEXTS if "\\" not in t] + ["*", "a*b", "same"])
+def test_a_cloze_short_answer_of_any_text_accepts_exactly_that_text(text):
+    from grader.export.moodle import cloze_answer, cloze_feedback
+
+    problem = type("P", (), {"id": "p"})
+    field = "{1:SHORTANSWER:=" + cloze_answer(problem, text) + "#" + cloze_feedback("right") + "~*#wrong}"
+    _, [(_weight, _kind, answers)] = moodle_cloze_extract(field)
+    (fraction, pattern, _, feedback), (_, star, _, _) = answers
+    assert (fraction, shown_text(feedback), star) == (1.0, "right", "*")
+    assert moodle_shortanswer_accepts(pattern, text)
+    assert not moodle_shortanswer_accepts(pattern, text + "x") and not moodle_shortanswer_accepts(pattern, "x" + text)
+
+
+def test_a_cloze_short_answer_with_a_backslash_is_refused():
+    from grader.export.common import ExportError
+    from grader.export.moodle import cloze_answer
+
+    with pytest.raises(ExportError, match="problem 'p'.*backslash"):
+        cloze_answer(type("P", (), {"id": "p"}), "a\\}b")
 
 
 def test_prompts_keep_their_latex_for_moodles_tex_filter(exports):
