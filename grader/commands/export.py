@@ -29,10 +29,10 @@ def run(args):
     bank = load_bank(args.bank)
     selection = select(bank, args.assignment, _problem_ids(args.problems))
     if args.format == "moodle":
-        from grader.export.moodle import export_moodle
+        from grader.export.moodle import export_moodle, marks_note
 
-        data, exported, skipped = export_moodle(bank, selection, args.variants)
-        notes = []
+        data, exported, skipped, marks_off = export_moodle(bank, selection, args.variants)
+        notes = [marks_note(marks_off)] if marks_off else []
     else:
         from grader.export.qti import export_qti
 

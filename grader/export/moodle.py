@@ -22,12 +22,19 @@ A Moodle quiz draws one variant per student with a "random question" from the ca
   notebook grades the array as a whole.
 - function -> skipped: Moodle cannot run a student's Python function.
 
+A Cloze question's mark is the sum of its fields' weights, whole numbers (`cloze_cell_weight`): every
+cell or entry weighs the same, and the mark is the problem's points where equal whole weights can add
+up to them; elsewhere (2 points over 3 boxes) the export says which problems carry another mark.
+A quiz grades with its slot's mark in any case, which the teacher sets (a random-question slot
+starts at 1).
+
 Prompts are HTML with their LaTeX kept as Moodle's TeX and MathJax filters read it: display math
 in $$…$$, inline math in \\(…\\).
 """
 
 import html
 import math
+import re
 
 from lxml import etree
 
@@ -265,6 +272,40 @@ def _cell_field(problem, cell, wrong, weight):
     raise Skip(f"a table cell of type {type(cell).__name__} has no Cloze field")
 
 
+def cloze_cell_weight(points, cells, tuple_lengths):
+    """The weight of each of `cells` table cells or array entries: the same for every cell, a whole
+    number (Moodle reads only digits there), and a tuple cell's weight splits evenly over its entries.
+
+    Moodle makes a Cloze question's mark the sum of its weights (its XML import ignores <defaultgrade>
+    for Cloze), so the weight is points/cells when that is whole and splits over every tuple: the mark
+    is then the problem's points. Otherwise no whole weights are both equal and sum to the points (2
+    points over 3 boxes); equal weights keep every box's share of the grade, so the smallest whole ones
+    are used and the question's mark differs from the points (`export_moodle` lists it). A quiz gives
+    the mark of its slot, not the question's own, so the grades are right once the slot says the points.
+    """
+    unit = math.lcm(1, *tuple_lengths)
+    if points == int(points) and int(points) % cells == 0 and (int(points) // cells) % unit == 0:
+        return int(points) // cells
+    return unit
+
+
+_FIELD_WEIGHT = re.compile(r"\{(\d+):(?:NUMERICAL|MULTICHOICE|SHORTANSWER):")
+
+
+def cloze_mark(question):
+    """A Cloze question's mark in Moodle: the sum of its fields' weights."""
+    return sum(int(weight) for weight in _FIELD_WEIGHT.findall(question.findtext("questiontext/text")))
+
+
+def marks_note(marks_off):
+    """One line for the export's output: the problems whose Cloze questions' own mark is not their points."""
+    listed = "; ".join(f"{problem_id}: {', '.join(map(str, marks))} (points {number_text(points)})"
+                       for problem_id, points, marks in marks_off)
+    return (f"Moodle makes a Cloze question's mark the sum of its boxes' whole-number weights, so these keep one "
+            f"weight per box and a mark that is not their points: {listed}. A quiz gives a question the mark of "
+            f"its slot: set each slot's mark to the problem's points (a random-question slot starts at 1)")
+
+
 def _tuple_lengths(cells):
     return [len(value) for _, _, value in cells if isinstance(value, (tuple, list))]
 
@@ -274,7 +315,7 @@ def cloze_table_question(problem, variant):
     wrong_tables = [(m, table_cells(problem, variant.values, value))
                     for m, value in misconception_values(problem, variant.values)
                     if isinstance(value, (list, tuple)) and len(value) == len(variant.expected)]
-    weight = math.lcm(1, *_tuple_lengths(cells))
+    weight = cloze_cell_weight(problem.points, len(cells), _tuple_lengths(cells))
     columns = problem.table.columns
     rows = {}
     for index, (label, _column, value) in enumerate(cells):
@@ -299,11 +340,12 @@ def cloze_array_question(problem, variant):
     wrong = [(m, np.asarray(value)) for m, value in misconception_values(problem, variant.values)
              if np.shape(value) == expected.shape]
     width = expected.shape[-1] if expected.ndim else 1
+    weight = cloze_cell_weight(problem.points, expected.size, [])
     rows = []
     for index in np.ndindex(*expected.shape[:-1]) if expected.ndim > 1 else [()]:
         label = "[" + ", ".join([*map(str, index), ":"]) + "]" if expected.ndim > 1 else ""
         fields = [cloze_numerical(problem, rule, expected[index + (j,)] if expected.ndim else expected[()],
-                                  [(m, value[index + (j,)]) for m, value in wrong])
+                                  [(m, value[index + (j,)]) for m, value in wrong], weight)
                   for j in range(width)]
         rows.append(f"<tr><th>{label}</th>" + "".join(f"<td>{field}</td>" for field in fields) + "</tr>")
     grid = f'<p>Shape {expected.shape}: one box per entry.</p><table class="generaltable">{"".join(rows)}</table>'
@@ -332,9 +374,10 @@ def _category(course, assignment_id, problem_id):
 
 
 def export_moodle(bank, selection, count):
-    """(XML bytes, exported problem ids, [(skipped problem id, reason)])."""
+    """(XML bytes, exported problem ids, [(skipped problem id, reason)],
+    [(problem id, points, sorted Cloze marks)] where a variant's Cloze mark is not the points)."""
     quiz = etree.Element("quiz")
-    exported, skipped = [], []
+    exported, skipped, marks_off = [], [], []
     for assignment_id, problem in selection.items:
         convert = MOODLE_BY_KIND[problem.kind]
         try:
@@ -346,5 +389,8 @@ def export_moodle(bank, selection, count):
         quiz.append(_category(bank.course, assignment_id, problem.id))
         quiz.extend(questions)
         exported.append(problem.id)
+        marks = sorted({cloze_mark(q) for q in questions if q.get("type") == "cloze"})
+        if any(mark != problem.points for mark in marks):
+            marks_off.append((problem.id, problem.points, marks))
     data = etree.tostring(quiz, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return data, exported, skipped
+    return data, exported, skipped, marks_off

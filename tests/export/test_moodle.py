@@ -1,7 +1,10 @@
 """Moodle XML of the whole shipped bank, graded back through Moodle's documented rules."""
 
+import contextlib
+import io
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from quiz_rules import (
     cloze_fields,
     moodle_choice_grade,
     moodle_cloze_extract,
+    moodle_cloze_mark,
     moodle_numerical_grade,
     moodle_shortanswer_accepts,
     shown_text,
@@ -25,15 +29,23 @@ pytestmark = pytest.mark.xdist_group("export-moodle")
 
 
 @pytest.fixture(scope="module")
-def exports(bank, tmp_path_factory):
-    """{assignment id: parsed <quiz>} for every assignment of the shipped bank."""
+def runs(bank, tmp_path_factory):
+    """{assignment id: (parsed <quiz>, what the command printed)} for every assignment of the shipped bank."""
     folder = tmp_path_factory.mktemp("moodle")
-    parsed = {}
+    found = {}
     for assignment in bank.assignments:
         out = folder / f"{assignment}.xml"
-        assert run_cli("export", "moodle", assignment, "--variants", VARIANTS, "--out", out) == 0
-        parsed[assignment] = etree.parse(str(out)).getroot()
-    return parsed
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert run_cli("export", "moodle", assignment, "--variants", VARIANTS, "--out", out) == 0
+        found[assignment] = (etree.parse(str(out)).getroot(), printed.getvalue())
+    return found
+
+
+@pytest.fixture(scope="module")
+def exports(runs):
+    """{assignment id: parsed <quiz>} for every assignment of the shipped bank."""
+    return {assignment: quiz for assignment, (quiz, _) in runs.items()}
 
 
 def questions(exports, bank, qtype):
@@ -150,6 +162,54 @@ def test_cloze_fields_accept_every_expected_cell_and_reject_misconception_cells(
             weights = [weight for weight, _, _ in fields]
             assert sum(weights) == len(expected) * len(problem.table.columns) * max(weights)
     assert checked > 200
+
+
+def _boxes(problem, expected):
+    """(number of cells or entries, lengths of the tuple cells) of a variant's answer."""
+    if problem.kind == "array":
+        return np.asarray(expected).size, []
+    cells = [row[column] if isinstance(row, dict) else dict(zip(problem.table.columns, row))[column]
+             for row in expected for column in problem.table.columns]
+    return len(cells), [len(cell) for cell in cells if isinstance(cell, (tuple, list))]
+
+
+def test_every_variant_is_worth_its_points_where_whole_equal_weights_can_say_so(runs, bank):
+    """A Cloze question's mark in Moodle is the sum of its weights (whole numbers; <defaultgrade> is not
+    read for Cloze). Every box weighs the same; where equal whole weights can add up to the problem's
+    points, every variant's mark is its points; where they cannot (2 points over 3 boxes), the export
+    says so, naming the problem and its marks, and no box loses its weight."""
+    exact, listed = set(), set()
+    for quiz, printed in runs.values():
+        note = next((line for line in printed.splitlines() if "Cloze question's mark" in line), "")
+        for question in quiz.iter("question"):
+            if question.get("type") in ("category", None):
+                continue
+            problem_id, key = question.findtext("name/text").split()
+            problem = bank.problems[problem_id]
+            if question.get("type") != "cloze":
+                assert float(question.findtext("defaultgrade")) == problem.points, problem_id
+                continue
+            text = question.findtext("questiontext/text")
+            mark, weights = moodle_cloze_mark(text), [weight for weight, _, _ in cloze_fields(text)]
+            assert min(weights) >= 1, problem_id
+            assert problem.kind == "table" or len(set(weights)) == 1, problem_id
+            cells, tuples = _boxes(problem, draw_answer(bank, problem, quiz, key))
+            points = int(problem.points)
+            if points % cells == 0 and all((points // cells) % length == 0 for length in tuples):
+                assert mark == problem.points, (problem_id, key, mark)
+                exact.add(problem_id)
+            else:
+                said = re.search(re.escape(problem_id) + r": ([0-9, ]+) \(points ([0-9.]+)\)", note)
+                assert mark != problem.points and said, (problem_id, key, mark, note)
+                assert str(mark) in said.group(1).split(", ") and float(said.group(2)) == problem.points
+                listed.add(problem_id)
+    assert len(exact) >= 5 and len(listed) >= 5 and not exact & listed
+
+
+def draw_answer(bank, problem, quiz, key):
+    assignment = next(c.findtext("category/text").split("/")[3] for c in quiz.iter("question")
+                      if c.get("type") == "category")
+    return problem.answer.evaluate(draw(bank, problem, assignment, key))
 
 
 def test_cloze_feedback_reads_as_written_once_moodle_has_parsed_it(exports, bank):
