@@ -21,7 +21,8 @@ from test_inert_outputs import NOTHING_LIVE, Page, formgrader_page, live_student
 from grader.grading import grade_assignment
 from grader.grading.config import effective_config
 from grader.grading.reasons import OUT_OF_TIME_REASON
-from grader.protocol import OUT_OF_TIME
+from grader.grading.sandbox import support
+from grader.protocol import KERNEL_DIED, OUT_OF_TIME
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("security")]
 
@@ -65,6 +66,66 @@ from IPython.display import HTML, Javascript, SVG, display
 display(HTML("<script>document.title='pwned'</script><img src=x onerror=alert(1)>"))
 display(Javascript("alert('pwned')"))
 display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'))
+''', {}),
+    "disk-bomb": ("filling the disk from the kernel", '''
+import os
+_written = 0
+for _where in (".", "/tmp"):
+    try:
+        with open(os.path.join(_where, "fill.bin"), "wb") as _fill:
+            for _ in range(300):
+                _fill.write(b"x" * (1 << 20))
+                _written += 1
+    except OSError as _exc:
+        print("DISK-LIMIT", _where, type(_exc).__name__)
+print("DISK-WROTE-MiB", _written)
+''', {}),
+    "memory-bomb": ("three children holding 1.5 GiB each", '''
+import os, time
+_children = []
+for _ in range(3):
+    _pid = os.fork()
+    if _pid == 0:
+        _block = bytearray(1536 << 20)
+        for _i in range(0, len(_block), 4096):
+            _block[_i] = 1
+        time.sleep(3)
+        os._exit(0)
+    _children.append(_pid)
+_survived = sum(os.waitpid(_pid, 0)[1] == 0 for _pid in _children)
+print("MEMORY-CHILDREN-SURVIVED", _survived)
+''', {}),
+    "fork-bomb": ("forking without end", '''
+import os, time
+_forks = 0
+try:
+    for _ in range(1000):
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        _forks += 1
+except OSError as _exc:
+    print("FORK-LIMIT", type(_exc).__name__)
+print("FORKS", _forks)
+''', {}),
+    "net-a-listener": ("a kernel serving its classmates on loopback and an abstract socket", '''
+import socket, time
+_tcp = socket.socket(); _tcp.bind(("127.0.0.1", 47321)); _tcp.listen()
+_unix = socket.socket(socket.AF_UNIX); _unix.bind("\\0elen521-classmates"); _unix.listen()
+time.sleep(8)
+''', {}),
+    "net-b-prober": ("a kernel looking for a classmate's kernel", '''
+import socket, time
+_reached = set()
+for _ in range(40):
+    for _family, _address in ((socket.AF_INET, ("127.0.0.1", 47321)), (socket.AF_UNIX, "\\0elen521-classmates")):
+        try:
+            socket.socket(_family).connect(_address)
+            _reached.add(str(_address))
+        except OSError:
+            pass
+    time.sleep(0.2)
+print("REACHED", sorted(_reached))
 ''', {}),
 }
 RIGHT_ANSWERS = {"dangling-and-fifo", "dev-zero-and-huge"}    # answer right: their points must survive
@@ -207,3 +268,31 @@ def test_no_live_markup_reaches_the_ta_s_formgrader_page(graded):
     assert "pwned" not in " ".join(script for _, script in page.scripts)
     text = (_autograded(graded, "live-markup") / f"{ASSIGNMENT}.ipynb").read_text()
     assert not {"application/javascript", "text/html", "image/svg+xml"} & set(text.split('"'))
+
+
+def _errors(graded, student) -> list[str]:
+    nb = nbformat.read(_autograded(graded, student) / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return [o.ename for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"]
+
+
+def _printed(graded, student) -> str:
+    nb = nbformat.read(_autograded(graded, student) / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return "".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
+
+
+@pytest.mark.skipif(not SANDBOXED, reason="the kernel's limits are the sandbox's (docs/sandbox.md)")
+def test_bombs_meet_the_kernel_s_limits_and_classmates_are_graded(graded):
+    disk = _printed(graded, "disk-bomb")
+    assert "DISK-LIMIT . " in disk and "DISK-LIMIT /tmp " in disk
+    assert int(disk.split("DISK-WROTE-MiB ")[1].split()[0]) < 2 * 64 + 1
+    memory = _printed(graded, "memory-bomb")
+    if (Path("/sys/fs/cgroup/memory").is_dir() or Path("/sys/fs/cgroup/cgroup.controllers").is_file()) and \
+            "cgroup per kernel" in support().message:
+        if "MEMORY-CHILDREN-SURVIVED" in memory:
+            assert int(memory.split("MEMORY-CHILDREN-SURVIVED ")[1].split()[0]) < 3
+        else:               # the out-of-memory killer chose the kernel itself: its cell is marked
+            assert KERNEL_DIED in _errors(graded, "memory-bomb")
+    forks = _printed(graded, "fork-bomb")
+    assert "FORK-LIMIT" in forks and int(forks.split("FORKS ")[1].split()[0]) < 64
+    assert "REACHED []" in _printed(graded, "net-b-prober")
+    assert graded["scores"]["honest"] == FULL
