@@ -10,6 +10,10 @@ GRADER_RESULT lines the hidden tests printed (which never hold expected values, 
 secret problems), the student's own answer cells, the names of errors in test cells, and the
 bank's titles, hints and misconception feedback. Never a test cell's code or output as a whole,
 so hidden test code cannot reach a student (unlike nbgrader's default feedback HTML).
+
+The bank's own text (the statement, hints, misconception feedback) is typeset when the page is
+built: Markdown and LaTeX as HTML with MathML (grader.math_markup), so the page needs no script
+and no network. Everything else (answers, messages, labels, the rule) is escaped text.
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +27,7 @@ from grader.course import CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.kinds.rules import band_words
+from grader.math_markup import markdown_math, markdown_math_inline
 from grader.protocol import KERNEL_DIED, OUT_OF_TIME, Role, cell_grade_id, notebook_results, problem_of
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -206,6 +211,9 @@ def _environment():
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["score"] = score_text
+    # the bank's Markdown and LaTeX (markdown-it without raw HTML, checked MathML): never a student's text
+    env.filters["markdown"] = markdown_math
+    env.filters["markdown_inline"] = markdown_math_inline
     return env
 
 

@@ -147,8 +147,9 @@ def test_each_card_shows_the_students_own_numbers_from_the_cells_they_were_grade
         pages[student] = render_page(student, "fixture-a", "Every kind", cards)
         sizes[student] = W
     assert sizes["alice"] != sizes["bob"]
-    assert f"{sizes['alice']}\\times{sizes['alice']}" in pages["alice"]
-    assert f"{sizes['bob']}\\times{sizes['bob']}" not in pages["alice"]
+    typeset = "<mn>{0}</mn><mo>×</mo><mn>{0}</mn>"            # $W\\times W$ as MathML, built with the page
+    assert typeset.format(sizes["alice"]) in pages["alice"] and "\\times" not in pages["alice"]
+    assert typeset.format(sizes["bob"]) not in pages["alice"]
     assert "BEGIN HIDDEN" not in pages["alice"] and "check(" not in pages["alice"]
 
 
@@ -191,8 +192,15 @@ def json_of(result):
 HOSTILE = "</pre><script>alert('PWNED')</script><img src=x onerror=alert('PWNED')>"
 
 
+# what the bank's Markdown becomes (markdown-it without raw HTML, images or links), and its formulas' MathML
+BANK_MARKUP = {"ul", "ol", "li", "em", "code", "table", "thead", "tbody", "tr", "th", "td", "math", "mrow", "mi", "mn",
+               "mo", "mtext", "mspace", "msub", "msup", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder",
+               "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose"}
+
+
 def live_markup(page: str) -> dict:
-    """The elements and event attributes of a page (the template itself has no script and no event)."""
+    """The elements and event attributes of a page (the template itself has no script and no event;
+    the bank's prompts add only BANK_MARKUP)."""
     from html.parser import HTMLParser
 
     class Elements(HTMLParser):
@@ -207,7 +215,7 @@ def live_markup(page: str) -> dict:
     found = Elements()
     found.feed(page)
     return {"unexpected elements": found.tags - {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p",
-                                                  "strong", "div", "span", "details", "summary", "pre"},
+                                                  "strong", "div", "span", "details", "summary", "pre"} - BANK_MARKUP,
             "events": found.events}
 
 
@@ -221,12 +229,14 @@ def test_the_page_escapes_what_a_student_wrote_and_what_a_message_echoes():
               "error": None}
     item = problem_feedback("p3", 0.0, 1.0, result, None, BANK.problems["p3"], answer=f"q3 = {HOSTILE!r}")
     item.statement, item.inputs, item.title = HOSTILE, HOSTILE, HOSTILE
+    # the bank's own text, typeset as Markdown and LaTeX: still no markup of its own
+    item.misconception_feedback, item.hints = HOSTILE, [HOSTILE, f"$\\text{{{HOSTILE}}}$"]
     student = '=HYPERLINK("http://x","y")' + HOSTILE
     page = render_page(student, "a1" + HOSTILE, HOSTILE, [item])
     assert live_markup(page) == {"unexpected elements": set(), "events": []}
     assert "<script" not in page and "<img" not in page
     text = html.unescape(page)
-    assert text.count(HOSTILE) >= 9 and student in text
+    assert text.count(HOSTILE) >= 11 and student in text
 
 
 def test_a_hostile_answer_reaches_its_page_as_text(pages):
