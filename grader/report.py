@@ -18,7 +18,9 @@ frequent misconception (from the GRADER_RESULT lines of the autograded notebooks
 
 import csv
 import io
+import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -169,27 +171,147 @@ def lms_score(value) -> str:
     return f"{round(float(value or 0.0), 2):g}"
 
 
-def lms_grade_files(grades_csv: Path, title: str) -> dict[str, bytes]:
-    """Canvas's and Moodle's gradebook CSV imports, from the assignment's nbgrader export.
+# --- Canvas' gradebook: its ids come from a gradebook export the instructor downloads once --------------
+# Canvas' gradebook import (GradebookImporter) reads a header Student, ID, [SIS User ID,] SIS Login ID,
+# [Integration ID,] [Root Account,] Section, then one column per assignment, "<title> (<Canvas id>)",
+# and skips a row whose first cell holds "Points Possible" (the assignments' points) and a row of only
+# "Muted" / "Manual Posting" cells. A student is found by ID (Canvas' user id), else by SIS User ID, else
+# by SIS Login ID, else by name; an assignment by the id in its header, else by its exact title, else a
+# new assignment is made with that title. Its export writes the same header, a Points Possible row, and
+# read-only totals after the assignments (Current Score, Final Grade, ...).
 
-    Canvas: Student, ID, SIS User ID, SIS Login ID, Section, then one column per assignment and a
-    "Points Possible" row; students are matched on the SIS ids (the nbgrader student id), and a
-    column name without a Canvas id makes a new assignment. Moodle ("Import grades from CSV"):
-    the instructor maps "ID number" or "Email address" to the user and the assignment column to
-    a grade item."""
+CANVAS_STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+CANVAS_TOTALS = re.compile(r"Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
+                           r"Override Score|Override Grade|Override Status")
+CANVAS_TITLE_AND_ID = re.compile(r"\A(.*)\s\((\d+)\)\Z", re.DOTALL)
+CANVAS_EXPORT_HELP = "in Canvas: Grades > Export > Export Entire Gradebook"
+
+
+@dataclass
+class CanvasGradebook:
+    """A gradebook CSV exported from Canvas: its students' ids and sections, and its assignment columns."""
+
+    path: Path
+    students: list[dict]        # {column of CANVAS_STUDENT_COLUMNS: value}
+    assignments: list[tuple]    # [(header "<title> (<id>)", title, Canvas id, points possible or "")]
+
+
+def _canvas_rows(path: Path) -> list[list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraderError(f"--canvas-gradebook {path}: cannot read it ({exc})") from None
+    first = text.splitlines()[0] if text.strip() else ""
+    # Canvas writes ";" instead of "," for users who ask for it (and then decimal commas).
+    delimiter = ";" if len(next(csv.reader([first], delimiter=";"))) > len(next(csv.reader([first]))) else ","
+    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(cell.strip() for cell in row)]
+
+
+def read_canvas_gradebook(path: Path) -> CanvasGradebook:
+    """The students and assignment columns of a Canvas gradebook export; GraderError if it is not one."""
+    rows = _canvas_rows(path)
+    header = rows[0] if rows else []
+    if not header or "Student" not in header[0] or "ID" not in header[1] or "SIS Login ID" not in header \
+            or "Section" not in header:
+        raise GraderError(f"--canvas-gradebook {path}: not a Canvas gradebook export (its first line should start "
+                          f"Student, ID, SIS User ID, SIS Login ID, ..., Section; {CANVAS_EXPORT_HELP})")
+    column = {name: header.index(name) for name in CANVAS_STUDENT_COLUMNS if name in header}
+    points = next((row for row in rows[1:] if "Points Possible" in row[0]), [])
+    assignments = []
+    for index in range(column["Section"] + 1, len(header)):
+        found = CANVAS_TITLE_AND_ID.match(header[index].strip())
+        if found and not CANVAS_TOTALS.search(header[index]):
+            possible = points[index].strip().replace(",", ".") if index < len(points) else ""
+            assignments.append((header[index].strip(), found.group(1).strip(), found.group(2), possible))
+    students = []
+    for row in rows[1:]:
+        cells = [cell.strip() for cell in row]
+        if "Points Possible" in cells[0] or all(re.fullmatch(r"(?i)(Muted|Manual Posting.*)?", c) for c in cells):
+            continue
+        students.append({name: cells[index] if index < len(cells) else "" for name, index in column.items()})
+    return CanvasGradebook(path, students, assignments)
+
+
+def _canvas_assignment(gradebook: CanvasGradebook, wanted: list[str], asked: bool):
+    """The assignment column whose title, id or header is one of `wanted`, None if none is, and a
+    GraderError when several are or when an asked-for one (--canvas-assignment) is not there."""
+    keys = {key.strip().casefold() for key in wanted if key}
+    found = [a for a in gradebook.assignments if {a[0].casefold(), a[1].casefold(), a[2]} & keys]
+    listed = ", ".join(a[0] for a in gradebook.assignments) or "none"
+    if len(found) > 1:
+        raise GraderError(f"--canvas-gradebook {gradebook.path}: several assignments match "
+                          f"{' or '.join(map(repr, wanted))}: {', '.join(a[0] for a in found)}; "
+                          f"name one with --canvas-assignment ID")
+    if not found and asked:
+        raise GraderError(f"--canvas-assignment {wanted[0]!r}: no such assignment in {gradebook.path} "
+                          f"(its assignments: {listed})")
+    return found[0] if found else None
+
+
+def lms_grade_files(grades_csv: Path, title: str, canvas: CanvasGradebook | None = None,
+                    assignment: str | None = None, canvas_assignment: str | None = None):
+    """({file name: bytes}, [notes]): Canvas's and Moodle's gradebook CSV imports, from the
+    assignment's nbgrader export.
+
+    Canvas: Student, ID, SIS User ID, SIS Login ID, Section, then "<title> (<Canvas id>)" and a "Points
+    Possible" row. The Canvas ids come from `canvas`, a gradebook the instructor exported from Canvas:
+    each student is its row whose SIS Login ID (case aside), else SIS User ID, is the nbgrader student
+    id, and the assignment is its column titled `canvas_assignment`, else `title` or the assignment id.
+    Without it, only what holds is written: the name, SIS Login ID = the nbgrader student id (what
+    Canvas tries after its own ID), no ID, SIS User ID or section, and the title without an id; the
+    notes say what is missing and how to get it. Moodle ("Import grades from CSV"): the instructor maps
+    "ID number" or "Email address" to the user and the assignment column to a grade item."""
     rows = list(csv.DictReader(grades_csv.open(newline="")))
     max_score = lms_score(rows[0]["max_score"]) if rows else ""
+    notes = []
 
     def name(row):
         return ", ".join(part for part in (row["last_name"], row["first_name"]) if part) or row["student_id"]
 
-    canvas = _csv_bytes(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", title],
-                        [["Points Possible", "", "", "", "", max_score]] +
-                        [[name(r), "", r["student_id"], r["student_id"], "", lms_score(r["score"])] for r in rows])
+    if canvas is None:
+        column = title
+        students = {r["student_id"]: [name(r), "", "", r["student_id"], ""] for r in rows}
+        notes.append(f"no Canvas ids: Canvas will look each student up by SIS Login ID = the nbgrader student id "
+                     f"(then by name) and the assignment by its exact title {title!r} (making a new assignment if "
+                     f"none has it); to write Canvas' student ids, sections and the assignment's id, download the "
+                     f"gradebook once ({CANVAS_EXPORT_HELP}) and pass it with --canvas-gradebook FILE")
+    else:
+        wanted = [canvas_assignment] if canvas_assignment else [title, assignment or ""]
+        found = _canvas_assignment(canvas, wanted, bool(canvas_assignment))
+        if found is None:
+            column = title
+            notes.append(f"{canvas.path} has no assignment titled {title!r} or {assignment!r} (its assignments: "
+                         f"{', '.join(a[0] for a in canvas.assignments) or 'none'}): the column has no Canvas id, "
+                         f"and importing it makes a new assignment unless one is titled exactly {title!r}; to "
+                         f"update an existing one, name it with --canvas-assignment TITLE_OR_ID")
+        else:
+            column, possible = found[0], found[3]
+            if possible and max_score and float(possible) != float(max_score):
+                notes.append(f"Canvas' {column!r} has {possible} points possible, these scores are out of "
+                             f"{max_score}: make them agree in Canvas before importing")
+        by_login, by_sis = {}, {}
+        for student in canvas.students:
+            by_login.setdefault(student.get("SIS Login ID", "").casefold(), []).append(student)
+            by_sis.setdefault(student.get("SIS User ID", ""), []).append(student)
+        students, missing = {}, []
+        for r in rows:
+            matches = by_login.get(r["student_id"].casefold()) or by_sis.get(r["student_id"]) or []
+            if len(matches) == 1:
+                students[r["student_id"]] = [matches[0].get(key, "") for key in CANVAS_STUDENT_COLUMNS]
+            else:
+                students[r["student_id"]] = [name(r), "", "", "", ""]
+                missing.append(r["student_id"])
+        if missing:
+            notes.append(f"{len(missing)} of {len(rows)} students have no row in {canvas.path} whose SIS Login ID or "
+                         f"SIS User ID is their nbgrader id, so their rows have no Canvas ids (Canvas will ask whom "
+                         f"they are): {', '.join(missing)}")
+    canvas_csv = _csv_bytes([*CANVAS_STUDENT_COLUMNS, column],
+                            [["Points Possible", "", "", "", "", max_score]] +
+                            [[*students[r["student_id"]], lms_score(r["score"])] for r in rows])
     moodle = _csv_bytes(["ID number", "Email address", "First name", "Last name", title],
                         [[r["student_id"], r["email"], r["first_name"], r["last_name"], lms_score(r["score"])]
                          for r in rows])
-    return {"canvas-grades.csv": canvas, "moodle-grades.csv": moodle}
+    return {"canvas-grades.csv": canvas_csv, "moodle-grades.csv": moodle}, notes
 
 
 def _plots(folder: Path, assignment, students, problems, table, max_points, rows):
@@ -223,11 +345,17 @@ def _plots(folder: Path, assignment, students, problems, table, max_points, rows
     write_atomic(folder / "problems.png", buffer.getvalue())
 
 
-def write_reports(config, assignment: str, title: str | None = None) -> dict:
-    """Write every report; return {name: path} and the item analysis rows. Raises GraderError
-    (writing nothing) when the gradebook has no such assignment or no submission of it."""
+def write_reports(config, assignment: str, title: str | None = None, canvas_gradebook: Path | None = None,
+                  canvas_assignment: str | None = None) -> dict:
+    """Write every report; return {name: path}, the item analysis rows and the notes on the LMS files.
+    Raises GraderError (writing nothing) when the gradebook has no such assignment or no submission of
+    it, or when `canvas_gradebook` is not a Canvas gradebook export."""
     from nbgrader.api import MissingEntry
 
+    canvas = read_canvas_gradebook(canvas_gradebook) if canvas_gradebook else None
+    if canvas is not None:   # an unknown or ambiguous --canvas-assignment stops here, before any file is written
+        _canvas_assignment(canvas, [canvas_assignment] if canvas_assignment else [title or assignment, assignment],
+                           bool(canvas_assignment))
     paths = CoursePaths(config)
     folder = paths.reports(assignment)
     with open_gradebook(config) as gb:
@@ -243,7 +371,9 @@ def write_reports(config, assignment: str, title: str | None = None) -> dict:
                           f"run `python -m grader grade {assignment}` first (no report written)")
     grade_rows = export_grades_csv(config, folder / "grades.csv", assignment)
     export_grades_csv(config, folder.parent / WHOLE_GRADEBOOK_CSV)
-    for filename, data in lms_grade_files(folder / "grades.csv", title or assignment).items():
+    lms_files, lms_notes = lms_grade_files(folder / "grades.csv", title or assignment, canvas, assignment,
+                                           canvas_assignment)
+    for filename, data in lms_files.items():
         write_atomic(folder / filename, data)
     write_atomic(folder / "problems.csv", _csv_bytes(
         ["student", *problems, "total"],
@@ -257,4 +387,4 @@ def write_reports(config, assignment: str, title: str | None = None) -> dict:
           f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"], r["variants"]]
          for r in rows]))
     _plots(folder, assignment, students, problems, table, max_points, rows)
-    return {"folder": folder, "rows": rows, "students": len(students), "grade_rows": grade_rows}
+    return {"folder": folder, "rows": rows, "students": len(students), "grade_rows": grade_rows, "lms_notes": lms_notes}

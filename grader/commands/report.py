@@ -1,8 +1,16 @@
 """python -m grader report ASSIGNMENT: grades (nbgrader, Canvas, Moodle CSV), per-problem CSV, item analysis, plots."""
 
+from pathlib import Path
+
 
 def add_arguments(parser):
     parser.add_argument("assignment", help="the nbgrader assignment id")
+    parser.add_argument("--canvas-gradebook", type=Path, metavar="FILE",
+                        help="a gradebook exported from Canvas (Grades > Export > Export Entire Gradebook): "
+                             "canvas-grades.csv takes its students' Canvas ids and sections and the assignment's id")
+    parser.add_argument("--canvas-assignment", metavar="TITLE_OR_ID",
+                        help="the Canvas assignment these grades are for, by title or id "
+                             "(default: the one titled as the assignment or its id)")
 
 
 def print_item_analysis(result, console=None):
@@ -32,7 +40,10 @@ def run(args):
     if stale:
         raise GraderError(refusal(stale, args.assignment, "report"))
     title = bank.assignments[args.assignment].title if bank and args.assignment in bank.assignments else None
-    result = write_reports(effective_config(args.course), args.assignment, title=title)
+    if args.canvas_assignment and not args.canvas_gradebook:
+        raise GraderError("--canvas-assignment needs --canvas-gradebook FILE (the Canvas export that has its id)")
+    result = write_reports(effective_config(args.course), args.assignment, title=title,
+                           canvas_gradebook=args.canvas_gradebook, canvas_assignment=args.canvas_assignment)
     print_item_analysis(result)
     mode = describe_modes(args.course, args.assignment)
     write_atomic(result["folder"] / "grading-mode.txt", mode + "\n")
@@ -41,4 +52,6 @@ def run(args):
           f"{result['students']} graded, the rest of the roster at 0), "
           f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, grading-mode.txt, plots; "
           f"the whole gradebook in {result['folder'].parent / WHOLE_GRADEBOOK_CSV}")
+    for note in result["lms_notes"]:
+        print(f"canvas-grades.csv: {note}")
     return 0
