@@ -19,6 +19,7 @@ COMMANDS = [
     ("release", "run nbgrader generate_assignment: source/ -> release/"),
     ("distribute", "deliver per-student notebooks: JupyterHub home folders, a zip or a folder for an LMS"),
     ("simulate", "write a synthetic class of submissions under submitted/"),
+    ("roster", "who is on the roster and why; `roster import FILE` imports it into nbgrader's students table"),
     ("grade", "autograde every submission of an assignment, in parallel"),
     ("feedback", "write one HTML feedback page per student"),
     ("report", "grades (nbgrader, Canvas and Moodle CSV), per-problem CSV, item analysis and plots"),

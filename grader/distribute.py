@@ -1,7 +1,9 @@
 """Per-student notebooks from release to the student: the roster, release-students/, hub homes, a zip.
 
-The roster is nbgrader's students table (`nbgrader db student import roster.csv`). For an
-assignment keyed per student, `python -m grader release A --per-student` writes
+The roster is the students staff put in nbgrader's students table (`python -m grader roster import
+roster.csv`, which runs nbgrader's `db student import`), not those `grade` added to it because
+they submitted (is_on_roster says how they are told apart). For an assignment keyed per student,
+`python -m grader release A --per-student` writes
 
     release-students/<student>/<assignment>/<assignment>.ipynb
 
@@ -20,10 +22,13 @@ variant is redrawn from it (grader.variants.variant_key_for).
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import os
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from grader.bank import Bank
@@ -38,25 +43,215 @@ ZIP_TIMESTAMP = (2020, 1, 1, 0, 0, 0)     # fixed: the same notebooks give the s
 
 # --- the roster -----------------------------------------------------------------------------------
 
+# The students `grade` added to nbgrader's students table itself, because they submitted: a hidden
+# file at the course's top, beside grading-modes.json (grader/grading/mode.py).
+ADDED_BY_GRADE = Path(".grader") / "students-added-by-grade.json"
+IMPORT_COMMAND = "python -m grader roster import roster.csv"
+
+
 @dataclass(frozen=True)
 class RosterEntry:
     id: str
     first_name: str = ""
     last_name: str = ""
     email: str = ""
+    on_roster: bool = True         # False: in nbgrader's students table only because `grade` added them
+    added_by_grade_for: str = ""   # then the assignment whose submission made `grade` add them
 
 
-def roster_entries(course: str | Path) -> list[RosterEntry]:
-    """nbgrader's students table of the course's gradebook, sorted by id."""
+def _added_by_grade_records(course: str | Path) -> dict[str, dict]:
+    path = Path(course) / ADDED_BY_GRADE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise GraderError(f"{path}: not readable JSON ({exc}); it lists the students `grade` added to the "
+                          f"gradebook because they submitted") from None
+    students = record.get("students") if isinstance(record, dict) else None
+    if not isinstance(students, dict) or not all(isinstance(entry, dict) for entry in students.values()):
+        raise GraderError(f"{path}: not a record of students added by `grade` (no 'students' table)")
+    return students
+
+
+def _write_added_by_grade(course: Path, students: dict[str, dict]) -> None:
+    write_atomic(Path(course) / ADDED_BY_GRADE, json.dumps({"students": students}, indent=1, sort_keys=True) + "\n")
+
+
+def added_by_grade(course: str | Path) -> dict[str, str]:
+    """{student: the assignment whose submission made `grade` add them to nbgrader's students table}."""
+    return {student: str(entry.get("assignment", "")) for student, entry in _added_by_grade_records(course).items()}
+
+
+def is_on_roster(student, added: dict[str, str]) -> bool:
+    """THE roster rule, for one row of nbgrader's students table (`added`: added_by_grade()).
+
+    The roster is the students a person put in the table: imported (`python -m grader roster
+    import`, `nbgrader db student import`), added (`nbgrader db student add`, formgrader's Manage
+    Students), with or without a name. nbgrader's table also gets every student `grade` grades
+    (prepare_submissions; nbgrader's own autograde would too, and in this course it runs `grade`),
+    and those rows hold an id only. So `grade` records which students it adds (before it adds them:
+    whoever is not in the table yet), and a recorded student is off the roster, unless the row
+    has since been given a name, an e-mail or an LMS id, which only a person does. Importing them
+    with `python -m grader roster import` removes them from the record. Not told apart: a student
+    `grade` added whom staff later add again by id only with nbgrader's own commands (they stay off
+    the roster until imported with `roster import`), and students graded before `grade` kept this
+    record (they count as on the roster, as every row did before)."""
+    if student.id not in added:
+        return True
+    return bool(student.first_name or student.last_name or student.email or getattr(student, "lms_user_id", None))
+
+
+def students_table(gb, course: str | Path) -> list[RosterEntry]:
+    """Every row of nbgrader's students table in the open gradebook `gb`, sorted by id, each
+    marked on the roster or not (is_on_roster)."""
+    added = added_by_grade(course)
+    entries = []
+    for student in gb.students:
+        on_roster = is_on_roster(student, added)
+        entries.append(RosterEntry(student.id, student.first_name or "", student.last_name or "", student.email or "",
+                                   on_roster, "" if on_roster else added[student.id]))
+    return sorted(entries, key=lambda entry: entry.id)
+
+
+def roster_of(gb, course: str | Path) -> list[RosterEntry]:
+    """The roster (is_on_roster) of the open gradebook `gb`, sorted by id."""
+    return [entry for entry in students_table(gb, course) if entry.on_roster]
+
+
+def all_students(course: str | Path) -> list[RosterEntry]:
+    """students_table() of the course's gradebook."""
     from grader.release import python_scripts_on_path
 
     with python_scripts_on_path(), open_gradebook(course_config(course)) as gb:
-        return sorted((RosterEntry(s.id, s.first_name or "", s.last_name or "", s.email or "") for s in gb.students),
-                      key=lambda entry: entry.id)
+        return students_table(gb, course)
+
+
+def roster_entries(course: str | Path) -> list[RosterEntry]:
+    """The roster of the course's gradebook (is_on_roster), sorted by id."""
+    return [entry for entry in all_students(course) if entry.on_roster]
 
 
 def roster(course: str | Path) -> list[str]:
     return [entry.id for entry in roster_entries(course)]
+
+
+def grading_roster(gb, course: str | Path, assignment: str, students: list[str]) -> set[str]:
+    """For `grade`, before it adds `students` to nbgrader's students table (the caller holds the
+    gradebook's setup lock): record those not in the table yet as added by `grade`, and return
+    the roster's ids, or all of `students` when the course has no roster (then no one is listed
+    as off the roster)."""
+    in_table = {student.id for student in gb.students}
+    new = sorted(set(students) - in_table)
+    if new:
+        record = _added_by_grade_records(course)
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for student in new:
+            record[student] = {"assignment": assignment, "added": when}
+        _write_added_by_grade(Path(course), record)
+    return {entry.id for entry in roster_of(gb, course)} or set(students)
+
+
+def forget_added_by_grade(course: str | Path, students) -> None:
+    """Staff imported `students`: they are on the roster, whoever added their row first."""
+    record = _added_by_grade_records(course)
+    if any(student in record for student in students):
+        _write_added_by_grade(Path(course), {s: entry for s, entry in record.items() if s not in set(students)})
+
+
+# --- importing the roster ---------------------------------------------------------------------------
+
+STUDENT_COLUMNS = ("id", "first_name", "last_name", "email", "lms_user_id")   # nbgrader's students table
+
+
+@dataclass
+class RosterImport:
+    students: list[str]
+    ignored_columns: list[str]
+
+
+def read_roster_csv(path: str | Path) -> tuple[list[dict[str, str]], list[str]]:
+    """The rows of a roster CSV ({column: value}, nbgrader's columns only) and the columns left
+    out; GraderError naming the file and line of the first problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")       # a spreadsheet's byte-order mark is no column name
+    except FileNotFoundError:
+        raise GraderError(f"{path}: no such file (the roster: a CSV with an id column; first_name, last_name, "
+                          f"email optional)") from None
+    except UnicodeDecodeError as exc:
+        raise GraderError(f"{path}: not UTF-8 text ({exc}); save it as CSV UTF-8") from None
+    except OSError as exc:
+        raise GraderError(f"{path}: cannot read it ({exc.strerror})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [column.strip() for column in next(reader, [])]
+        if "id" not in header:
+            raise GraderError(f"{path} line 1: no 'id' column (found: {', '.join(map(repr, header)) or 'nothing'}); "
+                              f"the roster needs id, and may have {', '.join(STUDENT_COLUMNS[1:])}")
+        repeated = sorted({column for column in header if header.count(column) > 1 and column})
+        if repeated:
+            raise GraderError(f"{path} line 1: column {repeated[0]!r} appears twice")
+        rows: list[dict[str, str]] = []
+        lines: dict[str, int] = {}
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                raise GraderError(f"{path} line {line}: {len(row)} fields, the header has {len(header)}")
+            values = dict(zip(header, row))
+            student = values.get("id", "")
+            if not student:
+                raise GraderError(f"{path} line {line}: no student id")
+            try:
+                check_student_id(student)
+            except GraderError as exc:
+                raise GraderError(f"{path} line {line}: {exc}") from None
+            if student in lines:
+                raise GraderError(f"{path} line {line}: student {student!r} again (first on line {lines[student]})")
+            lines[student] = line
+            rows.append({column: values.get(column, "") for column in STUDENT_COLUMNS if column in header})
+    except csv.Error as exc:
+        raise GraderError(f"{path} line {reader.line_num}: not CSV ({exc})") from None
+    if not rows:
+        raise GraderError(f"{path}: no students (only a header)")
+    return rows, [column for column in header if column not in STUDENT_COLUMNS]
+
+
+def import_roster(course: str | Path, path: str | Path) -> RosterImport:
+    """nbgrader's `db student import` of the CSV at `path` into the course's gradebook, run with this
+    environment's scripts on PATH (nbgrader runs `alembic` by name when it makes the gradebook).
+    The file is checked first (read_roster_csv: nothing is imported when a row is wrong); nbgrader
+    is given its rows with nbgrader's columns only. The imported students are on the roster from
+    then on, even those `grade` added before (forget_added_by_grade)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from grader.grading.config import with_venv_on_path
+    from grader.grading.gradebook import setup_lock
+
+    course = Path(course)
+    rows, ignored = read_roster_csv(path)
+    course_config(course)                      # GraderError when the course has no nbgrader_config.py
+    columns = [column for column in STUDENT_COLUMNS if column in rows[0]]
+    with tempfile.TemporaryDirectory(prefix="grader-roster-") as scratch:
+        clean = Path(scratch) / "roster.csv"
+        with clean.open("w", encoding="utf-8", newline="") as stream:     # the values as given (not csv_text's)
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows([row[column] for column in columns] for row in rows)
+        done = subprocess.run([sys.executable, "-m", "nbgrader", "db", "student", "import", str(clean)],
+                              cwd=course, env=with_venv_on_path(), capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise GraderError(f"`nbgrader db student import {path}` failed in {course} (exit {done.returncode}): "
+                          + " / ".join(last))
+    students = [row["id"] for row in rows]
+    with setup_lock(course_config(course).CourseDirectory.db_url):    # grade writes the record under it
+        forget_added_by_grade(course, students)
+    return RosterImport(students, ignored)
 
 
 def roster_status(course: str | Path, assignment: str, students: list[str],
@@ -71,7 +266,7 @@ def roster_status(course: str | Path, assignment: str, students: list[str],
     status: dict[str, str | None] = {}
     for student in students:
         if student not in on_roster:
-            status[student] = ("not on the roster (nbgrader's students table); graded on their own id "
+            status[student] = ("not on the roster (no one imported or added them); graded on their own id "
                                "as the submission's folder names it")
         elif given and student not in given:
             status[student] = (f"no personal notebook was released to them (not in "
@@ -86,8 +281,9 @@ def students_to_release(course: str | Path, requested: list[str] | None) -> list
         return sorted(set(requested))
     students = roster(course)
     if not students:
-        raise GraderError(f"{course}: the roster (nbgrader's students table) is empty; import it with "
-                          f"`nbgrader db student import roster.csv` or name students with --student")
+        raise GraderError(f"{course}: the roster is empty (no student imported or added by staff; see "
+                          f"`python -m grader roster`); import it with `{IMPORT_COMMAND}` or name "
+                          f"students with --student")
     return students
 
 

@@ -10,7 +10,15 @@ from render_kit import ASSIGNMENT, FIXTURE_BANK, make_course
 
 from grader import cli
 from grader.course import course_config, open_gradebook
-from grader.distribute import personal_path, roster, roster_status
+from grader.distribute import (
+    added_by_grade,
+    forget_added_by_grade,
+    grading_roster,
+    personal_path,
+    roster,
+    roster_status,
+    students_to_release,
+)
 from grader.errors import GraderError
 from grader.personalize import values_digest
 from grader.release import python_scripts_on_path
@@ -41,6 +49,29 @@ def course(tmp_path_factory):
 
 def test_the_roster_is_nbgraders_students_table(course):
     assert roster(course) == ["alice", "bob", "carol"]
+
+
+def test_a_student_grade_adds_to_the_table_is_off_the_roster_until_staff_name_them(course):
+    """grade records whom it adds to nbgrader's students table (grading_roster, before
+    prepare_submissions adds them): they are not on the roster and get no personal notebook."""
+    try:
+        with python_scripts_on_path(), open_gradebook(course_config(course)) as gb:
+            assert grading_roster(gb, course, ASSIGNMENT, ["alice", "zed"]) == {"alice", "bob", "carol"}
+            gb.update_or_create_student("zed")               # as grade's prepare_submissions does
+        assert added_by_grade(course) == {"zed": ASSIGNMENT}
+        assert roster(course) == ["alice", "bob", "carol"]
+        assert students_to_release(course, None) == ["alice", "bob", "carol"]
+        assert "not on the roster" in roster_status(course, ASSIGNMENT, ["zed"])["zed"]
+        assert grader(course, "release", ASSIGNMENT, "--per-student") == 0
+        assert not personal_path(course, "zed", ASSIGNMENT).exists()
+        with python_scripts_on_path(), open_gradebook(course_config(course)) as gb:
+            gb.update_or_create_student("zed", first_name="Zed")   # only a person names a student
+        assert roster(course) == ["alice", "bob", "carol", "zed"]
+    finally:
+        with python_scripts_on_path(), open_gradebook(course_config(course)) as gb:
+            gb.remove_student("zed")
+        forget_added_by_grade(course, ["zed"])
+    assert added_by_grade(course) == {}
 
 
 def test_release_per_student_writes_every_roster_students_notebook_and_records_their_values(course):

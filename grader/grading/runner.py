@@ -20,7 +20,7 @@ from sqlalchemy.exc import SAWarning
 
 from grader.bank import Bank
 from grader.course import BANK_FILENAME, open_gradebook
-from grader.distribute import roster_status
+from grader.distribute import grading_roster, roster_status
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading import gradebook as gbops
@@ -215,10 +215,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
             bank = _grading_bank(coursedir, assignment)
             _check_specs(gb, bank, assignment, notebooks)    # before anything is written
             check_student_variants(Path(course), bank, assignment, list(submissions))
-            # The roster: students imported with a name or e-mail (`nbgrader db student import`); a
-            # course with none has no roster. nbgrader adds every graded student to the same table.
-            on_roster = {student.id for student in gb.students if student.first_name or student.last_name
-                         or student.email} or set(submissions)
+            # The roster (grader.distribute.is_on_roster): the students staff imported or added, not
+            # those this run adds to nbgrader's students table (recorded here, before it adds them).
+            on_roster = grading_roster(gb, course, assignment, list(submissions))
             for student, reason in roster_status(course, assignment, list(submissions), on_roster).items():
                 if reason:
                     outcomes[student].reasons.append(reason)
