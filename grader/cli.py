@@ -21,6 +21,8 @@ COMMANDS = [
     ("simulate", "write a synthetic class of submissions under submitted/"),
     ("roster", "who is on the roster and why; `roster import FILE` imports it into nbgrader's students table"),
     ("grade", "autograde every submission of an assignment, in parallel"),
+    ("answers", "one student's numbers, expected answers and misconception values, for a regrade request "
+                "(printed to stdout only, never written to a file)"),
     ("feedback", "write one HTML feedback page per student"),
     ("report", "grades (nbgrader, Canvas and Moodle CSV), per-problem CSV, item analysis and plots"),
     ("demo", "render, release, simulate, grade, feedback and report, end to end"),
