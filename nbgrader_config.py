@@ -37,10 +37,14 @@ c.Execute.interrupt_on_timeout = True
 # nbgrader's defences, for `python -m grader grade` and plain `nbgrader autograde` alike
 # (grader/grading/config.py, DEFENCES): deleted test cells put back, huge outputs cut,
 # harmless warnings on stderr ignored, and a skip-execution tag no student can guess.
-from grader.grading.config import apply_defences  # noqa: E402
+from grader.grading.config import apply_defences, with_venv_on_path  # noqa: E402
 from grader.grading.plain import grade_through_grader, refuse_plain_autograde  # noqa: E402
 
 apply_defences(c)
+
+# nbgrader runs the `alembic` script (from PATH) when it makes a gradebook: `.venv/bin/nbgrader db
+# student import roster.csv` works as written, without the venv activated.
+os.environ.update(with_venv_on_path())
 
 # Hidden tests only report answers; `python -m grader grade` grades them outside the student's
 # kernel, in a sandbox. Plain `nbgrader autograde` and formgrader's Autograde button run that
