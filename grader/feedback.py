@@ -217,12 +217,32 @@ def _environment():
     return env
 
 
-def render_page(student, assignment, title, problems, late_penalty: float = 0.0) -> str:
+def render_page(student, assignment, title, problems, late_penalty: float = 0.0, times: dict | None = None) -> str:
+    """`times`: when the notebook was handed in and due, and how late (submission_times)."""
     score = sum(p.score for p in problems) - (late_penalty or 0.0)
     max_score = sum(p.max_score for p in problems)
     return _environment().get_template("feedback.html.j2").render(
         student=student, assignment=assignment, title=title, problems=problems,
-        score=max(0.0, score), max_score=max_score, late_penalty=late_penalty or 0.0)
+        score=max(0.0, score), max_score=max_score, late_penalty=late_penalty or 0.0, times=times or {})
+
+
+def submission_times(db_url: str | None, assignment: str, student: str) -> dict:
+    """{"handed_in", "due", "late"} as the page says them, from nbgrader's gradebook: the submission's
+    time, the due date with the student's extension, how late ("" when on time); {} when unknown."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from grader.grading.gradebook import lateness_text
+
+    if not db_url:
+        return {}
+    try:
+        with Gradebook(db_url) as gb:
+            submission = gb.find_submission(assignment, student)
+            handed_in, due, late = submission.timestamp, submission.duedate, submission.total_seconds_late
+    except (MissingEntry, OSError, ValueError):
+        return {}
+    return {"handed_in": f"{handed_in:%Y-%m-%d %H:%M} UTC" if handed_in else "",
+            "due": f"{due:%Y-%m-%d %H:%M} UTC" if due else "", "late": lateness_text(late) if late > 0 else ""}
 
 
 def _course_bank(root: str | None):
@@ -251,7 +271,8 @@ class FeedbackPage(Exporter):
         title = bank.assignments[assignment].title if bank is not None and assignment in bank.assignments \
             else assignment
         page = render_page(info.get("student", ""), assignment, title, notebook_feedback(nb, bank),
-                           info.get("late_penalty", 0.0))
+                           info.get("late_penalty", 0.0),
+                           submission_times(info.get("db_url"), assignment, info.get("student", "")))
         return page, resources
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from grader.course import BANK_FILENAME, CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
+from grader.grading.gradebook import lateness_text, seconds_late
 from grader.protocol import Role, notebook_results, problem_of
 from grader.spreadsheet_csv import csv_text
 
@@ -249,7 +250,8 @@ def _canvas_assignment(gradebook: CanvasGradebook, wanted: list[str], asked: boo
 
 
 def lms_grade_files(grades_csv: Path, title: str, canvas: CanvasGradebook | None = None,
-                    assignment: str | None = None, canvas_assignment: str | None = None):
+                    assignment: str | None = None, canvas_assignment: str | None = None,
+                    late: dict[str, float] | None = None):
     """({file name: bytes}, [notes]): Canvas's and Moodle's gradebook CSV imports, from the
     assignment's nbgrader export.
 
@@ -260,7 +262,9 @@ def lms_grade_files(grades_csv: Path, title: str, canvas: CanvasGradebook | None
     Without it, only what holds is written: the name, SIS Login ID = the nbgrader student id (what
     Canvas tries after its own ID), no ID, SIS User ID or section, and the title without an id; the
     notes say what is missing and how to get it. Moodle ("Import grades from CSV"): the instructor maps
-    "ID number" or "Email address" to the user and the assignment column to a grade item."""
+    "ID number" or "Email address" to the user, the assignment column to a grade item and "Lateness"
+    (how late, from nbgrader's due date and the student's extension; `late`: {student: seconds}) to
+    that item's feedback."""
     rows = list(csv.DictReader(grades_csv.open(newline="")))
     max_score = lms_score(rows[0]["max_score"]) if rows else ""
     notes = []
@@ -308,8 +312,10 @@ def lms_grade_files(grades_csv: Path, title: str, canvas: CanvasGradebook | None
     canvas_csv = _csv_bytes([*CANVAS_STUDENT_COLUMNS, column],
                             [["Points Possible", "", "", "", "", max_score]] +
                             [[*students[r["student_id"]], lms_score(r["score"])] for r in rows])
-    moodle = _csv_bytes(["ID number", "Email address", "First name", "Last name", title],
-                        [[r["student_id"], r["email"], r["first_name"], r["last_name"], lms_score(r["score"])]
+    late = late or {}
+    moodle = _csv_bytes(["ID number", "Email address", "First name", "Last name", title, "Lateness"],
+                        [[r["student_id"], r["email"], r["first_name"], r["last_name"], lms_score(r["score"]),
+                          f"handed in {lateness_text(late[r['student_id']])} late" if r["student_id"] in late else ""]
                          for r in rows])
     return {"canvas-grades.csv": canvas_csv, "moodle-grades.csv": moodle}, notes
 
@@ -366,13 +372,14 @@ def write_reports(config, assignment: str, title: str | None = None, canvas_grad
             raise GraderError(f"{config.CourseDirectory.db_url}: no assignment {assignment!r} in the gradebook"
                               f"{suggestion(assignment, known)}") from None
         students, problems, table, max_points, misconceptions = collect(gb, paths, assignment)
+        late = seconds_late(gb, assignment)
     if not students:
         raise GraderError(f"{assignment!r} has no graded submission in the gradebook; "
                           f"run `python -m grader grade {assignment}` first (no report written)")
     grade_rows = export_grades_csv(config, folder / "grades.csv", assignment)
     export_grades_csv(config, folder.parent / WHOLE_GRADEBOOK_CSV)
     lms_files, lms_notes = lms_grade_files(folder / "grades.csv", title or assignment, canvas, assignment,
-                                           canvas_assignment)
+                                           canvas_assignment, late)
     for filename, data in lms_files.items():
         write_atomic(folder / filename, data)
     write_atomic(folder / "problems.csv", _csv_bytes(

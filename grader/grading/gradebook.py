@@ -245,6 +245,24 @@ def scores(gb: Gradebook, assignment: str, students) -> dict[str, dict]:
                       selectinload(SubmittedAssignment.notebooks).selectinload(SubmittedNotebook.grades)
                       .joinedload(Grade.cell)))
     return {submission.student_id: {"score": submission.score, "max_score": submission.max_score,
+                                    "seconds_late": submission.total_seconds_late,
                                     "grades": {grade.name: grade.score for notebook in submission.notebooks
                                                for grade in notebook.grades}}
             for submission in query}
+
+
+def seconds_late(gb: Gradebook, assignment: str) -> dict[str, float]:
+    """{student: seconds after their due date (nbgrader's, with their extension)} of the late submissions."""
+    return {submission.student.id: submission.total_seconds_late
+            for submission in gb.find_assignment(assignment).submissions if submission.total_seconds_late > 0}
+
+
+def lateness_text(seconds: float) -> str:
+    """'2 d 3 h', '2 h 5 min', '45 s': how late, as people say it (to the minute, or the second under one)."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    days, hours, minutes = minutes // (24 * 60), minutes // 60 % 24, minutes % 60
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes and not days else ""]
+    return " ".join(part for part in parts if part)

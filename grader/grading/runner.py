@@ -299,6 +299,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         for student, found in gbops.scores(gb, assignment, submissions).items():
             outcomes[student].score = found["score"]
             outcomes[student].max_score = found["max_score"]
+            if found["seconds_late"] > 0:
+                outcomes[student].reasons.append(f"handed in {gbops.lateness_text(found['seconds_late'])} "
+                                                 f"after the due date (nbgrader's, with any extension)")
     timings["results"] -= timings["gradebook"]       # result handling: the rest of `record`
     record_mode(course, assignment, submissions, mode)
     return GradeRun(assignment, outcomes, time.monotonic() - started, workers, timings, mode)
