@@ -45,7 +45,19 @@ def grade_through_grader() -> None:
     nbgrader_config.py calls this in every nbgrader process that loads it."""
     from nbgrader.converters.autograde import Autograde
 
-    Autograde.convert_notebooks = _convert_with_grader
+    if Autograde.convert_notebooks is not _convert_with_grader:
+        _NBGRADERS_OWN.append(Autograde.convert_notebooks)
+        Autograde.convert_notebooks = _convert_with_grader
+
+
+_NBGRADERS_OWN: list = []      # Autograde.convert_notebooks as nbgrader wrote it
+
+
+def _refuses(autograde) -> bool:
+    """Whether this Autograde's configuration is a course's (refuse_plain_autograde), not the bench's
+    baseline (nbgrader_grades_reports), which grades with nbgrader's own loop."""
+    return any(step is RefusePlainAutograde or step == f"{__name__}.RefusePlainAutograde"
+               for step in autograde.sanitize_preprocessors)
 
 
 def _convert_with_grader(self) -> None:
@@ -54,6 +66,9 @@ def _convert_with_grader(self) -> None:
     import sys
 
     from nbgrader.converters.base import NbGraderException
+
+    if not _refuses(self):
+        return _NBGRADERS_OWN[0](self)
 
     pattern = self._format_source("(?P<assignment_id>.*)", "(?P<student_id>.*)", escape=True)
     students: dict[str, list[str]] = {}
