@@ -6,7 +6,9 @@ reasons the grader lists, the feedback page; and the report CSVs. tests/fixtures
 holds this record; the test in tests/test_golden_class.py re-runs the pipeline and compares. It was
 first recorded before the restructure around problem kinds (commit ffb6da8) and re-recorded only
 for intended changes, each checked field by field: the feedback wording (#12), a table handed in
-from a classmate's numbers scoring 0 (student022, #9), the inputs line naming the prompt's symbols.
+from a classmate's numbers scoring 0 (student022, #9), the inputs line naming the prompt's symbols,
+the feedback page typesetting the prompts' Markdown and math (#19: only `feedback` changed, every score,
+result and reason the same).
 Record on an idle machine: student011's 200000 printed lines must finish within TIMEOUT.
 
     python tests/golden_class.py            # rewrite the fixture (only when a change is intended)
