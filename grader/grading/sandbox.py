@@ -164,6 +164,13 @@ def _bwrap_version() -> str:
         return "?"
 
 
+def inside_path(program: str) -> str:
+    """`program`'s path as the sandbox can follow it: `..` collapsed (python run as
+    `../.venv/bin/python` from tests/ would name tests/, which the sandbox does not mount), links kept
+    (a venv's python is a link whose own path marks the venv)."""
+    return os.path.normpath(os.path.abspath(program)) if os.sep in program else program
+
+
 def project_package_dirs(package: str = "grader") -> list[Path]:
     """Where `package` (the answer key: engine, bank, runtime) is imported from on this machine."""
     spec = importlib.util.find_spec(package)
@@ -392,6 +399,7 @@ class Sandbox:
         still root inside, a shell mounts the scratch tmpfs (bwrap's own tmpfs could not be the
         uid's, nor limit its files) and caps /tmp's files, then setpriv and prlimit drop the rest."""
         limits = self.limits
+        argv = [inside_path(argv[0]), *argv[1:]]
         cmd = self._namespaces([sockets] if sockets else [], env, info_fd, chdir=scratch, block_fd=block_fd,
                                dirs=[scratch])
         cmd += ["--", "/bin/sh", "-c", MOUNT_SCRATCH, str(scratch),
@@ -414,7 +422,7 @@ class Sandbox:
                                                                             SERVER_PATH])
         for cap in ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID"):
             cmd += ["--cap-add", cap]
-        return cmd + ["--", sys.executable, SERVER_PATH, "--sandboxed"]
+        return cmd + ["--", inside_path(sys.executable), SERVER_PATH, "--sandboxed"]
 
     def trees_in_tmp(self) -> list[str]:
         """The read-only trees under /tmp (a project cloned there): each forked kernel covers /tmp

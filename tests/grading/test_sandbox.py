@@ -433,3 +433,13 @@ def test_detached_processes_die_with_the_kernel(sandbox):
 def test_an_interrupt_reaches_the_kernel_and_not_the_sandbox(kernel):
     assert asyncio.run(interrupt_a_loop(kernel))["ename"] == "KeyboardInterrupt"
     assert execute(kernel, "1 + 1")["result"] == "2"
+
+
+@pytest.mark.skipif(not support().available, reason="the sandbox is not available here")
+def test_python_named_through_a_parent_folder_still_starts_in_the_sandbox():
+    """`../.venv/bin/python -m grader grade` run from tests/ named a folder the sandbox does not mount."""
+    relative = os.path.relpath(sys.executable, Path(__file__).parent)
+    assert ".." in relative
+    done = subprocess.run([relative, "-c", "from grader.grading.sandbox import support; print(support().available)"],
+                          cwd=Path(__file__).parent, capture_output=True, text=True)
+    assert done.stdout.strip() == "True", done.stderr
