@@ -31,6 +31,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from grader.course import BANK_FILENAME
 from grader.errors import GraderError
 from grader.grading.submission import read_tree, write_tree
+from grader.grading.tasks import failed_result
 
 PLUGIN_PREFIX = "elen521-grader-"
 LOCAL_PREFIX = "local:"
@@ -222,9 +223,8 @@ def _submit_and_record(client, plugin_name, run_id, tasks, record, window):
         except KilledWorker:
             result = {"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
                       "error": "every Dask worker that ran this notebook died"}
-        except Exception as exc:
-            raise GraderError(f"Dask worker failed on {task['student']}/{task['notebook']}.ipynb: "
-                              f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 (one notebook's failure, never the class's run)
+            result = failed_result(task, exc)
         future.release()
         record(result)
         following = submit_next()

@@ -28,6 +28,10 @@ GradeReportedAnswers) and leaves only what renders as text or as an image:
   attributes markdown makes, or a URL whose scheme is not http, https or mailto (nor an attached
   PNG/JPEG), or does not render at all (a missing attachment stops nbconvert), the cell becomes
   its source (as the student wrote it) shown as text, in a fenced code block.
+* sizes: one cell's outputs keep at most MAX_CELL_OUTPUT characters (nbgrader's LimitOutput counts
+  lines; a thousand displays of a megabyte each made a 1 GB notebook), and a student's markdown or
+  raw cell longer than MAX_CELL_TEXT is shown as text, cut, without sanitizing (bleach's cost grows
+  faster than the number of tags: 240 KB of `<b>` took a minute).
 * cell attachments keep only base64 PNG and JPEG images; notebook metadata loses `widgets` (the
   HTML templates load the widget manager for it and write its state into a script).
 """
@@ -42,6 +46,9 @@ from nbformat.notebooknode import NotebookNode
 from traitlets import Bool
 
 INERT_MIME_TYPES = ("text/plain", "image/png", "image/jpeg")
+MAX_CELL_TEXT = 100_000          # characters of a student's markdown or raw cell (more: shown as text, cut)
+MAX_CELL_OUTPUT = 4_000_000      # characters of one cell's outputs, images' base64 included
+CUT_NOTE = "[cut by the grader: too long to show]"
 IMAGE_MIME_TYPES = ("image/png", "image/jpeg")
 IMAGE_SIZE_KEYS = ("width", "height")
 RICH_OUTPUT_TYPES = ("display_data", "execute_result")
@@ -134,6 +141,27 @@ def inert_output(output):
     return inert
 
 
+def within_size(outputs: list) -> list:
+    """The outputs of one cell cut to MAX_CELL_OUTPUT characters in all (texts cut, later outputs and
+    images that do not fit replaced by a note): nbgrader's LimitOutput counts lines, not characters."""
+    kept, left = [], MAX_CELL_OUTPUT
+    for output in outputs:
+        texts = [("text", output.get("text"))] if output.get("output_type") == "stream" else \
+            [(mime, value) for mime, value in output.get("data", {}).items()] if "data" in output else []
+        size = sum(len(value) for _, value in texts if isinstance(value, str))
+        if size <= left:
+            kept.append(output)
+            left -= size
+            continue
+        if output.get("output_type") == "stream" and isinstance(output.get("text"), str) and left > 0:
+            output.text = output.text[:left] + f"\n{CUT_NOTE}\n"
+            kept.append(output)
+        else:
+            kept.append(NotebookNode(output_type="stream", name="stdout", text=f"{CUT_NOTE}\n"))
+        break
+    return kept
+
+
 def inert_attachments(attachments) -> dict:
     kept = {}
     for name, bundle in (attachments or {}).items():
@@ -210,10 +238,13 @@ class KeepInertOutputs(Preprocessor):
         if "execution_count" in cell:
             cell.execution_count = execution_count(cell.execution_count)
         if "outputs" in cell:
-            cell.outputs = [inert for output in cell.outputs if (inert := inert_output(output)) is not None]
+            cell.outputs = within_size([inert for output in cell.outputs if (inert := inert_output(output)) is not None])
         if "attachments" in cell:
             cell.attachments = inert_attachments(cell.attachments)
         if cell.cell_type in ("markdown", "raw") and not is_instructors_cell(cell):
+            if len(cell.source) > MAX_CELL_TEXT:       # sanitizing is superlinear in the tags: text, cut
+                cell.source = as_code_block(cell.source[:MAX_CELL_TEXT]) + f"\n\n{CUT_NOTE}"
+                return cell, resources
             sanitized = self.sanitized(cell.source)
             if cell.cell_type == "markdown" and self.unsafe_when_rendered(sanitized, cell.get("attachments", {})):
                 sanitized = as_code_block(cell.source)

@@ -3,6 +3,7 @@
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from grader.grading.runner import grade_assignment
 
@@ -36,7 +37,8 @@ def summary_table(grade_run) -> Table:
     table.add_column("what went wrong (the student still gets every score earned)")
     for student in sorted(grade_run.outcomes):
         outcome = grade_run.outcomes[student]
-        table.add_row(student, f"{outcome.score:g} / {outcome.max_score:g}", "; ".join(outcome.reasons))
+        # Text, never markup: a student's folder name or an exception they named may hold [brackets]
+        table.add_row(Text(student), f"{outcome.score:g} / {outcome.max_score:g}", Text("; ".join(outcome.reasons)))
     return table
 
 

@@ -28,8 +28,16 @@ from grader.grading.answers import check_specs, class_of, course_bank
 from grader.grading.config import effective_config, with_venv_on_path
 from grader.grading.mode import Mode, choose_mode, record_mode
 from grader.grading.reasons import EDITED, notebook_reasons, without_repairs_of
-from grader.grading.submission import FolderLimits, Refused, Submission, read_submission, write_tree
-from grader.grading.tasks import GradeResult, GradeTask
+from grader.grading.submission import (
+    FolderLimits,
+    Refused,
+    Submission,
+    printable_name,
+    read_submission,
+    unusable_student_id,
+    write_tree,
+)
+from grader.grading.tasks import GradeResult, GradeTask, failed_result
 from grader.grading.worker import grade_task, init_worker
 from grader.protocol import REPORT_FUNCTION, Role, problem_of
 from grader.release_record import check_student_variants, earlier_locked_cells
@@ -196,8 +204,16 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
     config = config or effective_config(course)
     coursedir = CourseDirectory(config=config)
     submissions = find_submissions(coursedir, assignment, students)
-    workers = max(1, min(workers or default_workers(), len(submissions)))
     outcomes = {s: Outcome(s) for s in submissions}
+    for student in list(submissions):
+        unusable = unusable_student_id(student)
+        if unusable:           # never in the gradebook, a path or a page: listed for the TA only
+            del submissions[student]
+            del outcomes[student]
+            outcomes[printable_name(student)] = Outcome(printable_name(student), failed=True, reasons=[unusable])
+            if on_progress:
+                on_progress(student)
+    workers = max(1, min(workers or default_workers(), len(submissions) or 1))
     db_url = config.CourseDirectory.db_url
     gbops.check_db_url(config, course)
     timings = {"gradebook": 0.0, "results": 0.0}
@@ -333,6 +349,8 @@ def _run_pool(tasks, workers, initargs, record) -> list:
             except BrokenProcessPool:
                 lost.append(futures[future])
                 continue
+            except Exception as exc:  # noqa: BLE001 (one notebook's failure, never the class's run)
+                result = failed_result(futures[future], exc)
             record(result)
     return lost
 

@@ -34,7 +34,7 @@ def stale_grades(config, bank: Bank | None, assignment: str, students: list[str]
             submissions = gb.find_assignment(assignment).submissions
         except Exception:       # nbgrader's MissingEntry: nothing graded, nothing stale
             return {}
-        recorded = {s.student.id: (s.timestamp, [n.name for n in s.notebooks]) for s in submissions}
+        recorded = {s.student.id: (s.timestamp, {n.name: _failed(n) for n in s.notebooks}) for s in submissions}
     for student, (timestamp, notebooks) in sorted(recorded.items()):
         if students and student not in students:
             continue
@@ -50,7 +50,7 @@ def _stale(coursedir, bank, assignment, student, timestamp, notebooks) -> str | 
     for notebook in notebooks:
         handed_in = submitted / f"{notebook}.ipynb"
         graded = autograded / f"{notebook}.ipynb"
-        if handed_in.is_file() and not handed_in.is_symlink() and not graded.is_file():
+        if handed_in.is_file() and not handed_in.is_symlink() and not graded.is_file() and not notebooks[notebook]:
             return f"{graded.relative_to(coursedir.root)} is missing"
         if bank is not None and graded.is_file():
             changed = _older_specs(graded, bank)
@@ -61,6 +61,12 @@ def _stale(coursedir, bank, assignment, student, timestamp, notebooks) -> str | 
         graded = f"{timestamp:%Y-%m-%d %H:%M}" if timestamp is not None else "no time"
         return f"handed in again at {handed:%Y-%m-%d %H:%M} after the graded submission ({graded})"
     return None
+
+
+def _failed(notebook) -> bool:
+    """Whether grading recorded this notebook as one it could not run (gradebook.record_zero with
+    needs_review: every grade 0 and flagged), which leaves no autograded copy to look for."""
+    return bool(notebook.grades) and all(grade.needs_manual_grade and not grade.auto_score for grade in notebook.grades)
 
 
 def _older_specs(path: Path, bank: Bank) -> list[str]:

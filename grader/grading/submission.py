@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,9 @@ from nbgrader.utils import parse_utc
 MiB = 1 << 20
 TIMESTAMP = "timestamp.txt"        # nbgrader's submission time, written by its exchange
 MAX_TIMESTAMP_BYTES = 100
+# what nbgrader's exchange writes ("2026-12-01 10:30:00.000000 UTC"), with an optional offset
+NBGRADER_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?( ?(UTC|Z|[+-]\d{2}:?\d{2}))?")
+MAX_PATH = 1024                    # of a file inside the folder: the grader's copies sit deeper than it
 _OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _OPEN_DIR = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
@@ -56,6 +60,27 @@ class FolderLimits:
         if isinstance(max_file_size, int) and 0 < max_file_size * 1024 < limits.file_bytes:
             return cls(file_bytes=max_file_size * 1024)
         return limits
+
+
+STUDENT_ID = re.compile(r"[^\W][\w.@+-]*")     # a letter, digit or _ first; then those, . @ + -
+MAX_STUDENT_ID = 100
+
+
+def unusable_student_id(name: str) -> str | None:
+    """Why a folder under submitted/ cannot be a student id, or None. The id becomes a gradebook key,
+    part of every path nbgrader builds (and matches as a glob: `[h]onest` is honest's folder to
+    it), and text in pages formgrader does not escape, so only a plain name is graded."""
+    if len(name) <= MAX_STUDENT_ID and STUDENT_ID.fullmatch(name) and name.isprintable():
+        return None
+    return (f"{printable_name(name)[:60]!r}: a folder name that is no student id (letters, digits and "
+            f"_ . @ + - only, at most {MAX_STUDENT_ID} characters): not graded")
+
+
+def printable_name(name: str) -> str:
+    """`name` as a terminal and a log can show it: escapes for control characters and bytes that
+    are no UTF-8 (a folder name is any bytes but / and NUL)."""
+    return "".join(ch if ch.isprintable() else ch.encode("utf-8", "surrogateescape").decode("latin-1")
+                   .encode("unicode_escape").decode("ascii") for ch in name)
 
 
 class Refused(Exception):
@@ -194,6 +219,9 @@ def _timestamp(folder: int, skipped: list[str]) -> datetime | None:
         return None
     if not text:
         return None
+    if not NBGRADER_TIME.fullmatch(text):       # dateutil would fill in today's date for "23:59"
+        skipped.append(f"{TIMESTAMP}: not a time as nbgrader writes it ({text[:40]!r}); submission time unknown")
+        return None
     try:
         return parse_utc(text)
     except (ValueError, OverflowError):
@@ -208,6 +236,9 @@ def _walk(dir_fd: int, prefix: str, depth: int, ignore: list[str], limits: Folde
     for entry in entries:
         where = prefix + entry.name
         if _ignored(entry.name, ignore):
+            continue
+        if len(where) > MAX_PATH:
+            skipped.append(f"{where[:60]}...: a path longer than {MAX_PATH} characters, not copied")
             continue
         info = entry.stat(follow_symlinks=False)
         mode = info.st_mode

@@ -28,3 +28,9 @@ class GradeResult(TypedDict, total=False):
     seconds: float
     warnings: list[str]        # what nbgrader repaired (a missing cell, an edited locked cell)
     edited: list[str]          # locked cells the student edited
+
+
+def failed_result(task: GradeTask, exc: BaseException) -> GradeResult:
+    """The result of a task whose grading raised (in a worker, or on the way back): its zero and why."""
+    return GradeResult(student=task["student"], notebook=task["notebook"], notebook_json=None,
+                       error=f"grading failed ({type(exc).__name__}: {str(exc)[:160]})")

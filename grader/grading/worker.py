@@ -65,8 +65,11 @@ class GradingSession:
         result["warnings"] = warnings
         if task.get("release"):
             from grader.grading.reasons import edited_locked_cells
-            result["edited"] = edited_locked_cells(task["submitted"], task["release"], task.get("earlier"),
-                                                   original=personal)
+            try:
+                result["edited"] = edited_locked_cells(task["submitted"], task["release"], task.get("earlier"),
+                                                       original=personal)
+            except Exception as exc:  # noqa: BLE001 (a malformed submission: its reason, never the run's end)
+                result["edited"] = [f"its locked cells could not be compared with the release ({type(exc).__name__})"]
         return result
 
     def close(self):

@@ -6,6 +6,7 @@ in the same run. Every attack answers wrong unless it says otherwise; each must 
 did not answer right, leak nothing, stop nobody else, and be reported to the TA with its reason.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from test_cheats import ASSIGNMENT, FIXTURE_BANK, FULL, REPO, SANDBOXED, WRONG, _right_answers, _scores, _submit
 from test_inert_outputs import NOTHING_LIVE, Page, formgrader_page, live_student_markup
 
+from grader import cli
 from grader.grading import grade_assignment
 from grader.grading.config import effective_config
 from grader.grading.reasons import OUT_OF_TIME_REASON
@@ -127,8 +129,18 @@ for _ in range(40):
     time.sleep(0.2)
 print("REACHED", sorted(_reached))
 ''', {}),
+    "bracketed-exception": ("an exception named like terminal markup in the TA's table", '''
+raise type("[/oops]", (Exception,), {})()
+''', {}),
+    "huge-markdown": ("markdown that sanitizes in quadratic time", "", {}),
+    "malformed-metadata": ("a locked cell with a lone surrogate and a cell whose nbgrader metadata is a string",
+                           "", {}),
+    "not-json": ("a notebook that is not JSON: no autograded copy, yet feedback and report go on", "", {}),
+    "time-only-timestamp": ("a timestamp.txt of '23:59' (dateutil would take today's date)", "", {}),
 }
-RIGHT_ANSWERS = {"dangling-and-fifo", "dev-zero-and-huge"}    # answer right: their points must survive
+RIGHT_ANSWERS = {"dangling-and-fifo", "dev-zero-and-huge", "time-only-timestamp"}
+# folders whose names are no student id: never graded, in the gradebook, a path or a page
+NOT_IDS = ["nl\nname", "bad\udcffname", "<img src=x onerror=alert(1)>", "[h]onest", "*"]    # answer right: their points must survive
 
 
 def _plant(course: Path, student: str, secret: Path) -> None:
@@ -154,6 +166,22 @@ def _plant(course: Path, student: str, secret: Path) -> None:
         with open(folder / "huge.bin", "wb") as huge:
             huge.truncate(100 << 20)
         (folder / "small.csv").write_text("1,2,3\n")
+    elif student == "huge-markdown":
+        path = folder / f"{ASSIGNMENT}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        nb.cells[1:1] = [nbformat.v4.new_markdown_cell("<b>" * 80_000) for _ in range(3)]
+        nbformat.write(nb, path)
+    elif student == "malformed-metadata":
+        path = folder / f"{ASSIGNMENT}.ipynb"
+        nb = json.loads(path.read_text())
+        locked = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("locked"))
+        locked["source"] = "import numpy as np\n# \ud800"
+        nb["cells"][-1]["metadata"]["nbgrader"] = "x"
+        path.write_text(json.dumps(nb))
+    elif student == "not-json":
+        (folder / f"{ASSIGNMENT}.ipynb").write_text("this is not json")
+    elif student == "time-only-timestamp":
+        (folder / "timestamp.txt").write_text("23:59")
     elif student == "live-markup":
         path = folder / f"{ASSIGNMENT}.ipynb"
         nb = nbformat.read(path, as_version=4)
@@ -179,13 +207,20 @@ def _grade(tmp_path_factory, backend: str) -> dict:
     for student, (_, prelude, answers) in ATTACKS.items():
         _submit(course, student, {**(right if student in RIGHT_ANSWERS else WRONG), **answers}, prelude)
         _plant(course, student, secret)
+    for name in NOT_IDS:
+        folder = os.path.join(os.fsencode(course / "submitted"), os.fsencode(name), ASSIGNMENT.encode())
+        os.makedirs(folder)
+        shutil.copy(course / "submitted" / "honest-wrong" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                    os.path.join(folder, f"{ASSIGNMENT}.ipynb".encode()))
     config = effective_config(course)
     config.Execute.timeout = 20
     config.ResilientExecute.notebook_timeout = NOTEBOOK_BUDGET
     started = time.monotonic()
     run = grade_assignment(course, ASSIGNMENT, config=config, unsafe=not SANDBOXED,
                            cluster="local:2" if backend == "dask" else None)
-    return {"course": course, "run": run, "seconds": time.monotonic() - started, "scores": _scores(course)}
+    shown = {command: cli.main(["--course", str(course), command, ASSIGNMENT]) for command in ("feedback", "report")}
+    return {"course": course, "run": run, "seconds": time.monotonic() - started, "scores": _scores(course),
+            "shown": shown}
 
 
 @pytest.fixture(scope="module", params=["local", "dask"])
@@ -296,3 +331,35 @@ def test_bombs_meet_the_kernel_s_limits_and_classmates_are_graded(graded):
     assert "FORK-LIMIT" in forks and int(forks.split("FORKS ")[1].split()[0]) < 64
     assert "REACHED []" in _printed(graded, "net-b-prober")
     assert graded["scores"]["honest"] == FULL
+
+
+def test_folder_names_that_are_no_student_id_are_listed_and_never_graded(graded):
+    from grader.grading.submission import printable_name
+
+    listed = {printable_name(name) for name in NOT_IDS}
+    assert listed <= set(graded["run"].outcomes)
+    assert all(graded["run"].outcomes[name].failed for name in listed)
+    assert not set(graded["scores"]) & (set(NOT_IDS) | listed)
+    assert not [p for p in (graded["course"] / "autograded").iterdir() if p.name not in graded["scores"]]
+
+
+def test_malformed_or_unreadable_notebooks_fail_alone_and_pages_are_still_written(graded):
+    assert graded["shown"] == {"feedback": 0, "report": 0}
+    assert graded["run"].outcomes["not-json"].failed
+    for student in ("malformed-metadata", "bracketed-exception", "huge-markdown", "not-json"):
+        assert graded["scores"][student] == 0.0
+    assert (graded["course"] / "feedback" / "honest" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+
+
+def test_a_time_without_a_date_is_no_submission_time(graded):
+    assert "timestamp.txt: not a time as nbgrader writes it ('23:59')" in _reasons(graded, "time-only-timestamp")
+
+
+def test_the_ta_s_summary_prints_whatever_students_named(graded):
+    from rich.console import Console
+
+    from grader.grading.progress import print_summary
+
+    console = Console(record=True, width=200, file=open(os.devnull, "w"))
+    print_summary(graded["run"], console)
+    assert "[/oops]" in console.export_text()

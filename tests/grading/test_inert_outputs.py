@@ -349,3 +349,15 @@ def test_a_graded_submission_keeps_its_score_and_none_of_its_html(tmp_path):
     page = Page(formgrader_page(graded))
     assert live_student_markup(page, Page(formgrader_page(new_notebook()))) == NOTHING_LIVE
     assert "my notes <script>alert('PWNED-g3')</script>" in page.words()
+
+
+def test_a_huge_markdown_cell_is_shown_as_text_cut_and_huge_outputs_are_cut():
+    from grader.grading.inert_outputs import CUT_NOTE, MAX_CELL_OUTPUT, MAX_CELL_TEXT
+
+    nb = new_notebook(cells=[new_markdown_cell("<b>" * 80_000), new_code_cell("x", outputs=[
+        new_output("display_data", data={"text/plain": "y" * (1 << 20)}) for _ in range(10)])])
+    cell, code = inert(nb).cells
+    assert cell.source.startswith("```") and CUT_NOTE in cell.source and len(cell.source) < MAX_CELL_TEXT + 100
+    assert sum(len(o.get("text", "")) + len(o.get("data", {}).get("text/plain", "")) for o in code.outputs) \
+        <= MAX_CELL_OUTPUT + 100
+    assert code.outputs[-1].text == f"{CUT_NOTE}\n" and len(code.outputs) == MAX_CELL_OUTPUT // (1 << 20) + 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading.submission import FolderLimits, Refused, read_submission, read_tree
+from grader.grading.submission import FolderLimits, Refused, read_submission, read_tree, unusable_student_id
 
 ASSIGNMENT = "a1"
 
@@ -152,10 +152,12 @@ def test_timestamps_are_read_as_nbgrader_reads_them_and_a_bad_one_is_a_reason(tm
     submission, files = _read(tmp_path)
     assert submission.timestamp == CourseDirectory().get_existing_timestamp(str(folder))
     assert "timestamp.txt" in files                     # nbgrader copies it to autograded/ too
-    (folder / "timestamp.txt").write_text("yesterday-ish")
-    submission, _ = _read(tmp_path)
-    assert submission.timestamp is None
-    assert submission.skipped == ["timestamp.txt: not a time ('yesterday-ish'); submission time unknown"]
+    for text in ("yesterday-ish", "23:59", "2024-01-01 00:00:00 /etc/shadow"):   # dateutil would read the last two
+        (folder / "timestamp.txt").write_text(text)
+        submission, _ = _read(tmp_path)
+        assert submission.timestamp is None
+        assert submission.skipped == [f"timestamp.txt: not a time as nbgrader writes it ({text!r}); "
+                                      f"submission time unknown"]
 
 
 def test_read_tree_reads_the_grader_s_own_copies_the_same_way(tmp_path):
@@ -164,3 +166,27 @@ def test_read_tree_reads_the_grader_s_own_copies_the_same_way(tmp_path):
     os.symlink("/etc/hostname", tmp_path / "link")
     files, skipped = read_tree(tmp_path)
     assert files == {"a.txt": b"a"} and skipped == ["link: a symbolic link, not copied"]
+
+
+@pytest.mark.parametrize("name", ["nl\nname", "bad\udcffname", "<img src=x onerror=alert(1)>", "*", "[h]onest",
+                                  ".hidden", "x" * 101, "a b"])
+def test_a_folder_name_that_is_no_plain_id_is_no_student(name):
+    reason = unusable_student_id(name)
+    assert reason is not None and reason.endswith("not graded")
+    assert reason.isprintable() and "\n" not in reason
+
+
+@pytest.mark.parametrize("name", ["alice", "a.b@example.edu", "student_01", "émile", "x" * 100, "jo-ann+1"])
+def test_plain_ids_are_students(name):
+    assert unusable_student_id(name) is None
+
+
+def test_a_path_too_long_for_the_grader_s_copies_is_skipped(tmp_path):
+    folder = _folder(tmp_path)
+    deep = folder
+    for level in range(5):
+        deep = deep / (str(level) * 250)
+        deep.mkdir()
+    (deep / "f.txt").write_text("f")
+    submission, files = _read(tmp_path)
+    assert files == {} and len(submission.skipped) == 1 and "a path longer than 1024 characters" in submission.skipped[0]
