@@ -324,10 +324,14 @@ def _plots(folder: Path, assignment, students, problems, table, max_points, rows
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     totals = [sum(table[s].get(p, 0.0) for p in problems) for s in students]
     figure, axes = plt.subplots(figsize=(6, 4))
-    axes.hist(totals, bins=min(20, max(5, len(set(totals)))), range=(0, sum(max_points.values())), color="#3a6ea5")
+    full = sum(max_points.values())
+    bins = min(20, max(5, len(set(totals))))
+    axes.hist(totals, bins=bins, range=(0, full), color="#3a6ea5", edgecolor="white", linewidth=1)  # bars apart
+    axes.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))    # whole students
     axes.set_xlabel("total score")
     axes.set_ylabel("students")
     axes.set_title(f"{assignment}: score histogram")
