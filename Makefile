@@ -25,7 +25,7 @@ $(KATEX)/katex.min.js:
 	  && tar -xzf katex-$(KATEX_VERSION).tgz --strip-components=2 package/dist && rm katex-$(KATEX_VERSION).tgz
 
 ## The main job, end to end, on the embedded SQLite gradebook.
-demo: $(STAMP)
+demo: $(STAMP) $(KATEX)/katex.min.js
 	$(PY) -m grader demo --assignment $(ASSIGNMENT) --students $(STUDENTS)
 
 test: $(STAMP) $(KATEX)/katex.min.js
