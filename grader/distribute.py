@@ -319,8 +319,10 @@ def release_per_student(course: str | Path, bank: Bank, assignment: str, student
     made = personalize_class(course, bank, assignment, students)
     changes = variant_changes(read_students_record(course, assignment), {m.student: m.digests for m in made})
     paths = {m.student: personal_path(course, m.student, assignment) for m in made}
-    different = [paths[m.student] for m in made
-                 if paths[m.student].is_file() and paths[m.student].read_bytes() != m.text.encode("utf-8")]
+    # A notebook that differs while the student's numbers do not is a wording fix: rewritten freely.
+    renumbered = {change.student for change in changes}
+    different = [paths[m.student] for m in made if m.student in renumbered
+                 and paths[m.student].is_file() and paths[m.student].read_bytes() != m.text.encode("utf-8")]
     if (changes or different) and not force:
         lines = [change.describe(assignment) for change in changes[:20]]
         lines += [f"{path.relative_to(course)}: exists and differs" for path in different[:20]]
@@ -398,7 +400,8 @@ def deliver_to_homes(course: str | Path, assignment: str, students: list[str], p
                      force: bool = False) -> Delivery:
     """Copy each student's notebook into their home folder (the pattern with {student}). A home
     that does not exist is skipped and listed; a notebook already there that differs (the student
-    may have started) is refused for everyone unless `force`."""
+    has started, or it has an earlier wording) is kept and listed, unless `force` replaces it; the
+    other students get theirs all the same."""
     sources = released_notebooks(course, assignment, students)
     result = Delivery([], [], [])
     plan = []
@@ -409,14 +412,13 @@ def deliver_to_homes(course: str | Path, assignment: str, students: list[str], p
             result.skipped.append(f"{student}: no folder {home}")
             continue
         plan.append((source.read_bytes(), target, home))
-    started = [str(target) for data, target, _ in plan if target.is_file() and target.read_bytes() != data]
-    if started and not force:
-        raise GraderError(f"{len(started)} student(s) already have a different {assignment}.ipynb (their work?); "
-                          f"nothing was delivered: {', '.join(started[:5])}{' ...' if len(started) > 5 else ''}. "
-                          f"Pass --force to replace them.")
     for data, target, home in plan:
         if target.is_file() and target.read_bytes() == data:
             result.unchanged.append(target)
+            continue
+        if target.is_file() and not force:
+            result.skipped.append(f"{home.name}: kept their {target} (it differs: their work, or an earlier "
+                                  f"wording of the same numbers); --force replaces it")
             continue
         new_folder = not target.parent.exists()
         write_atomic(target, data)

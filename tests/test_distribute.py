@@ -166,8 +166,14 @@ def test_distribute_into_hub_homes_where_fetch_assignment_puts_it(course, tmp_pa
     work = homes / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     work.write_text(work.read_text(encoding="utf-8").replace("raise NotImplementedError()", "q1 = 3", 1))
     started = work.read_bytes()
-    assert grader(course, "distribute", ASSIGNMENT, "--homes", pattern, "--student", "alice") == 2   # her work stays
+    (homes / "dora").mkdir()
+    capsys.readouterr()
+    assert grader(course, "release", ASSIGNMENT, "--per-student", "--student", "dora") == 0     # a late joiner
+    assert grader(course, "distribute", ASSIGNMENT, "--homes", pattern, "--student", "alice", "--student", "dora") == 1
+    assert "skipped alice: kept their" in capsys.readouterr().out                 # her work stays, and is listed
     assert work.read_bytes() == started
+    assert (homes / "dora" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes() == \
+        personal_path(course, "dora", ASSIGNMENT).read_bytes()                   # the others get theirs
     assert grader(course, "distribute", ASSIGNMENT, "--homes", pattern, "--student", "alice", "--force") == 0
     assert work.read_bytes() == personal_path(course, "alice", ASSIGNMENT).read_bytes()
 

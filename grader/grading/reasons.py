@@ -88,6 +88,8 @@ def edited_locked_cells(submitted_path, release_path, earlier: dict | None = Non
     import hashlib
 
     import nbformat
+
+    from grader.release import number_tokens
     try:
         submitted = nbformat.read(submitted_path, as_version=4)
         common = _released_locked_cells(release_path)
@@ -104,7 +106,9 @@ def edited_locked_cells(submitted_path, release_path, earlier: dict | None = Non
         if original is not None and cell.source == common.get(grade_id) and _as_handed_out(cell):
             found.append(f"{grade_id}: {COMMON_NOTEBOOK}")
         elif digest in earlier.get(grade_id, ()) or _as_handed_out(cell):
-            found.append(f"{grade_id}: {RELEASED_AGAIN}")
+            if sorted(number_tokens(cell.source)) != sorted(number_tokens(wanted)):
+                found.append(f"{grade_id}: {RELEASED_AGAIN}")
+            # else the same numbers in other words: a wording fix, nothing for the TA to weigh
         else:
             found.append(f"{grade_id}: {EDITED}")
     return found

@@ -163,8 +163,8 @@ def test_a_notebook_from_before_a_forced_release_is_told_apart_from_an_edited_on
 
 def test_per_student_notebooks_from_before_a_wording_fix_or_the_common_notebook_are_not_called_edited(course):
     """Per student, the locked cells a student was handed (nbgrader's checksum still holds) are told
-    apart from a student's edit: after a wording fix, after a forced change of the numbers, and for
-    the assignment's common notebook handed in instead of the student's own."""
+    apart from a student's edit: after a wording fix (the same numbers in other words: not listed at
+    all, #19) and for the assignment's common notebook handed in instead of the student's own."""
 
     from grader.grading import grade_assignment
     from grader.grading.config import effective_config
@@ -184,11 +184,16 @@ def test_per_student_notebooks_from_before_a_wording_fix_or_the_common_notebook_
     for command in ("render", "release"):
         done = _grader(course, command, "--assignment", ASSIGNMENT)
         assert done.returncode == 0, done.stderr
+    handed_out = (course / "release-students" / "early" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    done = _grader(course, "release", "--assignment", ASSIGNMENT, "--per-student",      # no --force for a wording fix
+                   *[arg for student in students for arg in ("--student", student)])
+    assert done.returncode == 0, done.stderr
+    reworded = (course / "release-students" / "early" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    assert "Softmax of each row" in reworded and "Softmax of each row" not in handed_out
     run = grade_assignment(course, ASSIGNMENT, students=students, config=effective_config(course))
     reasons = {student: run.outcomes[student].reasons for student in students}
     assert not [r for r in reasons["early"] if "edited" in r or "restored" in r], reasons["early"]
-    assert "softmax-rows-prompt: changed after this notebook was handed out (the problem was released again); " \
-           "graded on the current spec" in reasons["early"]
+    assert not [r for r in reasons["early"] if "softmax-rows" in r], reasons["early"]   # the same numbers, reworded
     assert not [r for r in reasons["common"] if "edited" in r or "restored" in r], reasons["common"]
     assert "conv-out-prompt: from the assignment's common notebook, not the student's own; graded on the " \
            "student's own numbers" in reasons["common"]
