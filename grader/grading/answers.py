@@ -141,7 +141,8 @@ def check_specs(bank: Bank, assignment: str, cells: list, where: str) -> None:
     if changed:
         raise GraderError(f"{where}: problem(s) {', '.join(changed)} of '{assignment}' changed in {bank.path} "
                           f"since this notebook was rendered: render and release the assignment again "
-                          f"(`python -m grader render`, `python -m grader release --assignment {assignment}`)")
+                          f"(`python -m grader render --force`, `python -m grader release --assignment {assignment} "
+                          f"--force`: a change to numbers or grading needs --force), then grade")
 
 
 # --- reading the reports ------------------------------------------------------------------------
