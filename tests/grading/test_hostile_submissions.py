@@ -6,6 +6,7 @@ in the same run. Every attack answers wrong unless it says otherwise; each must 
 did not answer right, leak nothing, stop nobody else, and be reported to the TA with its reason.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -215,12 +216,26 @@ def _grade(tmp_path_factory, backend: str) -> dict:
     config = effective_config(course)
     config.Execute.timeout = 20
     config.ResilientExecute.notebook_timeout = NOTEBOOK_BUDGET
+    before = _course_files(course)
     started = time.monotonic()
     run = grade_assignment(course, ASSIGNMENT, config=config, unsafe=not SANDBOXED,
                            cluster="local:2" if backend == "dask" else None)
+    graded_files = _course_files(course)
     shown = {command: cli.main(["--course", str(course), command, ASSIGNMENT]) for command in ("feedback", "report")}
     return {"course": course, "run": run, "seconds": time.monotonic() - started, "scores": _scores(course),
-            "shown": shown}
+            "shown": shown, "before": before, "graded_files": graded_files}
+
+
+def _course_files(course: Path) -> dict:
+    """Every file of the course but what grading writes (autograded/, the gradebook, nbgrader's log, .grader/)."""
+    found = {}
+    for path in sorted(course.rglob("*")):
+        relative = path.relative_to(course)
+        if relative.parts[0] in ("autograded", ".grader") or path.name.startswith("gradebook.db") or path.name == ".nbgrader.log" \
+                or path.is_symlink() or not path.is_file() or "__pycache__" in relative.parts:
+            continue
+        found[str(relative)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
 
 
 @pytest.fixture(scope="module", params=["local", "dask"])
@@ -363,3 +378,9 @@ def test_the_ta_s_summary_prints_whatever_students_named(graded):
     console = Console(record=True, width=200, file=open(os.devnull, "w"))
     print_summary(graded["run"], console)
     assert "[/oops]" in console.export_text()
+
+
+def test_grading_writes_nothing_but_its_own_files(graded):
+    """No attack wrote into the course (submitted/, source/, release/, the bank): the FIFOs were
+    never opened, the links never followed, and every kernel wrote only in its own scratch."""
+    assert graded["graded_files"] == graded["before"]
