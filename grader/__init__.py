@@ -1,7 +1,9 @@
 """ELEN 521 grader: the solution engine, the question bank, and nbgrader-based grading.
 
-Layers, lowest first (a layer imports only the ones before it):
-engine → bank → variants → compare → runtime → render → release → grading → feedback/report → cli.
+Layers, lowest first (a layer imports only the ones before it; import-linter checks it, see
+[tool.importlinter] in pyproject.toml and docs/architecture.md):
+engine → bank model → kinds → bank loader → variants → qa/validation → render → release →
+personalize → distribute → grading → feedback/report/simulate/export/exchange → commands → cli.
 """
 
 __version__ = "0.1.0"

@@ -7,6 +7,10 @@ that renames a directory in nbgrader_config.py is followed everywhere.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +56,54 @@ def open_gradebook(config: Config) -> Any:
     """nbgrader's Gradebook of the course (a context manager)."""
     from nbgrader.api import Gradebook
     return Gradebook(config.CourseDirectory.db_url, course_id(config))
+
+
+def with_venv_on_path(env: dict | None = None) -> dict:
+    """nbgrader runs the `alembic` script when it makes a gradebook; keep the venv's bin on PATH."""
+    env = dict(os.environ if env is None else env)
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")])
+    return env
+
+
+@contextlib.contextmanager
+def setup_lock(db_url: str) -> Iterator[None]:
+    """Hold the gradebook's setup lock: one run at a time creates tables, the assignment, students and
+    submissions (nbgrader's update_or_create_* would race: two inserts of one row). PostgreSQL: an
+    advisory lock on its own connection; SQLite: an flock on a file beside the database."""
+    import fcntl
+    import hashlib
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "postgresql":
+        key = int.from_bytes(hashlib.sha256(b"elen521-grader gradebook setup").digest()[:8], "big", signed=True)
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+        finally:
+            engine.dispose()
+    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        with open(f"{url.database}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        yield
+
 
 
 class CoursePaths:

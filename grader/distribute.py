@@ -229,8 +229,7 @@ def import_roster(course: str | Path, path: str | Path) -> RosterImport:
     import sys
     import tempfile
 
-    from grader.grading.config import with_venv_on_path
-    from grader.grading.gradebook import setup_lock
+    from grader.course import setup_lock, with_venv_on_path
 
     course = Path(course)
     rows, ignored = read_roster_csv(path)

@@ -16,8 +16,6 @@ loaded once); `make bench-personalize` times 300 students.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -29,11 +27,11 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader.bank import Bank
-from grader.bank.templates import python_literal
 from grader.course import paths_of
 from grader.errors import GraderError
 from grader.protocol import cell_grade_id
 from grader.release import find_leaks
+from grader.release_record import values_digest
 from grader.render import CellSpec, assignment_cell_specs, check_assignment, notebook_text, problem_variants
 from grader.variants import is_per_student
 
@@ -77,13 +75,6 @@ def locked_sources(bank: Bank, assignment: str, student: str | None, hidden_test
 
 
 # --- a student's release notebook ----------------------------------------------------------------
-
-def values_digest(values: Values) -> str:
-    """SHA-256 (first 16 hex) of drawn values, each written as the renderer writes Python literals."""
-    canonical = json.dumps({name: python_literal(value) for name, value in values.items()},
-                           sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:16]
-
 
 def is_locked(cell: Any) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))

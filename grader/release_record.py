@@ -252,9 +252,17 @@ def variant_changes(given: dict[str, dict[str, str]], now: dict[str, dict[str, s
     return changes
 
 
+def values_digest(values: dict) -> str:
+    """SHA-256 (first 16 hex) of drawn values, each written as the renderer writes Python literals."""
+    from grader.bank.templates import python_literal
+
+    canonical = json.dumps({name: python_literal(value) for name, value in values.items()},
+                           sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:16]
+
+
 def drawn_digests(bank, assignment_id: str, students) -> dict[str, dict[str, str]]:
     """{student: {problem id: digest}} of what the current bank draws for each student."""
-    from grader.personalize import values_digest
     from grader.variants import draw_for
 
     problems = [bank.problems[problem_id] for problem_id in bank.assignments[assignment_id].problems]

@@ -6,12 +6,11 @@ tests give nbgrader exactly the file `write_config` writes.
 
 import os
 import secrets
-import sys
 from pathlib import Path
 
 from traitlets.config import Config
 
-from grader.course import course_config
+from grader.course import course_config, with_venv_on_path  # noqa: F401 (with_venv_on_path: defined in grader.course)
 
 # Defences set unless the course's own config sets them (nbgrader's defaults are all off).
 DEFENCES = {
@@ -69,15 +68,6 @@ def write_config(config: Config, path: Path, root: Path, db_url: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text("\n".join(lines) + "\n")
     os.replace(tmp, path)
-
-
-def with_venv_on_path(env: dict | None = None) -> dict:
-    """nbgrader runs the `alembic` script when it makes a gradebook; keep the venv's bin on PATH."""
-    env = dict(os.environ if env is None else env)
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in env.get("PATH", "").split(os.pathsep):
-        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")])
-    return env
 
 
 def load_bank_if_any(path: Path):

@@ -10,10 +10,7 @@ that creates rows (schema, assignment, students, submissions), and a notebook's 
 retried when the database aborts it to break a deadlock or a serialization conflict.
 """
 
-import contextlib
-import fcntl
 import functools
-import hashlib
 import time
 from pathlib import Path
 
@@ -24,9 +21,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload, selectinload, undefer
-from sqlalchemy.pool import NullPool
 
-from grader.course import open_gradebook
+from grader.course import open_gradebook, setup_lock  # noqa: F401 (setup_lock: grading's lock)
 from grader.errors import GraderError
 
 # PostgreSQL aborts one of two conflicting transactions with these; running it again succeeds.
@@ -99,37 +95,6 @@ def retry_transient(write):
 def _transient(exc: DBAPIError) -> bool:
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return code in _RETRY_SQLSTATES or "database is locked" in str(exc.orig)
-
-
-@contextlib.contextmanager
-def setup_lock(db_url: str):
-    """Hold the gradebook's setup lock: one run at a time creates tables, the assignment, students and
-    submissions (nbgrader's update_or_create_* would race: two inserts of one row). PostgreSQL: an
-    advisory lock on its own connection; SQLite: an flock on a file beside the database."""
-    url = make_url(db_url)
-    if url.get_backend_name() == "postgresql":
-        key = int.from_bytes(hashlib.sha256(b"elen521-grader gradebook setup").digest()[:8], "big", signed=True)
-        engine = create_engine(url, poolclass=NullPool)
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-                connection.commit()
-                try:
-                    yield
-                finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    connection.commit()
-        finally:
-            engine.dispose()
-    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        with open(f"{url.database}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-    else:
-        yield
 
 
 @retry_transient
