@@ -3,7 +3,6 @@ kernels forked by the sandboxed fork server ("forked", the grading default) and 
 kernel ("bwrap", the fallback). Each kernel has a network namespace, a scratch tmpfs of its uid
 and a cgroup of its own; each limit is shown against a classmate's kernel or an allowed action."""
 
-import json
 import os
 import shutil
 import stat
@@ -11,6 +10,7 @@ import uuid
 
 import pytest
 from test_kernels import run_code
+from test_sandboxed_kernels import ATTEMPT, out_json
 
 from grader.grading import sandbox as sb
 from grader.grading.kernels import ForkServer, KernelPool, shutdown
@@ -54,21 +54,6 @@ def kernels(pool):
         shutdown(km)
 
 
-def out_json(km, code):
-    out, error = run_code(km, code)
-    assert error is None, (out, error)
-    return json.loads(out)
-
-
-ATTEMPT = """
-import json, socket
-def attempt(action, *args):
-    try:
-        action(*args)
-        return "ok"
-    except BaseException as exc:
-        return type(exc).__name__
-"""
 
 
 # --- network: a namespace per kernel
@@ -85,6 +70,7 @@ unix.listen()
 print(json.dumps(tcp.getsockname()[1]))
 """)
     reach = ATTEMPT + f"""
+import socket
 def connect_unix():
     s = socket.socket(socket.AF_UNIX)
     s.connect('\\0{name}')
