@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from test_kernels import run_code
-from test_sandboxed_kernels import ATTEMPT, out_json
+from test_sandboxed_kernels import ATTEMPT, FORK_BOMB, out_json
 
 from grader.grading import sandbox as sb
 from grader.grading.kernels import ForkServer, KernelPool, shutdown
@@ -198,20 +198,6 @@ def test_a_kernels_processes_together_are_held_to_its_memory(kernels):
     assert run_code(hog, "print('alive')") == ("alive\n", None)
     out = out_json(classmate, "import json; block = b'x' * (1 << 30); print(json.dumps(len(block)))")
     assert out == 1 << 30                                       # control: a GiB is fine for one process
-
-
-FORK_BOMB = """
-import os, time
-children = 0
-try:
-    while True:
-        if os.fork() == 0:
-            time.sleep(60)
-            os._exit(0)
-        children += 1
-except OSError as exc:
-    print(children, exc.errno)
-"""
 
 
 @needs_cgroups
