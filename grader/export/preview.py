@@ -153,11 +153,15 @@ def _environment():
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
-def copy_katex(out_dir):
+def _check_katex():
     missing = [name for name in KATEX_FILES if not (KATEX_DIR / name).exists()]
     if missing:
         raise GraderError(f"KaTeX is not installed in {KATEX_DIR} (missing {missing[0]}): run `make install`, "
                           "which unpacks the npm katex package there")
+
+
+def copy_katex(out_dir):
+    _check_katex()
     target = Path(out_dir) / "_static" / "katex"
     for name in KATEX_FILES:
         source = KATEX_DIR / name
@@ -169,10 +173,12 @@ def copy_katex(out_dir):
 
 
 def build_preview(bank, assignment_ids, count, out_dir):
-    """Write index.html and one page per assignment under out_dir; return the page paths."""
+    """Write index.html and one page per assignment under out_dir; return the page paths. Every page
+    is rendered (and KaTeX found) before the first file is written: a failure leaves no partial site."""
     out_dir = Path(out_dir)
+    _check_katex()
     env = _environment()
-    pages = []
+    rendered = {}
     summaries = []
     for assignment_id in assignment_ids:
         assignment = bank.assignments[assignment_id]
@@ -180,12 +186,12 @@ def build_preview(bank, assignment_ids, count, out_dir):
         problems = [problem_page_data(bank, bank.problems[pid], assignment_id, count, reports[pid])
                     for pid in assignment.problems]
         page = out_dir / f"{assignment_id}.html"
-        write_atomic(page, env.get_template("assignment.html.j2").render(
-            course=bank.course, assignment=assignment, problems=problems, count=count))
-        pages.append(page)
+        rendered[page] = env.get_template("assignment.html.j2").render(
+            course=bank.course, assignment=assignment, problems=problems, count=count)
         summaries.append({"assignment": assignment, "problems": problems, "file": page.name})
-    copy_katex(out_dir)
     index = out_dir / "index.html"
-    write_atomic(index, env.get_template("index.html.j2").render(course=bank.course, summaries=summaries,
-                                                                   count=count))
-    return [index, *pages]
+    rendered[index] = env.get_template("index.html.j2").render(course=bank.course, summaries=summaries, count=count)
+    copy_katex(out_dir)
+    for path, text in rendered.items():
+        write_atomic(path, text)
+    return [index, *(path for path in rendered if path != index)]

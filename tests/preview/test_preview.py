@@ -89,3 +89,22 @@ def test_preview_refuses_release_and_unknown_assignments(tmp_path, capsys):
     assert "'no-such-assignment'" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_preview_that_fails_midway_writes_nothing(tmp_path, monkeypatch):
+    from grader.bank import load_bank
+    from grader.export import preview as site_module
+
+    bank = load_bank(ROOT / "questions.yaml")
+    first, second = list(bank.assignments)[:2]
+    real = site_module.problem_page_data
+
+    def failing(bank, problem, assignment_id, *args):
+        if assignment_id == second:
+            raise RuntimeError("a template broke")
+        return real(bank, problem, assignment_id, *args)
+
+    monkeypatch.setattr(site_module, "problem_page_data", failing)
+    with pytest.raises(RuntimeError):
+        site_module.build_preview(bank, [first, second], 1, tmp_path / "site")
+    assert not (tmp_path / "site").exists()
