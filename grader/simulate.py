@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +228,3 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
         write_atomic(path, text)
         class_plan.append(SimulatedStudent(student, profile, answers, neighbour if profile == "copied" else ""))
     return class_plan
-
-
-def plan_json(class_plan) -> str:
-    return json.dumps([asdict(s) for s in class_plan], indent=1, sort_keys=True)

@@ -54,7 +54,6 @@ HOLD_SECONDS = 60             # a held init the grader never releases gives up
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = \
     1, 2, 4, 8, 32, 4096, 1 << 14, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
-KERNEL_NS_PID = 2             # the kernel is the first child of its namespace's init (pid 1)
 
 
 def preload():

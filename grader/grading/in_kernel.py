@@ -43,7 +43,6 @@ MAX_MESSAGE = 300                 # a raised exception's text
 MAX_NAME = 200                    # an unsupported object's description
 DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
           "float16", "float32", "float64")
-TAGS = ("$float", "$tuple", "$set", "$dict", "$array", "$calls", "$unsupported")
 
 CASES: dict = {}                  # problem id -> list of argument lists (set by the worker)
 

@@ -927,17 +927,3 @@ class ForkedSandboxProcess:
                 self.cgroup.remove()
             self._lease.release()
             self._lease = None
-
-
-def wait_gone(pid: int, timeout: float = 5.0) -> bool:
-    """True once `pid` has exited (gone, or a zombie waiting to be reaped)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
-        except (OSError, IndexError):
-            return True
-        if state in "ZX":
-            return True
-        time.sleep(0.01)
-    return False
