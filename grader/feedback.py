@@ -226,17 +226,24 @@ def render_page(student, assignment, title, problems, late_penalty: float = 0.0,
         score=max(0.0, score), max_score=max_score, late_penalty=late_penalty or 0.0, times=times or {})
 
 
-def submission_times(db_url: str | None, assignment: str, student: str) -> dict:
-    """{"handed_in", "due", "late"} as the page says them, from nbgrader's gradebook: the submission's
-    time, the due date with the student's extension, how late ("" when on time); {} when unknown."""
-    from nbgrader.api import Gradebook, MissingEntry
+def submission_times(config, assignment: str, student: str, db_url: str | None = None) -> dict:
+    """{"handed_in", "due", "late"} as the page says them, from the course's gradebook (`db_url`: the one
+    nbgrader's GetGrades read, when the configuration leaves it to nbgrader's default): the
+    submission's time, the due date with the student's extension, how late ("" when on time); {} when
+    unknown."""
+    import copy
+
+    from nbgrader.api import MissingEntry
 
     from grader.grading.gradebook import lateness_text
 
-    if not db_url:
+    if db_url and not config.CourseDirectory.get("db_url"):
+        config = copy.deepcopy(config)
+        config.CourseDirectory.db_url = db_url
+    if not config.CourseDirectory.get("db_url"):
         return {}
     try:
-        with Gradebook(db_url) as gb:
+        with open_gradebook(config) as gb:
             submission = gb.find_submission(assignment, student)
             handed_in, due, late = submission.timestamp, submission.duedate, submission.total_seconds_late
     except (MissingEntry, OSError, ValueError):
@@ -272,7 +279,7 @@ class FeedbackPage(Exporter):
             else assignment
         page = render_page(info.get("student", ""), assignment, title, notebook_feedback(nb, bank),
                            info.get("late_penalty", 0.0),
-                           submission_times(info.get("db_url"), assignment, info.get("student", "")))
+                           submission_times(self.config, assignment, info.get("student", ""), info.get("db_url")))
         return page, resources
 
 
