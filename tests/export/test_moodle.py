@@ -312,3 +312,14 @@ def test_a_credit_moodle_cannot_express_is_refused_naming_the_problem(tmp_path, 
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and "problem 'conv-size'" in error and "0.37" in error
     assert not out.exists()
+
+
+def test_every_kind_has_an_export_and_a_preview_and_no_export_names_an_unknown_kind():
+    """The registries keyed by kind (Moodle, Canvas QTI, the preview's answer view) name exactly the kinds."""
+    from grader.export.moodle import MOODLE_BY_KIND
+    from grader.export.preview import ANSWER_VIEW_BY_KIND
+    from grader.export.qti import QTI_BY_KIND
+    from grader.kinds import KINDS
+
+    for registry in (MOODLE_BY_KIND, QTI_BY_KIND, ANSWER_VIEW_BY_KIND):
+        assert set(registry) == set(KINDS)
