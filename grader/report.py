@@ -29,7 +29,7 @@ from grader.course import BANK_FILENAME, CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading.gradebook import lateness_text, seconds_late
-from grader.protocol import Role, notebook_results, problem_of
+from grader.protocol import Role, notebook_results, problem_of, reported_spec
 from grader.spreadsheet_csv import csv_text
 
 GROUP = 0.27
@@ -83,6 +83,18 @@ def collect(gb, paths: CoursePaths, assignment: str):
                     order.setdefault(problem, i)
     problems = sorted(max_points, key=lambda p: (order.get(p, 0), p))
     return students, problems, table, max_points, misconceptions
+
+
+def graded_specs(gb, assignment: str) -> dict[str, str]:
+    """{problem: the spec digest its hidden test carries} in the gradebook's copy of the release, which
+    every autograded notebook was graded on (`report` refuses stale grades: grading.stale)."""
+    found = {}
+    for notebook in gb.find_assignment(assignment).notebooks:
+        for cell in notebook.source_cells:
+            spec = reported_spec(cell.source or "") if problem_of(cell.name, Role.TEST) else None
+            if spec:
+                found[spec[0]] = spec[1]
+    return found
 
 
 def variants_in_play(config, assignment: str, students: list[str], problems: list[str]) -> dict[str, int]:
@@ -377,6 +389,7 @@ def write_reports(config, assignment: str, title: str | None = None, canvas_grad
                               f"{suggestion(assignment, known)}") from None
         students, problems, table, max_points, misconceptions = collect(gb, paths, assignment)
         late = seconds_late(gb, assignment)
+        specs = graded_specs(gb, assignment)
     if not students:
         raise GraderError(f"{assignment!r} has no graded submission in the gradebook; "
                           f"run `python -m grader grade {assignment}` first (no report written)")
@@ -389,6 +402,8 @@ def write_reports(config, assignment: str, title: str | None = None, canvas_grad
     write_atomic(folder / "problems.csv", _csv_bytes(
         ["student", *problems, "total"],
         [[s, *(f"{table[s].get(p, 0.0):g}" for p in problems), f"{sum(table[s].values()):g}"] for s in students]))
+    write_atomic(folder / "specs.csv", _csv_bytes(["problem", "points", "spec"],
+                                                  [[p, f"{max_points.get(p, 0):g}", specs.get(p, "")] for p in problems]))
     rows = item_analysis(students, problems, table, max_points, misconceptions,
                          variants_in_play(config, assignment, students, problems))
     write_atomic(folder / "item-analysis.csv", _csv_bytes(

@@ -76,6 +76,10 @@ def test_grade_exports_are_per_assignment(tmp_path, capsys):
     moodle = list(csv.DictReader((folder / "moodle-grades.csv").open()))
     assert {r["ID number"]: r["Assignment one"] for r in moodle} == {"a": "4.5", "b": "1", "c": "0"}
     assert [r["Email address"] for r in moodle if r["ID number"] == "c"] == ["ada@example.edu"]
+    from grader.bank import load_bank
+    bank = load_bank(root / "questions.yaml")       # the spec each problem was graded on: the bank's now
+    specs = {r["problem"]: (r["points"], r["spec"]) for r in csv.DictReader((folder / "specs.csv").open())}
+    assert specs == {p: (f"{kit.POINTS[p]:g}", bank.problems[p].digest) for p in kit.POINTS}
 
     # The same through the command, with the Canvas ids from a Canvas export.
     from grader.cli import main

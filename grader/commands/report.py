@@ -50,7 +50,7 @@ def run(args):
     print(mode)
     print(f"reports written to {result['folder']}/: grades.csv ({result['grade_rows']} students: "
           f"{result['students']} graded, the rest of the roster at 0), "
-          f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, grading-mode.txt, plots; "
+          f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, specs.csv, grading-mode.txt, plots; "
           f"the whole gradebook in {result['folder'].parent / WHOLE_GRADEBOOK_CSV}")
     for note in result["lms_notes"]:
         print(f"canvas-grades.csv: {note}")
