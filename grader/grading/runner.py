@@ -34,6 +34,7 @@ from grader.grading.submission import (
     Submission,
     printable_name,
     read_submission,
+    submission_time,
     unusable_student_id,
     write_tree,
 )
@@ -120,28 +121,27 @@ def _prepare_workdir(coursedir: CourseDirectory, assignment: str, student: str, 
     return dest
 
 
-def _read_submissions(coursedir: CourseDirectory, assignment: str, students: list[str], notebooks: list[str],
-                      outcomes: dict) -> dict[str, tuple[Submission, dict[str, bytes]] | None]:
-    """Each student's folder read as an attacker's data (submission.py); None for a student whose
-    folder cannot be read at all (a link, a file, unreadable): failed, with the reason."""
+def _read_submission(coursedir: CourseDirectory, assignment: str, student: str, notebooks: list[str],
+                     outcome: Outcome) -> tuple[Submission, dict[str, bytes]] | None:
+    """The student's folder read as an attacker's data (submission.py); None when it cannot be read
+    at all (a link, a file, unreadable): failed, with the reason."""
     root = Path(coursedir.root) / coursedir.submitted_directory
-    limits = FolderLimits.from_config(coursedir.config)
-    read: dict[str, tuple[Submission, dict[str, bytes]] | None] = {}
-    for student in students:
-        try:
-            read[student] = read_submission(root, student, assignment, notebooks, list(coursedir.ignore), limits)
-        except (Refused, OSError) as exc:
-            read[student] = None
-            outcomes[student].failed = True
-            outcomes[student].reasons.append(f"{coursedir.submitted_directory}/{exc}" if isinstance(exc, Refused)
-                                             else f"its folder could not be read ({exc})")
-    return read
+    try:
+        return read_submission(root, student, assignment, notebooks, list(coursedir.ignore),
+                               FolderLimits.from_config(coursedir.config))
+    except (Refused, OSError) as exc:
+        outcome.failed = True
+        outcome.reasons.append(f"{coursedir.submitted_directory}/{exc}" if isinstance(exc, Refused)
+                               else f"its folder could not be read ({exc})")
+        return None
 
 
-def _student_tasks(coursedir: CourseDirectory, assignment: str, student: str, found, notebooks: list[str],
+def _student_tasks(coursedir: CourseDirectory, assignment: str, student: str, notebooks: list[str],
                    staged: Path, outcome: Outcome, record_zero) -> list[GradeTask]:
     """The student's notebooks to grade, staged in the run's own folder, and their autograded/ folder;
-    a zero recorded (`record_zero(notebook, needs_review=...)`) for each notebook that is not graded."""
+    a zero recorded (`record_zero(notebook, needs_review=...)`) for each notebook that is not graded.
+    One student's folder at a time: a class's files are never all in memory at once."""
+    found = _read_submission(coursedir, assignment, student, notebooks, outcome)
     if found is None:
         for notebook in notebooks:
             record_zero(notebook, needs_review=True)
@@ -237,9 +237,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
             for student, reason in roster_status(course, assignment, list(submissions), on_roster).items():
                 if reason:
                     outcomes[student].reasons.append(reason)
-            read = _read_submissions(coursedir, assignment, list(submissions), notebooks, outcomes)
-            gbops.prepare_submissions(gb, assignment, {s: found[0].timestamp if found else None
-                                                       for s, found in read.items()})
+            submitted_root = Path(coursedir.root) / coursedir.submitted_directory
+            gbops.prepare_submissions(gb, assignment, {s: submission_time(submitted_root, s, assignment)
+                                                       for s in submissions})
         tasks: list[GradeTask] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         earlier = earlier_locked_cells(course, assignment)
@@ -247,9 +247,9 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         # everyone graded before), this run's and everyone given a per-student notebook.
         classmates = class_of(course, assignment, {student.id for student in gb.students} | set(submissions))
         staged = Path(run_dir.name) / "submitted"
-        for student, found in read.items():
+        for student in submissions:
             try:
-                tasks.extend(_student_tasks(coursedir, assignment, student, found, notebooks, staged / student,
+                tasks.extend(_student_tasks(coursedir, assignment, student, notebooks, staged / student,
                                             outcomes[student], partial(gbops.record_zero, gb, assignment, student)))
             except Exception as exc:  # noqa: BLE001 (this student's preparation, never the class's run)
                 gb.db.rollback()

@@ -25,6 +25,7 @@ import fnmatch
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -274,9 +275,14 @@ def _walk(dir_fd: int, prefix: str, depth: int, ignore: list[str], limits: Folde
             skipped.append(str(refusal))
 
 
-def read_tree(path: Path, limits: FolderLimits = FolderLimits()) -> tuple[dict[str, bytes], list[str]]:
+# The grader's own folders (autograded/: the submission's files, already capped, and the source's):
+# read without following links, but with no cap a student's folder has.
+OWN_FOLDER = FolderLimits(file_bytes=sys.maxsize, folder_bytes=sys.maxsize, files=sys.maxsize)
+
+
+def read_tree(path: Path, limits: FolderLimits = OWN_FOLDER) -> tuple[dict[str, bytes], list[str]]:
     """The regular files under `path` but notebooks ({relative path: bytes}), read as read_submission
-    reads a submission, and what was skipped."""
+    reads a submission (within `limits`), and what was skipped."""
     files: dict[str, bytes] = {}
     skipped: list[str] = []
     folder = os.open(path, _OPEN_DIR)
