@@ -86,9 +86,9 @@ def _convert_with_grader(self) -> None:
         for line in (done.stdout + done.stderr).splitlines():
             self.log.info("grader: %s", line)
         if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip().splitlines()
             raise NbGraderException(f"python -m grader grade {assignment} failed (exit {done.returncode}); "
-                                    f"nothing of nbgrader's was changed: "
-                                    f"{(done.stderr or done.stdout).strip().splitlines()[-1:] or ''}")
+                                    f"nothing of nbgrader's was changed: {said[-1] if said else 'no output'}")
 
 
 def refuse_plain_autograde(config: Config) -> Config:
