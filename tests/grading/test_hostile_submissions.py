@@ -6,7 +6,6 @@ in the same run. Every attack answers wrong unless it says otherwise; each must 
 did not answer right, leak nothing, stop nobody else, and be reported to the TA with its reason.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,7 +16,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_cheats import ASSIGNMENT, FIXTURE_BANK, FULL, REPO, SANDBOXED, WRONG, _right_answers, _scores, _submit
+from test_cheats import (
+    ASSIGNMENT,
+    FIXTURE_BANK,
+    FULL,
+    REPO,
+    SANDBOXED,
+    WRONG,
+    _digests,
+    _right_answers,
+    _scores,
+    _submit,
+)
 from test_inert_outputs import NOTHING_LIVE, Page, formgrader_page, live_student_markup
 
 from grader import cli
@@ -227,15 +237,9 @@ def _grade(tmp_path_factory, backend: str) -> dict:
 
 
 def _course_files(course: Path) -> dict:
-    """Every file of the course but what grading writes (autograded/, the gradebook, nbgrader's log, .grader/)."""
-    found = {}
-    for path in sorted(course.rglob("*")):
-        relative = path.relative_to(course)
-        if relative.parts[0] in ("autograded", ".grader") or path.name.startswith("gradebook.db") or path.name == ".nbgrader.log" \
-                or path.is_symlink() or not path.is_file() or "__pycache__" in relative.parts:
-            continue
-        found[str(relative)] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
+    """Every file of the course but what grading writes (autograded/, .grader/, the gradebook and its lock)."""
+    return {path: digest for path, digest in _digests(course, skip_student="-").items()
+            if not path.startswith(("autograded/", ".grader/", "gradebook.db"))}
 
 
 @pytest.fixture(scope="module", params=["local", "dask"])
