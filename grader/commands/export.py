@@ -11,6 +11,9 @@ def add_arguments(parser):
     parser.add_argument("--problems", metavar="IDS", help="comma-separated problem ids instead of an assignment")
     parser.add_argument("--variants", type=int, default=20, help="pre-drawn variants per problem (default 20)")
     parser.add_argument("--out", metavar="FILE", help="default: COURSE/exports/<assignment><format suffix>")
+    parser.add_argument("--cloze-weights", choices=("points", "equal"), default="points",
+                        help="Moodle Cloze boxes (tables, arrays): whole weights adding up to the problem's points, "
+                             "so each question's mark is its points (default), or every box the same weight")
 
 
 def _problem_ids(text):
@@ -29,10 +32,10 @@ def run(args):
     bank = load_bank(args.bank)
     selection = select(bank, args.assignment, _problem_ids(args.problems))
     if args.format == "moodle":
-        from grader.export.moodle import export_moodle, marks_note
+        from grader.export.moodle import export_moodle, weights_note
 
-        data, exported, skipped, marks_off = export_moodle(bank, selection, args.variants)
-        notes = [marks_note(marks_off)] if marks_off else []
+        data, exported, skipped, uneven = export_moodle(bank, selection, args.variants, args.cloze_weights)
+        notes = [weights_note(uneven, args.cloze_weights)] if uneven else []
     else:
         from grader.export.qti import export_qti
 

@@ -22,11 +22,16 @@ A Moodle quiz draws one variant per student with a "random question" from the ca
   notebook grades the array as a whole.
 - function -> skipped: Moodle cannot run a student's Python function.
 
-A Cloze question's mark is the sum of its fields' weights, whole numbers (`cloze_cell_weight`): every
-cell or entry weighs the same, and the mark is the problem's points where equal whole weights can add
-up to them; elsewhere (2 points over 3 boxes) the export says which problems carry another mark.
-A quiz grades with its slot's mark in any case, which the teacher sets (a random-question slot
-starts at 1).
+A Cloze question's mark in Moodle is the sum of its fields' weights, whole numbers (its XML import
+ignores <defaultgrade> for Cloze, and its edit form has no mark for Cloze). By default
+(`weights="points"`) the weights are whole numbers that add up to the problem's points, apportioned
+from each box's intended share (every table cell the same, split evenly over a tuple cell's entries;
+every array entry the same) by the largest remainders (`cloze_weights`): every variant's mark is
+the problem's points. Where there are more boxes than points, or the points do not split evenly,
+boxes weigh unequally and some weigh 0; the export lists those problems. `weights="equal"` keeps
+every box's weight equal instead (the smallest whole weights), and the question's mark is then
+the sum of them, not the points (listed too): a quiz grades with its slot's mark in any case, which
+the teacher sets (a random-question slot starts at 1).
 
 Prompts are HTML with their LaTeX kept as Moodle's TeX and MathJax filters read it: display math
 in $$…$$, inline math in \\(…\\).
@@ -35,6 +40,7 @@ in $$…$$, inline math in \\(…\\).
 import html
 import math
 import re
+from fractions import Fraction
 
 from lxml import etree
 
@@ -118,7 +124,7 @@ def _answer(question, percent, text, feedback, html_format=False):
 
 # --- numeric ----------------------------------------------------------------------------------
 
-def numerical_question(problem, variant):
+def numerical_question(problem, variant, weights="points"):
     if not is_finite_number(variant.expected):
         raise ExportError(f"problem '{problem.id}': variant {variant.key} has no finite numeric answer")
     rule = rule_for(problem.compare, variant.expected)
@@ -162,7 +168,7 @@ def moodle_choice_grade(fractions, picked, multiple):
     return min(1.0, max(0.0, sum(fractions[key] for key in picked)))
 
 
-def multichoice_question(problem, variant):
+def multichoice_question(problem, variant, weights="points"):
     fractions, feedback = choice_fractions(problem, variant.values)
     refuse_unless_same_grades(problem, variant.values,
                               lambda picked: moodle_choice_grade(fractions, picked, problem.multiple), "Moodle")
@@ -253,40 +259,73 @@ def _is_number(value):
         return False
 
 
-def _cell_field(problem, cell, wrong, weight):
-    """The Cloze markup of one table cell; `wrong`: [(Misconception, that table's value of the cell)]."""
+def _cell_field(problem, cell, wrong, weights):
+    """The Cloze markup of one table cell; `wrong`: [(Misconception, that table's value of the cell)];
+    `weights`: an iterator over the boxes' weights in field order (a tuple cell takes one per entry)."""
     cell = cell.item() if hasattr(cell, "item") and getattr(cell, "ndim", 1) == 0 else cell
     if isinstance(cell, bool) or type(cell).__name__ == "bool_":
-        return _cloze_boolean(problem, bool(cell), [(m, bool(v)) for m, v in wrong], weight)
+        return _cloze_boolean(problem, bool(cell), [(m, bool(v)) for m, v in wrong], next(weights))
     if _is_number(cell):
-        return cloze_numerical(problem, rule_for(problem.compare, cell), cell, wrong, weight)
+        return cloze_numerical(problem, rule_for(problem.compare, cell), cell, wrong, next(weights))
     if isinstance(cell, str):
-        return "{" + f"{weight}:SHORTANSWER:={cloze_answer(problem, cell)}#Correct." + "}"
+        return "{" + f"{next(weights)}:SHORTANSWER:={cloze_answer(problem, cell)}#Correct." + "}"
     if isinstance(cell, (tuple, list)) and cell and all(_is_number(item) for item in cell):
-        share = weight // len(cell)
         fields = []
         for index, item in enumerate(cell):
             entry_wrong = [(m, v[index]) for m, v in wrong if isinstance(v, (tuple, list)) and len(v) == len(cell)]
-            fields.append(cloze_numerical(problem, rule_for(problem.compare, cell), item, entry_wrong, share))
+            fields.append(cloze_numerical(problem, rule_for(problem.compare, cell), item, entry_wrong, next(weights)))
         return "(" + ", ".join(fields) + ")"
     raise Skip(f"a table cell of type {type(cell).__name__} has no Cloze field")
 
 
-def cloze_cell_weight(points, cells, tuple_lengths):
-    """The weight of each of `cells` table cells or array entries: the same for every cell, a whole
-    number (Moodle reads only digits there), and a tuple cell's weight splits evenly over its entries.
+WEIGHT_MODES = ("points", "equal")
 
-    Moodle makes a Cloze question's mark the sum of its weights (its XML import ignores <defaultgrade>
-    for Cloze), so the weight is points/cells when that is whole and splits over every tuple: the mark
-    is then the problem's points. Otherwise no whole weights are both equal and sum to the points (2
-    points over 3 boxes); equal weights keep every box's share of the grade, so the smallest whole ones
-    are used and the question's mark differs from the points (`export_moodle` lists it). A quiz gives
-    the mark of its slot, not the question's own, so the grades are right once the slot says the points.
-    """
-    unit = math.lcm(1, *tuple_lengths)
-    if points == int(points) and int(points) % cells == 0 and (int(points) // cells) % unit == 0:
-        return int(points) // cells
-    return unit
+
+def cloze_weights(problem, shares, mode="points"):
+    """The whole-number weight of each Cloze box, given each box's intended share of the grade
+    (`shares`, summing to 1), in field order.
+
+    "points": weights that add up to the problem's points (Moodle makes that the question's mark),
+    each the floor or the ceiling of points x share (largest remainders; among equal remainders the
+    extra weights are spread evenly over the boxes). "equal": the smallest whole weights in the
+    ratio of the shares (the question's mark is then their sum)."""
+    if mode == "equal":
+        exact = [Fraction(share).limit_denominator(10 ** 6) for share in shares]
+        scale = math.lcm(*(share.denominator for share in exact))
+        whole = [int(share * scale) for share in exact]
+        common = math.gcd(*whole)
+        return [weight // common for weight in whole]
+    if mode != "points":
+        raise ExportError(f"Cloze weights: expected one of {', '.join(WEIGHT_MODES)}, got {mode!r}")
+    points = float(problem.points)
+    if not points.is_integer():
+        raise ExportError(f"problem '{problem.id}': {number_text(points)} points cannot be a Moodle Cloze question's "
+                          f"mark, which is a sum of whole-number box weights (use whole points, or "
+                          f"--cloze-weights equal and set the quiz slot's mark)")
+    total = int(points)
+    quotas = [total * share for share in shares]
+    weights = [math.floor(quota + 1e-9) for quota in quotas]
+    left = total - sum(weights)
+    remainders = sorted({round(quota - weight, 9) for quota, weight in zip(quotas, weights)}, reverse=True)
+    for remainder in remainders:
+        if left <= 0:
+            break
+        tied = [i for i, (quota, weight) in enumerate(zip(quotas, weights)) if round(quota - weight, 9) == remainder]
+        chosen = tied if len(tied) <= left else [tied[(2 * k + 1) * len(tied) // (2 * left)] for k in range(left)]
+        for index in chosen:
+            weights[index] += 1
+        left -= len(chosen)
+    return weights
+
+
+def table_shares(cells):
+    """Each box's share of a table's grade: every cell the same (as the notebook grades), a tuple
+    cell's share split evenly over its entries; in field order."""
+    shares = []
+    for _label, _column, value in cells:
+        parts = len(value) if isinstance(value, (tuple, list)) else 1
+        shares.extend([1 / (len(cells) * parts)] * parts)
+    return shares
 
 
 _FIELD_WEIGHT = re.compile(r"\{(\d+):(?:NUMERICAL|MULTICHOICE|SHORTANSWER):")
@@ -297,30 +336,39 @@ def cloze_mark(question):
     return sum(int(weight) for weight in _FIELD_WEIGHT.findall(question.findtext("questiontext/text")))
 
 
-def marks_note(marks_off):
-    """One line for the export's output: the problems whose Cloze questions' own mark is not their points."""
-    listed = "; ".join(f"{problem_id}: {', '.join(map(str, marks))} (points {number_text(points)})"
-                       for problem_id, points, marks in marks_off)
-    return (f"Moodle makes a Cloze question's mark the sum of its boxes' whole-number weights, so these keep one "
-            f"weight per box and a mark that is not their points: {listed}. A quiz gives a question the mark of "
-            f"its slot: set each slot's mark to the problem's points (a random-question slot starts at 1)")
+def cloze_weight_list(question):
+    return [int(weight) for weight in _FIELD_WEIGHT.findall(question.findtext("questiontext/text"))]
 
 
-def _tuple_lengths(cells):
-    return [len(value) for _, _, value in cells if isinstance(value, (tuple, list))]
+def weights_note(uneven, mode):
+    """One line for the export's output: the problems whose Cloze boxes do not weigh the same
+    ("points") or whose Cloze questions' own mark is not their points ("equal")."""
+    if mode == "equal":
+        listed = "; ".join(f"{problem_id}: {', '.join(map(str, marks))} (points {number_text(points)})"
+                           for problem_id, points, marks in uneven)
+        return (f"with --cloze-weights equal every box weighs the same and Moodle makes a Cloze question's mark "
+                f"the sum of the weights, so these questions' own mark is not their points: {listed}. A quiz gives "
+                f"a question the mark of its slot: set each slot's mark to the problem's points (a random-question "
+                f"slot starts at 1)")
+    listed = "; ".join(f"{problem_id} ({zero} of {boxes} boxes weigh 0)" if zero else f"{problem_id}"
+                       for problem_id, zero, boxes in uneven)
+    return (f"Moodle weighs Cloze boxes in whole numbers, which here add up to each problem's points (the "
+            f"question's mark), so in these problems the boxes do not all weigh the same: {listed}. "
+            f"--cloze-weights equal keeps every box's weight equal (the question's own mark is then the sum of "
+            f"the weights: set the quiz slot's mark to the points)")
 
 
-def cloze_table_question(problem, variant):
+def cloze_table_question(problem, variant, weights="points"):
     cells = table_cells(problem, variant.values, variant.expected)
     wrong_tables = [(m, table_cells(problem, variant.values, value))
                     for m, value in misconception_values(problem, variant.values)
                     if isinstance(value, (list, tuple)) and len(value) == len(variant.expected)]
-    weight = cloze_cell_weight(problem.points, len(cells), _tuple_lengths(cells))
+    box_weights = iter(cloze_weights(problem, table_shares(cells), weights))
     columns = problem.table.columns
     rows = {}
     for index, (label, _column, value) in enumerate(cells):
         wrong = [(m, table[index][2]) for m, table in wrong_tables if len(table) == len(cells)]
-        rows.setdefault(label, []).append(_cell_field(problem, value, wrong, weight))
+        rows.setdefault(label, []).append(_cell_field(problem, value, wrong, box_weights))
     header = "".join(f"<th>{html.escape(str(column))}</th>" for column in columns)
     body = "".join(f"<tr><th>{html.escape(label)}</th>" + "".join(f"<td>{field}</td>" for field in fields) + "</tr>"
                    for label, fields in rows.items())
@@ -328,7 +376,7 @@ def cloze_table_question(problem, variant):
     return _question("cloze", problem, variant, prompt_html(problem, variant.values) + grid)
 
 
-def cloze_array_question(problem, variant):
+def cloze_array_question(problem, variant, weights="points"):
     import numpy as np
 
     expected = np.asarray(variant.expected)
@@ -340,19 +388,19 @@ def cloze_array_question(problem, variant):
     wrong = [(m, np.asarray(value)) for m, value in misconception_values(problem, variant.values)
              if np.shape(value) == expected.shape]
     width = expected.shape[-1] if expected.ndim else 1
-    weight = cloze_cell_weight(problem.points, expected.size, [])
+    box_weights = iter(cloze_weights(problem, [1 / expected.size] * expected.size, weights))
     rows = []
     for index in np.ndindex(*expected.shape[:-1]) if expected.ndim > 1 else [()]:
         label = "[" + ", ".join([*map(str, index), ":"]) + "]" if expected.ndim > 1 else ""
         fields = [cloze_numerical(problem, rule, expected[index + (j,)] if expected.ndim else expected[()],
-                                  [(m, value[index + (j,)]) for m, value in wrong], weight)
+                                  [(m, value[index + (j,)]) for m, value in wrong], next(box_weights))
                   for j in range(width)]
         rows.append(f"<tr><th>{label}</th>" + "".join(f"<td>{field}</td>" for field in fields) + "</tr>")
     grid = f'<p>Shape {expected.shape}: one box per entry.</p><table class="generaltable">{"".join(rows)}</table>'
     return _question("cloze", problem, variant, prompt_html(problem, variant.values) + grid)
 
 
-def function_skipped(problem, variant):
+def function_skipped(problem, variant, weights="points"):
     raise Skip("Moodle cannot run a student's Python function: grade it in the notebook")
 
 
@@ -373,15 +421,20 @@ def _category(course, assignment_id, problem_id):
     return question
 
 
-def export_moodle(bank, selection, count):
-    """(XML bytes, exported problem ids, [(skipped problem id, reason)],
-    [(problem id, points, sorted Cloze marks)] where a variant's Cloze mark is not the points)."""
+def export_moodle(bank, selection, count, weights="points"):
+    """(XML bytes, exported problem ids, [(skipped problem id, reason)], uneven): `weights` is how
+    Cloze boxes are weighed (WEIGHT_MODES, `cloze_weights`). uneven: with "points", [(problem id,
+    boxes weighing 0, boxes)] for the problems whose Cloze boxes do not all weigh the same in some
+    variant; with "equal", [(problem id, points, sorted Cloze marks)] where a variant's mark is not
+    the points."""
+    if weights not in WEIGHT_MODES:
+        raise ExportError(f"Cloze weights: expected one of {', '.join(WEIGHT_MODES)}, got {weights!r}")
     quiz = etree.Element("quiz")
-    exported, skipped, marks_off = [], [], []
+    exported, skipped, uneven = [], [], []
     for assignment_id, problem in selection.items:
         convert = MOODLE_BY_KIND[problem.kind]
         try:
-            questions = [convert(problem, variant)
+            questions = [convert(problem, variant, weights)
                          for variant in draw_variants(bank, problem, assignment_id, count)]
         except Skip as reason:
             skipped.append((problem.id, str(reason)))
@@ -389,8 +442,15 @@ def export_moodle(bank, selection, count):
         quiz.append(_category(bank.course, assignment_id, problem.id))
         quiz.extend(questions)
         exported.append(problem.id)
-        marks = sorted({cloze_mark(q) for q in questions if q.get("type") == "cloze"})
-        if any(mark != problem.points for mark in marks):
-            marks_off.append((problem.id, problem.points, marks))
+        clozes = [q for q in questions if q.get("type") == "cloze"]
+        if weights == "equal":
+            marks = sorted({cloze_mark(q) for q in clozes})
+            if any(mark != problem.points for mark in marks):
+                uneven.append((problem.id, problem.points, marks))
+            continue
+        box_weights = [cloze_weight_list(q) for q in clozes]
+        if any(len(set(found)) > 1 for found in box_weights):
+            worst = max(box_weights, key=lambda found: (found.count(0), len(found)))
+            uneven.append((problem.id, worst.count(0), len(worst)))
     data = etree.tostring(quiz, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return data, exported, skipped, marks_off
+    return data, exported, skipped, uneven

@@ -158,52 +158,127 @@ def test_cloze_fields_accept_every_expected_cell_and_reject_misconception_cells(
                         isinstance(cell, float) and math.isclose(cells[index], cell, rel_tol=1e-3, abs_tol=1e-6)):
                     assert _cloze_grade(field, cells[index]) < 1.0, (problem.id, index)
             checked += 1
-        if problem.kind == "table":   # every cell weighs the same, whatever its number of fields
-            weights = [weight for weight, _, _ in fields]
-            assert sum(weights) == len(expected) * len(problem.table.columns) * max(weights)
     assert checked > 200
 
 
-def _boxes(problem, expected):
-    """(number of cells or entries, lengths of the tuple cells) of a variant's answer."""
+def _shares(problem, expected):
+    """Each Cloze box's intended share of the grade, in field order: a table's cells weigh the same
+    (the notebook averages its cells), a tuple cell's share split over its entries; an array's
+    entries weigh the same."""
     if problem.kind == "array":
-        return np.asarray(expected).size, []
+        size = np.asarray(expected).size
+        return [1 / size] * size
     cells = [row[column] if isinstance(row, dict) else dict(zip(problem.table.columns, row))[column]
              for row in expected for column in problem.table.columns]
-    return len(cells), [len(cell) for cell in cells if isinstance(cell, (tuple, list))]
+    shares = []
+    for cell in cells:
+        parts = len(cell) if isinstance(cell, (tuple, list)) else 1
+        shares.extend([1 / (len(cells) * parts)] * parts)
+    return shares
 
 
-def test_every_variant_is_worth_its_points_where_whole_equal_weights_can_say_so(runs, bank):
-    """A Cloze question's mark in Moodle is the sum of its weights (whole numbers; <defaultgrade> is not
-    read for Cloze). Every box weighs the same; where equal whole weights can add up to the problem's
-    points, every variant's mark is its points; where they cannot (2 points over 3 boxes), the export
-    says so, naming the problem and its marks, and no box loses its weight."""
-    exact, listed = set(), set()
+def _cloze_weights_and_marks(runs, bank):
+    """(problem, key, Moodle's mark, [field weights], [intended shares], the run's note) of every Cloze variant."""
     for quiz, printed in runs.values():
-        note = next((line for line in printed.splitlines() if "Cloze question's mark" in line), "")
+        note = next((line for line in printed.splitlines() if "Cloze boxes" in line or "Cloze question" in line), "")
+        for question in quiz.iter("question"):
+            if question.get("type") != "cloze":
+                continue
+            problem_id, key = question.findtext("name/text").split()
+            problem = bank.problems[problem_id]
+            text = question.findtext("questiontext/text")
+            weights = [weight for weight, _, _ in cloze_fields(text)]
+            yield (problem, key, moodle_cloze_mark(text), weights,
+                   _shares(problem, draw_answer(bank, problem, quiz, key)), note)
+
+
+def test_every_variant_of_every_problem_is_worth_its_points_in_moodle(runs, bank):
+    """Moodle makes a Cloze question's mark the sum of its fields' whole-number weights (its XML import
+    ignores <defaultgrade> for Cloze): read the exported text as qtype_multianswer does, and every
+    variant of every exported problem, Cloze or not, is worth exactly the problem's points."""
+    counted = {"cloze": set(), "other": set()}
+    for quiz, _ in runs.values():
         for question in quiz.iter("question"):
             if question.get("type") in ("category", None):
                 continue
             problem_id, key = question.findtext("name/text").split()
-            problem = bank.problems[problem_id]
-            if question.get("type") != "cloze":
-                assert float(question.findtext("defaultgrade")) == problem.points, problem_id
-                continue
-            text = question.findtext("questiontext/text")
-            mark, weights = moodle_cloze_mark(text), [weight for weight, _, _ in cloze_fields(text)]
-            assert min(weights) >= 1, problem_id
-            assert problem.kind == "table" or len(set(weights)) == 1, problem_id
-            cells, tuples = _boxes(problem, draw_answer(bank, problem, quiz, key))
-            points = int(problem.points)
-            if points % cells == 0 and all((points // cells) % length == 0 for length in tuples):
-                assert mark == problem.points, (problem_id, key, mark)
-                exact.add(problem_id)
+            points = bank.problems[problem_id].points
+            if question.get("type") == "cloze":
+                mark = moodle_cloze_mark(question.findtext("questiontext/text"))
+                counted["cloze"].add(problem_id)
             else:
-                said = re.search(re.escape(problem_id) + r": ([0-9, ]+) \(points ([0-9.]+)\)", note)
-                assert mark != problem.points and said, (problem_id, key, mark, note)
-                assert str(mark) in said.group(1).split(", ") and float(said.group(2)) == problem.points
-                listed.add(problem_id)
-    assert len(exact) >= 5 and len(listed) >= 5 and not exact & listed
+                mark = float(question.findtext("defaultgrade"))
+                counted["other"].add(problem_id)
+            assert mark == points, (problem_id, key, mark, points)
+    assert len(counted["cloze"]) >= 30 and len(counted["other"]) >= 30
+
+
+def test_cloze_weights_are_the_intended_shares_of_the_points_as_whole_numbers(runs, bank):
+    """Each box's weight is the floor or the ceiling of points x its intended share (a table's cells
+    weigh the same, a tuple cell splits its share; an array's entries weigh the same), so no box
+    weighs more than a whole point off its share; boxes weigh the same wherever whole weights can
+    say so; every problem whose boxes do not is named in the export's note, with its boxes of weight 0."""
+    even, uneven, notes = set(), set(), {}
+    for problem, key, _mark, weights, shares, note in _cloze_weights_and_marks(runs, bank):
+        notes[problem.id] = note
+        assert len(weights) == len(shares), (problem.id, key)
+        for weight, share in zip(weights, shares):
+            quota = problem.points * share
+            assert math.floor(quota + 1e-9) <= weight <= math.ceil(quota - 1e-9), (problem.id, key, weights)
+        if len(set(weights)) == 1:
+            even.add(problem.id)
+            continue
+        uneven.add(problem.id)
+        named = re.search(re.escape(problem.id) + r"(?: \((\d+) of (\d+) boxes weigh 0\))?[;.]", note)
+        assert named, (problem.id, note)
+        assert (0 in weights) <= bool(named.group(1)), (problem.id, note)
+    assert len(even - uneven) >= 5 and len(uneven) >= 5
+    for problem_id in even - uneven:
+        assert not re.search(re.escape(problem_id) + r"[ ;.]", notes[problem_id]), problem_id
+
+
+def test_equal_cloze_weights_keep_every_box_alike_and_say_the_marks(tmp_path, bank):
+    """--cloze-weights equal: every cell weighs the same (a tuple cell's entries split it), and the
+    note names each problem whose questions' own mark is then not its points."""
+    out = tmp_path / "equal.xml"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert run_cli("export", "moodle", "cnn-detection", "--variants", 2, "--cloze-weights", "equal",
+                       "--out", out) == 0
+    quiz = etree.parse(str(out)).getroot()
+    note = next(line for line in printed.getvalue().splitlines() if "--cloze-weights equal" in line)
+    marks_off = 0
+    for problem, key, mark, weights, shares, _ in _cloze_weights_and_marks({"a": (quiz, "")}, bank):
+        assert [weight / sum(weights) for weight in weights] == pytest.approx(shares), (problem.id, key)
+        if mark != problem.points:
+            assert f"{problem.id}: " in note and f"(points {problem.points:g})" in note, problem.id
+            marks_off += 1
+    assert marks_off
+
+
+@pytest.mark.parametrize("points, shares, weights", [
+    (3, [1 / 12] * 12, [0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0]),
+    (4, [1 / 2] * 2, [2, 2]),
+    (4, [1 / 3] * 3, [1, 2, 1]),
+    (5, [1 / 10] * 10, [0, 1] * 5),
+    (2, [1 / 4, 1 / 4, 1 / 6, 1 / 6, 1 / 6], [1, 1, 0, 0, 0]),
+    (7, [1 / 7] * 7, [1] * 7),
+])
+def test_cloze_weights_add_up_to_the_points(points, shares, weights):
+    from grader.export.moodle import cloze_weights
+
+    problem = type("P", (), {"id": "p", "points": points})
+    assert cloze_weights(problem, shares) == weights
+    assert sum(cloze_weights(problem, shares)) == points
+
+
+def test_cloze_weights_refuse_points_no_whole_weights_can_add_up_to():
+    from grader.export.common import ExportError
+    from grader.export.moodle import cloze_weights
+
+    with pytest.raises(ExportError, match=r"problem 'p': 1\.5 points cannot be a Moodle Cloze question's mark"):
+        cloze_weights(type("P", (), {"id": "p", "points": 1.5}), [0.5, 0.5])
+    assert cloze_weights(type("P", (), {"id": "p", "points": 1.5}), [1 / 6] * 3 + [1 / 2], "equal") == [1, 1, 1, 3]
 
 
 def draw_answer(bank, problem, quiz, key):
