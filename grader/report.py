@@ -9,6 +9,10 @@
 * problems.csv (score per student and problem), item-analysis.csv (with how many variants
   were in play per problem) and two PNG plots;
 
+* fairness.csv, reliability.csv, fairness.png (grader.fairness): per per-student problem, whether the
+  score depends on the numbers drawn (a permutation test) and its hardest and easiest variants;
+  Cronbach's alpha of the assignment; the item analysis carries both per problem;
+
 and reports/gradebook-all-assignments.csv, nbgrader's export of the whole gradebook.
 
 Item analysis per problem: mean score, % full marks, the upper-lower 27 % discrimination index
@@ -27,6 +31,7 @@ import numpy as np
 
 from grader.course import BANK_FILENAME, CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
+from grader.fairness import write_fairness_reports
 from grader.files import write_atomic
 from grader.grading.gradebook import lateness_text, seconds_late
 from grader.protocol import Role, notebook_results, problem_of, reported_spec
@@ -406,11 +411,32 @@ def write_reports(config, assignment: str, title: str | None = None, canvas_grad
                                                   [[p, f"{max_points.get(p, 0):g}", specs.get(p, "")] for p in problems]))
     rows = item_analysis(students, problems, table, max_points, misconceptions,
                          variants_in_play(config, assignment, students, problems))
+    # fairness.csv, reliability.csv, fairness.png; per problem: its variants' difficulty (grader.fairness)
+    fair = write_fairness_reports(folder, course_bank(config), assignment, students, problems, table, max_points)
+    for r in rows:
+        r.update(fair["columns"].get(r["problem"], dict.fromkeys(FAIRNESS_ITEM_COLUMNS, "")))
     write_atomic(folder / "item-analysis.csv", _csv_bytes(
         ["problem", "max_points", "mean", "full_marks_pct", "discrimination", "top_misconception", "count",
-         "variants"],
+         "variants", *FAIRNESS_ITEM_COLUMNS],
         [[r["problem"], f"{r['max_points']:g}", f"{r['mean']:.3f}", f"{r['full_marks_pct']:.1f}",
-          f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"], r["variants"]]
+          f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"], r["variants"],
+          *(r[column] for column in FAIRNESS_ITEM_COLUMNS)]
          for r in rows]))
     _plots(folder, assignment, students, problems, table, max_points, rows)
-    return {"folder": folder, "rows": rows, "students": len(students), "grade_rows": grade_rows, "lms_notes": lms_notes}
+    return {"folder": folder, "rows": rows, "students": len(students), "grade_rows": grade_rows, "lms_notes": lms_notes,
+            "fairness": fair["fairness"], "reliability": fair["reliability"]}
+
+
+# the item analysis' columns from grader.fairness: the permutation test's p-value, the hardest and easiest
+# variants, whether the problem is flagged, and Cronbach's alpha without the problem
+FAIRNESS_ITEM_COLUMNS = ("variant_p", "hardest_variants", "easiest_variants", "variants_unfair", "alpha_if_deleted")
+
+
+def course_bank(config):
+    """The course's bank, None when it cannot be loaded (a report still has the grades without it)."""
+    from grader.bank import load_bank
+
+    try:
+        return load_bank(Path(config.CourseDirectory.root) / BANK_FILENAME)
+    except Exception:  # noqa: BLE001
+        return None

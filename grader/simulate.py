@@ -137,10 +137,11 @@ def copied_answer(own: ProblemVariant, theirs: ProblemVariant, classmates=()) ->
 
 
 def plan_answers(variants, profile: str, rng: random.Random, neighbour_variants=None,
-                 classmates=lambda problem: ()):
+                 classmates=lambda problem: (), harder=None):
     """{problem id: (source or None, Answer)} following the profile (`neighbour_variants`: the
     variants whose answers a "copied" student hands in; `classmates(problem)`: the class's other
-    values of a problem, as grading sees them)."""
+    values of a problem, as grading sees them; `harder(variant)`: True when a right answer of this
+    variant turns wrong, a difficulty that depends on the numbers drawn, simulate_class's `difficulty`)."""
     broken_problem = rng.randrange(len(variants))
     plan = {}
     for index, variant in enumerate(variants):
@@ -156,6 +157,8 @@ def plan_answers(variants, profile: str, rng: random.Random, neighbour_variants=
             what = profile
         else:
             what = "correct"
+        if what == "correct" and harder is not None and harder(variant):
+            what = "wrong"
         plan[variant.problem.id] = answer_for(variant, what, rng, others)
     return plan
 
@@ -187,8 +190,12 @@ def _rng(seed: int, *parts) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def simulate_class(bank, course: Path, assignment: str, students: int, seed: int = 521) -> list[SimulatedStudent]:
-    """Write `students` submissions of `assignment` under course/submitted/; return the plan."""
+def simulate_class(bank, course: Path, assignment: str, students: int, seed: int = 521,
+                   difficulty=None) -> list[SimulatedStudent]:
+    """Write `students` submissions of `assignment` under course/submitted/; return the plan.
+    `difficulty(problem, values)`: the chance (0..1) that a student who would answer a problem right
+    answers it wrong on these numbers (a class where some numbers are harder on purpose, to test
+    grader.fairness); drawn from its own stream, so the rest of the class is the same with or without it."""
     if students < 1:
         raise GraderError(f"simulate: --students must be at least 1 (got {students})")
     paths = paths_of(course)
@@ -210,8 +217,11 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
         variants = problem_variants(bank, assignment, student)
         neighbour = students_[index - 1] if index > 0 else (students_[1] if len(students_) > 1 else student)
         theirs = problem_variants(bank, assignment, neighbour) if profile == "copied" else None
+        harder = None if difficulty is None else (
+            lambda variant, student=student: _rng(seed, assignment, student, "harder", variant.problem.id).random()
+            < difficulty(variant.problem, variant.values))
         plan = plan_answers(variants, profile, rng, theirs,
-                            lambda problem, student=student: the_class.others(problem, student))
+                            lambda problem, student=student: the_class.others(problem, student), harder)
         nb = copy.deepcopy(personal.notebook)
         for cell in nb.cells:
             problem = problem_of(cell_grade_id(cell), Role.ANSWER)
@@ -228,3 +238,129 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
         write_atomic(path, text)
         class_plan.append(SimulatedStudent(student, profile, answers, neighbour if profile == "copied" else ""))
     return class_plan
+
+
+# --- classes for the integrity benchmark (grader.integrity, make bench-integrity) ---------------------
+# Answer cells only (no notebooks): honest students make the class's common mistakes on their own
+# numbers, and copiers hand in some of a classmate's cells as that classmate handed them in.
+
+HONEST_MISTAKES = ("misconception", "misconception", "wrong", "rounded")
+# Statements an honest student may add to a function answer (each student their own mix).
+_FUNCTION_EXTRAS = (
+    "{arg} = np.asarray({arg}, dtype=float)",
+    "{arg} = np.array({arg}, copy=True)",
+    "assert {arg} is not None, 'missing input'",
+    "if np.ndim({arg}) == 0:\n        {arg} = np.atleast_1d({arg})",
+    "shape_in = np.shape({arg})",
+    "# formula sheet, section {section}",
+    "# TODO check the edge cases",
+)
+_FUNCTION_ENDINGS = (
+    "return _reference({call})",
+    "result = _reference({call})\n    return result",
+    "out = np.asarray(_reference({call}))\n    return out if out.ndim else out.item()",
+    "value = _reference({call})\n    assert value is not None\n    return value",
+)
+
+
+@dataclass
+class Copying:
+    """`copier` hands in `source`'s cells of `problems` in `assignment`, as `source` handed them in."""
+
+    copier: str
+    source: str
+    assignment: str
+    problems: list
+
+
+def _rounded(value: Any) -> Any:
+    """A value rounded to 2 significant figures (an honest student who rounds too early)."""
+    import numpy as np
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(f"{float(value):.2g}")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return np.array([float(f"{v:.2g}") for v in value.ravel()]).reshape(value.shape)
+    return None
+
+
+def honest_function_source(variant: ProblemVariant, rng: random.Random) -> str:
+    """A function answer as an honest student writes it: the engine's own function (what every right
+    answer contains) wrapped in the student's own mix of conversions, checks, comments and names."""
+    spec = variant.problem.function
+    name = spec.name
+    params = spec.signature[len(name) + 1:-1]
+    args = [part.split("=")[0].strip() for part in params.split(",") if part.strip()]
+    body = []
+    for extra in _FUNCTION_EXTRAS:
+        if rng.random() < 0.4:
+            body.append(extra.format(arg=rng.choice(args) if args else "_", section=variant.problem.section))
+    if rng.random() < 0.5:
+        body.insert(0, f'"""{rng.choice(["my", "the", "a"])} {name}, written for the homework"""')
+    body.append(rng.choice(_FUNCTION_ENDINGS).format(call=", ".join(args)))
+    wrapper = f"def {name}({params}):\n" + "\n".join(f"    {line}" for line in body)
+    return f"{variant.kind.correct_source(variant)}\n\n_reference = {name}\n\n\n{wrapper}\n"
+
+
+def disguised(source: str, rng: random.Random) -> str:
+    """A copied cell made to look different: every name the cell assigns renamed, comments reworded."""
+    import io
+    import tokenize
+
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+        tree = __import__("ast").parse(source)
+    except (SyntaxError, tokenize.TokenError):
+        return source
+    import ast as ast_
+    own = {node.id for node in ast_.walk(tree) if isinstance(node, ast_.Name) and isinstance(node.ctx, ast_.Store)}
+    own |= {arg.arg for node in ast_.walk(tree) if isinstance(node, ast_.FunctionDef) for arg in node.args.args}
+    own -= {node.name for node in ast_.walk(tree) if isinstance(node, ast_.FunctionDef) and node.col_offset == 0}
+    suffix = rng.choice(["_", "2", "_mine", "_x"])
+    out = []
+    for token in tokens:
+        if token.type == tokenize.NAME and token.string in own:
+            token = token._replace(string=token.string + suffix)
+        elif token.type == tokenize.COMMENT:
+            token = token._replace(string="# " + rng.choice(["my own work", "see lecture 4", "checked"]))
+        out.append(token)
+    return tokenize.untokenize(out)
+
+
+def integrity_class(bank, assignment: str, students: list, copying: list, seed: int = 521,
+                    mistakes: float = 0.35) -> dict:
+    """{student: {problem id: answer cell source}} of `assignment` for `students`.
+
+    Honest students answer right, or (each answer with probability `mistakes`) make one of the
+    class's common mistakes on their own numbers: a misconception (any that applies), a plausible
+    wrong value (5 % and 1 off) or a value rounded too early; their function answers are each their
+    own mix around the engine's function. Then each Copying of this assignment replaces the copier's
+    cells of its problems with the source's cells (function answers renamed and recommented)."""
+    rng_of = {student: _rng(seed, assignment, "integrity", student) for student in students}
+    cells = {}
+    for student in students:
+        rng = rng_of[student]
+        cells[student] = {}
+        for variant in problem_variants(bank, assignment, student):
+            problem = variant.problem
+            if problem.function is not None:
+                cells[student][problem.id] = honest_function_source(variant, rng)
+                continue
+            what = rng.choice(HONEST_MISTAKES) if rng.random() < mistakes else "correct"
+            source = None
+            if what == "misconception":
+                found = [value for value in (variant.kind.misconception_value(variant, m)
+                                             for m in problem.misconceptions) if value is not None]
+                source = _value_answer(variant, rng.choice(found)) if found else None
+            elif what in ("wrong", "rounded"):
+                value = variant.kind.wrong_value(variant) if what == "wrong" else _rounded(variant.expected)
+                source = _value_answer(variant, value) if value is not None else None
+            cells[student][problem.id] = source if source is not None else variant.kind.correct_source(variant)
+    for plan in copying:
+        if plan.assignment != assignment:
+            continue
+        rng = _rng(seed, assignment, "copying", plan.copier, plan.source)
+        for problem_id in plan.problems:
+            theirs = cells[plan.source][problem_id]
+            copied = disguised(theirs, rng) if bank.problems[problem_id].function is not None else theirs
+            cells[plan.copier][problem_id] = copied
+    return cells

@@ -41,7 +41,11 @@ def test_reports_of_a_graded_class(tmp_path):
     assert rows["p1"]["mean"] == pytest.approx((2 + 0.5 + 0) / 3)
     assert rows["p3"]["full_marks_pct"] == pytest.approx(100.0)
     assert rows["p1"]["top_misconception"] == "ceil-not-floor"
-    for png in ("score-histogram.png", "problems.png"):
+    item = {r["problem"]: r for r in csv.DictReader((folder / "item-analysis.csv").open())}
+    assert item["p1"]["variant_p"] == "" and item["p1"]["alpha_if_deleted"] != ""   # 3 students: not tested
+    assert list(csv.DictReader((folder / "reliability.csv").open()))[0]["students"] == "3"
+    assert result["reliability"]["problems"] == len(rows)
+    for png in ("score-histogram.png", "problems.png", "fairness.png"):
         assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

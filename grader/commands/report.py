@@ -27,6 +27,23 @@ def print_item_analysis(result, console=None):
     (console or Console()).print(table)
 
 
+def print_fairness(result):
+    """Cronbach's alpha, and the problems whose score depends on the drawn numbers (grader.fairness)."""
+    reliable = result["reliability"]
+    alpha = reliable["alpha"]
+    kind = "Cronbach's alpha" + (" (KR-20: every problem all or nothing)" if reliable["kr20"] is not None else "")
+    print(f"reliability: {kind} = {alpha:.2f} over {reliable['problems']} problems" if alpha == alpha
+          else "reliability: not defined (fewer than 2 problems or students, or every total the same)")
+    found = result["fairness"]
+    tested = [report for report in found.values() if report.tested]
+    flagged = [report for report in tested if report.flagged]
+    for report in flagged:
+        print(f"fairness: {report.problem}: the score depends on the drawn numbers (p = {report.p_value:.4f}, "
+              f"below {report.threshold:.4f}): hardest {report.hardest.label} ({100 * report.hardest.mean:.0f} %), "
+              f"easiest {report.easiest.label} ({100 * report.easiest.mean:.0f} %)")
+    print(f"fairness: {len(tested)} per-student problem(s) tested, {len(flagged)} flagged (fairness.csv, fairness.png)")
+
+
 def run(args):
     from grader.errors import GraderError
     from grader.files import write_atomic
@@ -45,12 +62,14 @@ def run(args):
     result = write_reports(effective_config(args.course), args.assignment, title=title,
                            canvas_gradebook=args.canvas_gradebook, canvas_assignment=args.canvas_assignment)
     print_item_analysis(result)
+    print_fairness(result)
     mode = describe_modes(args.course, args.assignment)
     write_atomic(result["folder"] / "grading-mode.txt", mode + "\n")
     print(mode)
     print(f"reports written to {result['folder']}/: grades.csv ({result['grade_rows']} students: "
           f"{result['students']} graded, the rest of the roster at 0), "
-          f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, specs.csv, grading-mode.txt, plots; "
+          f"canvas-grades.csv, moodle-grades.csv, problems.csv, item-analysis.csv, specs.csv, fairness.csv, "
+          f"reliability.csv, grading-mode.txt, plots; "
           f"the whole gradebook in {result['folder'].parent / WHOLE_GRADEBOOK_CSV}")
     for note in result["lms_notes"]:
         print(f"canvas-grades.csv: {note}")
