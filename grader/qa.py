@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from grader.bank import Problem
+from grader.bank.loader import problem_issue
 from grader.kinds import ProblemVariant, grade_answer, kind_of
 from grader.kinds.checks import describe, failures, run_checks
 from grader.kinds.values import not_finite
@@ -42,6 +43,7 @@ class ProblemReport:
     variants: int = 0
     failures: Counter = field(default_factory=Counter)
     examples: dict = field(default_factory=dict)   # failure kind -> first message (with the key)
+    fields: dict = field(default_factory=dict)     # failure kind -> the bank field of its first failure
     distinct: int = 0
     seconds: float = 0.0
     idle_checks: list = field(default_factory=list)   # public checks no wrong answer failed (descriptions)
@@ -50,9 +52,16 @@ class ProblemReport:
     def failed(self):
         return sum(self.failures.values()) > 0
 
-    def fail(self, kind, key, message):
+    def fail(self, kind, key, message, field=""):
         self.failures[kind] += 1
         self.examples.setdefault(kind, f"{key}: {message}")
+        self.fields.setdefault(kind, field)
+
+    def issues(self, bank):
+        """Each kind of failure as the loader words a bank error: `file:line: problem 'id': kind: example`
+        (the line of the field that failed first)."""
+        return [problem_issue(bank, self.problem_id, self.fields.get(kind, ""), f"{kind}: {example}")
+                for kind, example in self.examples.items()]
 
 
 def _fingerprint(value):
@@ -83,19 +92,21 @@ def _misconception_answers(problem: Problem, values: Values) -> Iterator[tuple[s
 def _check_variant(problem: Problem, values: Values, expected: list[Any], report: ProblemReport, key: str) -> None:
     kind = kind_of(problem)
     if not_finite(expected):
-        report.fail("not finite", key, "the answer is not finite (NaN or inf)")
+        report.fail("not finite", key, "the answer is not finite (NaN or inf)", "answer")
     for failure, message in kind.qa_failures(problem, values, expected):
-        report.fail(failure, key, message)
+        report.fail(failure, key, message, "table.carry_forward" if failure == "carry forward" else "answer")
+    indices = {misconception.id: index for index, misconception in enumerate(problem.misconceptions)}
     for misconception_id, wrong in _misconception_answers(problem, values):
+        where = f"misconceptions[{indices[misconception_id]}]"
         try:
             result = grade_answer(problem, wrong, values)
         except Exception as exc:  # noqa: BLE001
             report.fail("answer error", key, f"grading misconception '{misconception_id}' raised "
-                                             f"{type(exc).__name__}: {exc}")
+                                             f"{type(exc).__name__}: {exc}", where)
             continue
         if result.correct and result.misconception is None:
             report.fail("misconception", key, f"misconception '{misconception_id}' is graded correct "
-                                              f"({kind.qa_rule_words(result)})")
+                                              f"({kind.qa_rule_words(result)})", where)
 
 
 def _check_public(problem: Problem, values: Values, report: ProblemReport, key: str, caught: set) -> None:
@@ -105,12 +116,12 @@ def _check_public(problem: Problem, values: Values, report: ProblemReport, key: 
         failed = failures(variant)
         for check, label in failed:
             report.fail("public check", key, f"checks[{check.index}] (line {check.line}, "
-                                             f"'{describe(check)}') fails {label}")
+                                             f"'{describe(check)}') fails {label}", f"checks[{check.index}]")
         if len(caught) < len(problem.checks):
             for wrong in variant.kind.wrong_answers(variant):
                 caught.update(id(check) for check, passed in run_checks(variant, wrong) if not passed)
     except Exception as exc:  # noqa: BLE001
-        report.fail("public check", key, f"running the public checks raised {type(exc).__name__}: {exc}")
+        report.fail("public check", key, f"running the public checks raised {type(exc).__name__}: {exc}", "checks")
 
 
 def qa_problem(bank, problem, variants):
@@ -127,12 +138,12 @@ def qa_problem(bank, problem, variants):
             try:
                 values = draw(bank, problem, assignment, key)
             except VariantError as exc:
-                report.fail("draw", label, f"{exc.field}: {exc.message}")
+                report.fail("draw", label, f"{exc.field}: {exc.message}", exc.field)
                 continue
             try:
                 expected = kind_of(problem).expected_values(problem, values)
             except Exception as exc:  # noqa: BLE001
-                report.fail("answer error", label, f"{type(exc).__name__}: {exc}")
+                report.fail("answer error", label, f"{type(exc).__name__}: {exc}", "answer")
                 continue
             seen.add(_fingerprint(expected))
             _check_variant(problem, values, expected, report, label)

@@ -14,7 +14,7 @@ from typing import Any
 
 from grader import variants
 from grader.bank import Bank, Problem
-from grader.bank.loader import BankError, Issues, display_name, load_bank, parse_bank, read_bank_text
+from grader.bank.loader import BankError, Issues, display_name, field_line, load_bank, parse_bank, read_bank_text
 from grader.bank.templates import render_prompt
 from grader.kinds import ProblemVariant, kind_of
 from grader.kinds.base import raises
@@ -63,16 +63,6 @@ def check_variants(bank: Bank, issues: Issues) -> None:
                 break
 
 
-def field_line(problem: Problem, field: str) -> int:
-    """The line of `field` ('params.W', 'misconceptions[1]', 'table.carry_forward.row'), or of the
-    nearest enclosing field the loader recorded."""
-    while field:
-        if field in problem.lines:
-            return problem.lines[field]
-        field = field.rsplit("[", 1)[0] if field.endswith("]") else field.rpartition(".")[0]
-    return problem.line
-
-
 def check_one_variant(bank: Bank, problem: Problem, assignment_id: str) -> tuple[str, str] | None:
     """(field, message) of the first thing that fails on this assignment's draw, or None."""
     try:
@@ -117,4 +107,4 @@ def public_check_failure(problem: Problem, values: dict[str, Any]) -> tuple[str,
             f"the public check '{describe(check)}' fails {label}: it would tell right answers they are wrong")
 
 
-__all__ = ["BankError", "check_bank_text", "check_variants", "load_checked_bank"]
+__all__ = ["BankError", "check_bank_text", "check_variants", "field_line", "load_checked_bank"]

@@ -160,97 +160,89 @@ def test_validate_catches_a_misconception_equal_to_the_answer(tmp_path, capsys):
     bad.write_text(MINI.read_text().replace("P: {int: [1, 3]}", "P: {int: [0, 1]}"))
     assert main(["--bank", str(bad), "validate"]) == 2
     err = capsys.readouterr().err
-    line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "id: conv-size" in text)
-    assert f"questions.yaml:{line}: conv-size: " in err
-    assert "misconception" in err and "is graded correct" in err
+    lines = bad.read_text().splitlines()
+    start = next(n for n, text in enumerate(lines, 1) if "id: conv-size" in text)
+    line = next(n for n, text in enumerate(lines, 1) if n > start and "id: forgot-padding" in text)
+    assert f"questions.yaml:{line}: problem 'conv-size': misconception: " in err     # the loader's format
+    assert "is graded correct" in err
 
 
-@pytest.mark.parametrize("edits, finding", [
-    ([("Compute the softmax of each row of the logits `z`", "Compute the softmax of each row of the logits {{ z | py }}")],
-     "code in the prose"),
-    ([("shape `{{ input_shape | py }}`", "shape `{{ input_shape | py }}`, weights $w = {{ w | latex }}$"),
-      ("      input_shape: {value: [3, 32, 32]}", "      input_shape: {value: [3, 32, 32]}\n      w: {value: [1.0, 2.0, 3.0, 4.0]}")],
-     "the prompt shows the array 'w' but the inputs cell does not define it"),
-    ([("Compute the softmax of each row of the logits `z`", "Compute the softmax of each row of the logits $Z$")],
-     "the inputs cell defines 'z' but the prompt's math calls it 'Z'"),
-    ([("Compute the softmax of each row of the logits `z`", "Compute the softmax of each row of the logits")],
-     "the inputs cell defines 'z' but the prompt never shows it"),
-], ids=["code-in-prose", "shown-not-given", "symbol-case", "never-shown"])
-def test_validate_checks_prompts_mechanically(tmp_path, capsys, edits, finding):
-    fixture = HERE.parent / "fixtures" / "render" / "bank.yaml"
-    text = fixture.read_text()
-    assert main(["--bank", str(fixture), "validate"]) == 0
-    for old, new in edits:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    bank = tmp_path / "questions.yaml"
-    bank.write_text(text)
-    assert main(["--bank", str(bank), "validate"]) == 2
-    err = capsys.readouterr().err
-    assert finding in err and "questions.yaml:" in err
+# One format for every bank error, from the loader, validate's quick qa and its prompt checks, and qa:
+# file:line: problem 'id': what is wrong.
+ISSUE = r"^(?P<file>\S+\.yaml):(?P<line>\d+): problem '(?P<problem>[^']+)': (?P<message>.+)$"
 
 
-def test_the_inputs_line_gives_each_variable_the_prompts_own_symbol():
-    from grader.bank.templates import prompt_symbols
-    from grader.render import defined_names
+def _issue_lines(text):
+    import re
 
-    prompt = (r"activations $a = {{ x | latex }}$, mask $m = {{ mask | latex }}$, $\gamma = {{ gamma | latex }}$,"
-              "\n$$F_0 = {{ F[0] | latex }},\\quad F_1 = {{ F[1] | latex }},\\quad W = {{ W | latex }}$$")
-    assert prompt_symbols(prompt) == {"x": ["a"], "mask": ["m"], "gamma": ["\\gamma"], "F": ["F_0", "F_1"],
-                                      "W": ["W"]}
-    assert defined_names(prompt, ["x", "mask", "gamma", "F", "W", "other"]) == \
-        "`x` ($a$), `mask` ($m$), `gamma`, `F` ($F_0, F_1$), `W`, `other`"
+    return [re.match(ISSUE, line) for line in text.splitlines() if ".yaml:" in line]
 
 
-DIVERSITY_BANK = textwrap.dedent("""\
-    course: T
-    seed: 11
-    variant_key: student
-    assignments:
-      - {id: hw, title: H, problems: [narrow, wide, same]}
-      - {id: quiz, title: Q, variant_key: assignment, problems: [narrow]}
-    problems:
-      - {id: narrow, title: N, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
-         params: {K: {choice: [3, 5, 7]}}, answer: (K - 1) // 2}
-      - {id: wide, title: W, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
-         params: {W: {int: [1, 100000]}}, answer: W * 2}
-      - {id: same, title: S, section: cnn, formula: [cnn.out_size], points: 1, kind: numeric, prompt: x,
-         shared: true, params: {K: {choice: [3, 5, 7]}}, answer: K}
-    """)
+def test_load_quick_qa_prompt_and_qa_errors_share_one_format(tmp_path, capsys):
+    text = MINI.read_text()
+    bad = tmp_path / "questions.yaml"
+    bad.write_text(text.replace("P: {int: [1, 3]}", "P: {int: [0, 1]}"))              # found by the quick qa
+    assert main(["--bank", str(bad), "validate"]) == 2
+    quick = _issue_lines(capsys.readouterr().err)
+    assert main(["--bank", str(bad), "qa", "--variants", "40", "--problem", "conv-size"]) == 1
+    full = _issue_lines(capsys.readouterr().out)
+    bad.write_text(text.replace("P: {int: [1, 3]}", "P: {itn: [1, 3]}"))                 # found by the loader
+    assert main(["--bank", str(bad), "validate"]) == 2
+    loaded = _issue_lines(capsys.readouterr().err)
+    for found in (quick, full, loaded):
+        assert found and all(found), found
+        assert all(m["file"].endswith("questions.yaml") and m["problem"] == "conv-size" for m in found), found
+    lines = text.splitlines()
+    start = next(n for n, row in enumerate(lines, 1) if "id: conv-size" in row)
+    misconception = next(n for n, row in enumerate(lines, 1) if n > start and "id: forgot-padding" in row)
+    param = next(n for n, row in enumerate(lines, 1) if "P: {int: [1, 3]}" in row)
+    assert [(int(m["line"]), m["message"].split(":")[0]) for m in quick] == [(misconception, "misconception")]
+    assert [(int(m["line"]), m["message"].split(":")[0]) for m in full] == [(misconception, "misconception")]
+    assert [(int(m["line"]), m["message"]) for m in loaded] == [(param, "params.P: unknown field 'itn'; did you mean 'int'?")]
 
 
-def test_diversity_counts_distinct_answers_and_the_largest_group_of_a_class():
-    from collections import Counter
-
-    from grader.qa import MAX_SHARED_ANSWER, class_ids, run_diversity
-    from grader.variants import draw_for
-
-    bank = load_bank_text(DIVERSITY_BANK)
-    reports = {(r.assignment, r.problem_id): r for r in run_diversity(bank)}
-    assert set(reports) == {("hw", "narrow"), ("hw", "wide")}      # shared and assignment-keyed: not checked
-    narrow = reports["hw", "narrow"]
-    groups = Counter((draw_for(bank, bank.problems["narrow"], "hw", s)["K"] - 1) // 2 for s in class_ids(300))
-    assert (narrow.distinct, narrow.largest_group) == (len(groups), max(groups.values())) and narrow.distinct == 3
-    assert narrow.too_few and narrow.largest_group > MAX_SHARED_ANSWER * 300
-    wide = reports["hw", "wide"]
-    assert not wide.too_few and wide.distinct >= 299
+def test_a_quick_qa_draw_failure_names_the_constraints_line(tmp_path, capsys):
+    bank = bank_with("""\
+        kind: numeric
+        params:
+          a: {int: [0, 1000000]}
+        constraints: [a < 0]
+        answer: a
+        """)
+    (report,) = run_qa(bank, 3)
+    (issue,) = report.issues(bank)
+    assert issue.line == bank.problems["p"].lines["constraints"] and issue.problem == "p"
+    assert str(issue).startswith(f"questions.yaml:{issue.line}: problem 'p': draw: ")
 
 
-def test_qa_command_reports_too_few_variants_and_fails(tmp_path, capsys):
-    path = tmp_path / "questions.yaml"
-    path.write_text(DIVERSITY_BANK)
-    assert main(["--bank", str(path), "qa", "--variants", "20"]) == 1
-    out = capsys.readouterr().out
-    assert "hw/narrow: too few variants for per-student keying" in out and "mark it `shared: true`" in out
-    path.write_text(DIVERSITY_BANK.replace("params: {K: {choice: [3, 5, 7]}}, answer: (K - 1) // 2",
-                                           "shared: true, params: {K: {choice: [3, 5, 7]}}, answer: (K - 1) // 2"))
-    assert main(["--bank", str(path), "qa", "--variants", "20"]) == 0
+TYPOS = [   # (what is mistyped, the line as written, the line with the typo, the suggestion, the line it names)
+    ("a field", "    hints:", "    hint:", "unknown field 'hint'; did you mean 'hints'?", "hint:"),
+    ("a sampler", "      P: {int: [1, 3]}", "      P: {itn: [1, 3]}", "params.P: unknown field 'itn'; did you mean 'int'?",
+     "P: {itn"),
+    ("a kind", "    kind: numeric", "    kind: nummeric", "kind: 'nummeric' is not one of numeric, array, choice, "
+                                                          "function, table; did you mean 'numeric'?", "kind:"),
+    ("a parameter", "    answer: (W - K + 2*P) // S + 1", "    answer: (W - KK + 2*P) // S + 1",
+     "answer: unknown name 'KK' (not a parameter, engine function or helper); did you mean 'K'?", "answer:"),
+    ("an engine function", "    answer: (W - K + 2*P) // S + 1", "    answer: conv_output_sise(W, K, P, S)",
+     "answer: unknown name 'conv_output_sise' (not a parameter, engine function or helper); "
+     "did you mean 'conv_output_size'?", "answer:"),
+    ("a prompt's name", "{{ K }}", "{{ KK }}", "prompt: unknown name 'KK' (not a parameter); did you mean 'K'?",
+     "prompt:"),
+    ("a contract id", "formula: [cnn.out_size]", "formula: [cnn.out_sise]", "did you mean 'cnn.out_size'?", "formula:"),
+    ("a misconception's parameter", "        answer: (W - K) // S + 1", "        answer: (W - K) // SS + 1",
+     "misconceptions[0].answer: unknown name 'SS' (not a parameter, engine function or helper); did you mean 'S'?",
+     "answer: (W - K) // SS"),
+]
 
 
-def test_the_shipped_bank_passes_the_diversity_check():
-    from grader.bank import load_bank
-    from grader.qa import run_diversity
-
-    reports = run_diversity(load_bank(Path(__file__).parents[1] / "questions.yaml"))
-    assert len(reports) >= 40
-    assert [r for r in reports if r.too_few] == []
+@pytest.mark.parametrize("what, old, new, message, at", TYPOS, ids=[typo[0] for typo in TYPOS])
+def test_a_mistyped_name_gets_a_suggestion_in_the_one_format(tmp_path, capsys, what, old, new, message, at):
+    text = MINI.read_text()
+    start = text.index("id: conv-size")
+    assert old in text[start:], old
+    bad = tmp_path / "questions.yaml"
+    bad.write_text(text[:start] + text[start:].replace(old, new, 1))
+    assert main(["--bank", str(bad), "validate"]) == 2
+    (found,) = _issue_lines(capsys.readouterr().err)
+    assert found and found["problem"] == "conv-size" and found["message"].endswith(message), found and found[0]
+    assert at in bad.read_text().splitlines()[int(found["line"]) - 1], (what, found[0])

@@ -123,6 +123,24 @@ def display_name(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
+def field_line(problem: Problem, field: str) -> int:
+    """The line of `field` ('params.W', 'misconceptions[1]', 'table.carry_forward.row'), or of the
+    nearest enclosing field the loader recorded, or of the problem."""
+    while field:
+        if field in problem.lines:
+            return problem.lines[field]
+        field = field.rsplit("[", 1)[0] if field.endswith("]") else field.rpartition(".")[0]
+    return problem.line
+
+
+def problem_issue(bank: Bank, problem_id: str, field: str, message: str) -> BankIssue:
+    """An issue found after loading (quick qa, qa, prompt checks), in the loader's format:
+    `file:line: problem 'id': message`, the line of `field` when the loader recorded it."""
+    problem = bank.problems[problem_id]
+    return BankIssue(display_name(Path(bank.path)), field_line(problem, field) if field else problem.line,
+                     problem_id, message)
+
+
 def load_bank_text(text: str, path: str | Path = "questions.yaml") -> Bank:
     """Like load_bank, on text already read (not cached). `path` names the file in messages."""
     bank, issues = parse_bank(text, path)
@@ -195,6 +213,35 @@ def _schema_error_line(document: Any, error: Any) -> Any:
     return line_at(document, path)
 
 
+def _schema_message(error: Any) -> str:
+    """jsonschema's message, with the closest allowed name where a key or a word is mistyped
+    (an unknown field, a value not in a list, a public check's word)."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        extras = [key for key in error.instance if key not in allowed]
+        if extras:
+            return f"unknown field '{extras[0]}'{_did_you_mean(extras[0], allowed)}"
+    if error.validator == "enum" and isinstance(error.instance, str):
+        allowed = [str(value) for value in error.validator_value]
+        return f"'{error.instance}' is not one of {', '.join(allowed)}{_did_you_mean(error.instance, allowed)}"
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        words = _allowed_words(error.schema.get(error.validator, []))
+        given = error.instance if isinstance(error.instance, str) else (
+            next((key for key in error.instance if key not in words), None) if isinstance(error.instance, dict) else None)
+        if words and isinstance(given, str) and given not in words:
+            return f"unknown word '{given}' (one of {', '.join(words)}){_did_you_mean(given, words)}"
+    return str(error.message)
+
+
+def _allowed_words(alternatives: Any) -> list[str]:
+    """The names a oneOf/anyOf of schemas accepts, as a string or as an object's keys."""
+    words: list[str] = []
+    for schema in alternatives if isinstance(alternatives, list) else []:
+        words += [value for value in schema.get("enum", []) if isinstance(value, str)]
+        words += [key for key in schema.get("properties", {}) if key not in words]
+    return list(dict.fromkeys(words))
+
+
 def _jsonschema() -> Any:
     """Import jsonschema without its optional IRI-format parser, which takes ~1 s to import.
 
@@ -222,7 +269,7 @@ def _check_schema(document: Any, issues: Any) -> Any:
             entry = document[path[0]][path[1]]
             entry_id = entry.get("id") if isinstance(entry, dict) and isinstance(entry.get("id"), str) else None
             field = _field(path[2:])
-            message = f"{field}: {error.message}" if field else error.message
+            message = f"{field}: {_schema_message(error)}" if field else _schema_message(error)
             if path[0] == "problems":
                 bad_problems.add(path[1])
                 label = entry_id or f"#{path[1] + 1}"
@@ -233,7 +280,7 @@ def _check_schema(document: Any, issues: Any) -> Any:
         else:
             top_broken = True
             field = _field(path)
-            issues.add(line, None, f"{field}: {error.message}" if field else error.message)
+            issues.add(line, None, f"{field}: {_schema_message(error)}" if field else _schema_message(error))
     return None if top_broken else (bad_problems, bad_assignments)
 
 
@@ -269,7 +316,11 @@ def _build_assignments(document: Any, bad: Any, known_problem_ids: Any, issues: 
 
 
 def _did_you_mean(word: Any, candidates: Any) -> Any:
-    close = difflib.get_close_matches(str(word), [c for c in candidates if isinstance(c, str)], n=1)
+    """'; did you mean 'x'?' for the closest candidate (those that begin with `word` first), else ''."""
+    names = sorted({c for c in candidates if isinstance(c, str) and c != word})
+    longer = [name for name in names if name.startswith(str(word))]
+    close = difflib.get_close_matches(str(word), longer, n=1, cutoff=0) if longer else []
+    close = close or difflib.get_close_matches(str(word), names, n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -323,7 +374,9 @@ class ProblemBuilder:
                 self.error(field, f"'{name}' is used before it is defined "
                                   "(parameters are drawn in the order written)", line)
             else:
-                self.error(field, f"unknown name '{name}' (not a parameter, engine function or helper)", line)
+                known = [*defined, *expressions.RESERVED_NAMES]
+                self.error(field, f"unknown name '{name}' (not a parameter, engine function or helper)"
+                                  f"{_did_you_mean(name, known)}", line)
 
     def value_or_expression(self, field: str, source: Any, line: int) -> Expression | None:
         """A string is an expression over the parameters; any other YAML value is a constant."""
@@ -464,7 +517,7 @@ class ProblemBuilder:
             return
         for name in sorted(names):
             if name not in self.param_names:
-                self.error("prompt", f"unknown name '{name}' (not a parameter)")
+                self.error("prompt", f"unknown name '{name}' (not a parameter){_did_you_mean(name, self.param_names)}")
 
     def build_compare(self) -> dict[str, Any]:
         raw = plain(self.raw.get("compare", {}))

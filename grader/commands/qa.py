@@ -48,8 +48,8 @@ def run(args):
 
     failed = [report for report in reports if report.failed]
     for report in failed:
-        for kind, example in report.examples.items():
-            console.print(f"[red]{report.problem_id}[/red]: {kind}: {example}", markup=True)
+        for issue in report.issues(bank):   # file:line: problem 'id': kind: example, as validate prints it
+            console.print(str(issue), style="red", markup=False, soft_wrap=True)
     for report in reports:
         for check in report.idle_checks:
             console.print(f"note: {report.problem_id}: public check {check}: no misconception or wrong value "

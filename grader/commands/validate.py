@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 
 from grader.bank import BankError
+from grader.bank.loader import problem_issue
 from grader.kinds import KINDS
 from grader.validation import load_checked_bank
 
@@ -61,12 +62,12 @@ def run(args):
         print(f"{len(exc.issues)} error{'s' if len(exc.issues) != 1 else ''}: the bank is not valid",
               file=sys.stderr)
         return 2
-    failures = [(report.problem_id, example) for report in run_qa(bank, max(1, args.sample))
-                for example in report.examples.values()]
-    failures += [(finding.problem, f"{finding.assignment}: {finding.message}") for finding in prompt_findings(bank)]
+    failures = [issue for report in run_qa(bank, max(1, args.sample)) for issue in report.issues(bank)]
+    failures += [problem_issue(bank, finding.problem, "prompt", f"{finding.assignment}: {finding.message}")
+                 for finding in prompt_findings(bank)]
     if failures:
-        for problem_id, message in failures:
-            print(f"{bank.path}:{bank.problems[problem_id].line}: {problem_id}: {message}", file=sys.stderr)
+        for issue in failures:   # the loader's format: file:line: problem 'id': message
+            print(issue, file=sys.stderr)
         print(f"{len(failures)} error{'s' if len(failures) != 1 else ''}: a quick qa of {args.sample} variants "
               f"per problem (`python -m grader qa` for the full table) and the prompt checks", file=sys.stderr)
         return 2

@@ -228,7 +228,7 @@ def bad(problem_text, old, new):
 
 
 @pytest.mark.parametrize("problem, old, new, message", [
-    (PROBS, "- rows_sum_to_one", "- rows_sum_to_zero", "is not valid under any of the given schemas"),
+    (PROBS, "- rows_sum_to_one", "- rows_sum_to_zero", "checks[0]: unknown word 'rows_sum_to_zero' (one of "),
     (PROBS, "- rows_sum_to_one", "- {integer: true, finite: true}",
      "checks[0]: needs exactly one of rows_sum_to_one, within, at_least, at_most, integer, finite "
      "(found integer, finite)"),
