@@ -319,7 +319,7 @@ def contract_sections(bank) -> dict[str, str]:
     named: dict[str, Counter] = {}
     first: dict[tuple[str, str], int] = {}
     for index, problem in enumerate(bank.problems.values()):
-        for position, contract in enumerate(problem.formula):
+        for position, contract in enumerate(getattr(problem, "formula", None) or []):
             (named if position else main).setdefault(contract, Counter())[problem.section] += 1
             first.setdefault((contract, problem.section), index)
     found = {}
@@ -348,9 +348,10 @@ def review_sections(bank, scores: list[tuple[str, float, float]], limit: int = R
     count: Counter = Counter()
     for problem_id, score, max_score in scores:
         problem = bank.problems.get(problem_id)
-        if problem is None or max_score <= 0:
+        own = getattr(problem, "section", None)
+        if own is None or max_score <= 0:
             continue
-        sections = {problem.section} | {sections_of.get(c, problem.section) for c in problem.formula}
+        sections = {own} | {sections_of.get(c, own) for c in getattr(problem, "formula", None) or []}
         for section in sections:
             lost[section] += max(0.0, max_score - score)
             possible[section] += max_score

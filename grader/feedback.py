@@ -217,13 +217,16 @@ def _environment():
     return env
 
 
-def render_page(student, assignment, title, problems, late_penalty: float = 0.0, times: dict | None = None) -> str:
-    """`times`: when the notebook was handed in and due, and how late (submission_times)."""
+def render_page(student, assignment, title, problems, late_penalty: float = 0.0, times: dict | None = None,
+                review: list | None = None) -> str:
+    """`times`: when the notebook was handed in and due, and how late (submission_times); `review`: the
+    formula-sheet sections that cost the student points over every graded assignment (review_list)."""
     score = sum(p.score for p in problems) - (late_penalty or 0.0)
     max_score = sum(p.max_score for p in problems)
     return _environment().get_template("feedback.html.j2").render(
         student=student, assignment=assignment, title=title, problems=problems,
-        score=max(0.0, score), max_score=max_score, late_penalty=late_penalty or 0.0, times=times or {})
+        score=max(0.0, score), max_score=max_score, late_penalty=late_penalty or 0.0, times=times or {},
+        review=review or [])
 
 
 def submission_times(config, assignment: str, student: str, db_url: str | None = None) -> dict:
@@ -250,6 +253,35 @@ def submission_times(config, assignment: str, student: str, db_url: str | None =
         return {}
     return {"handed_in": f"{handed_in:%Y-%m-%d %H:%M} UTC" if handed_in else "",
             "due": f"{due:%Y-%m-%d %H:%M} UTC" if due else "", "late": lateness_text(late) if late > 0 else ""}
+
+
+def review_list(config, student: str, bank, db_url: str | None = None) -> list:
+    """The "what to review" list (grader.fairness.review_sections): the sheet's sections whose problems cost
+    `student` points, over every assignment the gradebook has graded for them; section names and points
+    only, never a value. [] without a bank or a gradebook."""
+    import copy
+
+    from grader.fairness import review_sections
+
+    if bank is None or not student:
+        return []
+    if db_url and not config.CourseDirectory.get("db_url"):
+        config = copy.deepcopy(config)
+        config.CourseDirectory.db_url = db_url
+    if not config.CourseDirectory.get("db_url"):
+        return []
+    scores = []
+    try:
+        with open_gradebook(config) as gb:
+            for submission in gb.find_student(student).submissions:
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        problem = problem_of(grade.name, Role.TEST)
+                        if problem is not None and grade.max_score:
+                            scores.append((problem, float(grade.score or 0), float(grade.max_score)))
+    except Exception:  # noqa: BLE001 (the page still shows the grades without the list)
+        return []
+    return review_sections(bank, scores)
 
 
 def _course_bank(root: str | None):
@@ -279,7 +311,8 @@ class FeedbackPage(Exporter):
             else assignment
         page = render_page(info.get("student", ""), assignment, title, notebook_feedback(nb, bank),
                            info.get("late_penalty", 0.0),
-                           submission_times(self.config, assignment, info.get("student", ""), info.get("db_url")))
+                           submission_times(self.config, assignment, info.get("student", ""), info.get("db_url")),
+                           review_list(self.config, info.get("student", ""), bank, info.get("db_url")))
         return page, resources
 
 

@@ -17,9 +17,12 @@ pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("grading")]
 HIDDEN_CODE = ["BEGIN HIDDEN", "END HIDDEN", "_report(", "np.allclose", "GRADER_RESULT", "_json.dumps"]
 BANK = SimpleNamespace(assignments={}, problems={
     "p1": SimpleNamespace(title="Output size", secret=False, hints=["O = floor((W-K+2P)/S) + 1"],
-                          misconceptions=[SimpleNamespace(id="ceil-not-floor", feedback="Round down.")]),
-    "p2": SimpleNamespace(title="A secret array", secret=True, hints=[], misconceptions=[]),
-    "p3": SimpleNamespace(title="Pick one", secret=False, hints=[], misconceptions=[]),
+                          misconceptions=[SimpleNamespace(id="ceil-not-floor", feedback="Round down.")],
+                          section="cnn", formula=["cnn.out_size"]),
+    "p2": SimpleNamespace(title="A secret array", secret=True, hints=[], misconceptions=[], section="attention",
+                          formula=["att.sdpa", "cnn.out_size"]),
+    "p3": SimpleNamespace(title="Pick one", secret=False, hints=[], misconceptions=[], section="initialization",
+                          formula=["init.rules"]),
 })
 SUBMISSIONS = {
     "right": kit.RIGHT,
@@ -95,6 +98,19 @@ def test_no_page_holds_hidden_test_code_or_secret_values(pages):
     for student, page in pages.items():
         for needle in HIDDEN_CODE + kit.SECRET_VALUES:
             assert needle not in page, (student, needle)
+
+
+def test_what_to_review_names_the_sections_that_cost_points_and_nothing_else(pages):
+    """The gradebook's scores by formula-sheet section (a problem counts for the section of each of its
+    contract ids): "ceil" lost 1.5 of p1's 2 points (cnn) and p2's 3 (attention, and cnn through cnn.out_size)."""
+    review = pages["ceil"].split("What to review")[1]
+    assert "Attention mechanism: 3 of 3 points lost, in 1 problem" in review
+    assert "Convolutional neural networks: 4.5 of 5 points lost, in 2 problems" in review
+    assert "Weight initialization" not in review          # nothing lost there
+    assert review.index("Attention") < review.index("Convolutional")      # most lost (as a share) first
+    assert "What to review" not in pages["right"]
+    for needle in ("14", "0.4", "0.3", "floor(") + tuple(kit.SECRET_VALUES):
+        assert needle not in review, needle
 
 
 def test_scores_are_rounded_for_people():
