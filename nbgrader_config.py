@@ -52,3 +52,9 @@ os.environ.update(with_venv_on_path())
 # steps, should anything reach them, stop with a message.
 grade_through_grader()
 refuse_plain_autograde(c)
+
+# Test cells never raise for a wrong value (the values are graded later), so nbgrader's "Success! Your
+# notebook passes all the tests." would be said of wrong answers: `nbgrader validate` says what it checked.
+from grader.validate_message import say_what_validate_checks  # noqa: E402
+
+say_what_validate_checks()
