@@ -5,6 +5,7 @@ a locked prompt (Markdown), a locked cell defining the problem's array inputs, t
 cell (solution: the problem's answer expression turned into code that calls the engine),
 and the test cell (visible format checks, the problem's public checks (grader.kinds.checks), then
 the hidden call that reports the answer to the grading process: grader/grading/answers.py).
+The public checks' helper is defined once, in the notebook's locked setup cell (`setup_source`).
 
 Rendering is deterministic: cell ids derive from grade ids, JSON keys are sorted and
 nothing depends on the clock, so re-rendering an unchanged bank gives the same bytes.
@@ -25,7 +26,7 @@ from grader.bank.templates import prompt_symbols, python_literal, render_prompt,
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.kinds import ProblemVariant, kind_of
-from grader.kinds.checks import check_lines
+from grader.kinds.checks import check_lines, setup_lines
 from grader.protocol import REPORT_FUNCTION, Role, report_call
 from grader.variants import draw, variant_key_for
 
@@ -195,7 +196,15 @@ def title_markdown(bank: Bank, assignment_id: str) -> str:
     return (f"# {bank.course}: {assignment.title}\n\n"
             f"{plural(len(problems), 'problem')}, {points_text(total)}. Write each answer in the cell marked "
             f"for it, then run the test cell below it: {checks}. "
-            f"The values are checked when the assignment is graded.")
+            f"The values are checked when the assignment is graded: nbgrader's Validate runs every cell "
+            f"and lists the ones that raise an error, and never checks a value.")
+
+
+def setup_source(bank: Bank, assignment_id: str) -> str:
+    """The locked setup cell: numpy, and the public checks' helper when a problem has checks (defined
+    once here, not in every test cell; plain Python and numpy: grading kernels have no grader)."""
+    problems = [bank.problems[problem_id] for problem_id in bank.assignments[assignment_id].problems]
+    return "\n\n".join([SETUP_SOURCE, *(["\n".join(setup_lines(problems))] if setup_lines(problems) else [])])
 
 
 def assignment_cell_specs(bank: Bank, assignment_id: str, student: str | None = None,
@@ -205,7 +214,7 @@ def assignment_cell_specs(bank: Bank, assignment_id: str, student: str | None = 
     if variants is None:
         variants = problem_variants(bank, assignment_id, student)
     cells = [CellSpec("title", "markdown", title_markdown(bank, assignment_id), locked=True),
-             CellSpec("setup", "code", SETUP_SOURCE, locked=True)]
+             CellSpec("setup", "code", setup_source(bank, assignment_id), locked=True)]
     for variant in variants:
         cells.extend(problem_cell_specs(variant, assignment_id, locked_only))
     return cells

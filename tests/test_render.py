@@ -274,3 +274,91 @@ def test_the_precision_advice_passes_its_own_rule():
         for expected in (0.79256, 123.456789, 9.99951e-7, 5.55555):
             given = float(f"{expected:.{figures - 1}e}")
             assert compare_number(given, expected, rule).ok, (rtol, expected, given)
+
+
+# --- the public checks' helper: defined once, in the locked setup cell ---------------------------
+
+# The helper as every test cell defined it before it moved to the setup cell (grader/kinds/checks.py
+# at 35c810c): the reference its verdicts are compared with.
+OLD_PER_CELL_HELPER = """import contextlib, io
+def _public_check(passes, says):
+    try:
+        with np.errstate(all='ignore'), contextlib.redirect_stdout(io.StringIO()):
+            ok = bool(passes())
+    except Exception:
+        ok = False
+    print(('public check passed: ' if ok else 'PUBLIC CHECK FAILED: ') + says)"""
+
+SHIPPED = render.Path(__file__).resolve().parents[1]
+
+
+def _shipped_notebooks():
+    bank = load_bank(SHIPPED / "questions.yaml")
+    for assignment in bank.assignments:
+        for folder in ("source", "release"):
+            yield assignment, folder, nbformat.read(render.notebook_path(SHIPPED, assignment, folder), as_version=4)
+
+
+def test_the_public_checks_helper_is_defined_once_in_the_locked_setup_cell():
+    with_checks = 0
+    for assignment, folder, notebook in _shipped_notebooks():
+        defining = [cell for cell in notebook.cells if "def _public_check(" in cell.source]
+        calling = [cell for cell in notebook.cells if "_public_check(lambda" in cell.source]
+        if not calling:
+            assert not defining, (assignment, folder)
+            continue
+        with_checks += 1
+        assert [cell.metadata.nbgrader.grade_id for cell in defining] == ["setup"], (assignment, folder)
+        (setup,) = defining
+        assert setup.metadata.nbgrader.locked and not setup.metadata.nbgrader.solution
+        assert setup.source.count("def _public_check(") == 1
+        if folder == "release":      # nbgrader's checksum of the locked cell holds
+            from nbgrader.utils import compute_checksum
+            assert setup.metadata.nbgrader.checksum == compute_checksum(setup), assignment
+        for cell in calling:
+            assert "def _public_check" not in cell.source and "import contextlib" not in cell.source
+            assert cell.metadata.nbgrader.locked and cell.metadata.nbgrader.grade
+    assert with_checks >= 8          # 4 or more assignments with checks, source and release
+
+
+def _check_calls(cell):
+    return "\n".join(line for line in visible_checks(cell).splitlines() if line.startswith("_public_check("))
+
+
+def test_the_checks_print_what_the_per_cell_helper_printed_for_right_and_wrong_answers():
+    """Every check line of every shipped problem, run after the setup cell, prints the same verdicts
+    as it did with the helper defined in its own test cell, for the right answer and for wrong ones;
+    a student's `io`, `contextlib` or `numpy` of their own does not change them."""
+    import contextlib as std_contextlib
+    import io as std_io
+
+    from grader.kinds import kind_of
+
+    bank = load_bank(SHIPPED / "questions.yaml")
+    compared = 0
+    for assignment in bank.assignments:
+        notebook = rendered_notebook(bank, assignment)
+        cells = cells_by_grade_id(notebook)
+        for variant in render.problem_variants(bank, assignment):
+            problem = variant.problem
+            calls = _check_calls(cells[f"{problem.id}-test"])
+            if not calls:
+                continue
+            kind = kind_of(problem)
+            answers = [value for _, value in kind.right_answers(variant)] + list(kind.wrong_answers(variant))
+            for answer in answers:
+                printed = []
+                for helper in (cells["setup"].source, "import numpy as np\n" + OLD_PER_CELL_HELPER):
+                    namespace = {}
+                    exec(helper, namespace)
+                    exec(cells[f"{problem.id}-inputs"].source if f"{problem.id}-inputs" in cells else "", namespace)
+                    namespace[variant.variable] = answer
+                    if helper is cells["setup"].source:
+                        namespace.update(io=None, contextlib=None, numpy=None)     # a student's own names
+                    out = std_io.StringIO()
+                    with std_contextlib.redirect_stdout(out):
+                        exec(calls, namespace)
+                    printed.append(out.getvalue())
+                assert printed[0] == printed[1] and printed[0], (problem.id, printed)
+                compared += 1
+    assert compared >= 100

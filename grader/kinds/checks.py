@@ -57,14 +57,19 @@ HELPER = "_public_check"
 MIN_RELATIVE_WIDTH = 0.5     # a range as wide as half its largest bound at least: [0, 1] yes, [0.4, 0.45] no
 HEADER = ("# Public checks: properties every right answer has, never its value. They print, and never\n"
           "# decide the grade: the values are checked when the assignment is graded.")
-HELPER_SOURCE = ("import contextlib, io\n"
-                 f"def {HELPER}(passes, says):\n"
+# The helper every check line calls, defined once per notebook in its locked setup cell (`setup_lines`,
+# grader.render), not in each test cell. Its imports are its own, so a student's `io = ...` cannot break it.
+HELPER_SOURCE = (f"def {HELPER}(passes, says):\n"
+                 "    import contextlib, io\n"
+                 "    import numpy\n"
                  "    try:\n"
-                 "        with np.errstate(all='ignore'), contextlib.redirect_stdout(io.StringIO()):\n"
+                 "        with numpy.errstate(all='ignore'), contextlib.redirect_stdout(io.StringIO()):\n"
                  "            ok = bool(passes())\n"
                  "    except Exception:\n"
                  "        ok = False\n"
                  f"    print(({PASSED!r} if ok else {FAILED!r}) + says)")
+SETUP_HEADER = ("# The public checks' helper, called by the test cells' public checks: it prints whether a property\n"
+                "# every right answer has holds, and never stops the cell.")
 
 _NUMBER = {"type": "number"}
 SCHEMA: dict[str, Any] = {"checks": {"type": "array", "items": {"oneOf": [
@@ -245,12 +250,18 @@ def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
+def setup_lines(problems: Any) -> list[str]:
+    """The notebook setup cell's lines that define the checks' helper, once ([] when no problem has checks)."""
+    return [SETUP_HEADER, HELPER_SOURCE] if any(problem.checks for problem in problems) else []
+
+
 def check_lines(variant: ProblemVariant) -> list[str]:
-    """The test cell's public checks: a comment, the helper, one line per check ([] when none)."""
+    """The test cell's public checks: a comment, one line per check ([] when none); they call the
+    helper the setup cell defines (setup_lines)."""
     problem = variant.problem
     if not problem.checks:
         return []
-    lines = [HEADER, HELPER_SOURCE]
+    lines = [HEADER]
     for check in problem.checks:
         subject, expected = variant.kind.check_subject(variant, check)
         rule = rules.rule_for(problem.compare, expected)
@@ -270,7 +281,8 @@ def run_checks(variant: ProblemVariant, answer: Any) -> list[tuple[PublicCheck, 
                                  variant.variable: answer}
     output = io.StringIO()
     with contextlib.redirect_stdout(output), np.errstate(all="ignore"):
-        exec(compile("\n".join(lines), f"<public checks of {variant.problem.id}>", "exec"), namespace)  # noqa: S102
+        exec(compile("\n".join([HELPER_SOURCE, *lines]), f"<public checks of {variant.problem.id}>", "exec"),  # noqa: S102
+             namespace)
     verdicts = [line.startswith(PASSED) for line in output.getvalue().splitlines()
                 if line.startswith((PASSED, FAILED))]
     assert len(verdicts) == len(variant.problem.checks), output.getvalue()
