@@ -20,6 +20,7 @@ COMMANDS = [
     ("distribute", "deliver per-student notebooks: JupyterHub home folders, a zip or a folder for an LMS"),
     ("simulate", "write a synthetic class of submissions under submitted/"),
     ("roster", "who is on the roster and why; `roster import FILE` imports it into nbgrader's students table"),
+    ("doctor", "which sandbox mode grading uses here, what is missing, and a real sandboxed kernel start"),
     ("grade", "autograde every submission of an assignment, in parallel"),
     ("answers", "one student's numbers, expected answers and misconception values, for a regrade request "
                 "(printed to stdout only, never written to a file)"),

@@ -24,8 +24,9 @@ Two modes:
   and rlimits; held, its init waits until the grader has put it in the kernel's cgroup. Python
   3.11 has no os.unshare or mount, hence the three libc calls through ctypes.
 
-Protocol: one JSON request per line on stdin ({"argv", "env", "cwd"}, plus {"uid", "rlimits",
-"tmp_options", "scratch_options", "keep_in_tmp", "hold"} when sandboxed), one JSON reply per line
+Protocol: one JSON request per line on stdin ({"argv", "env", "cwd"}, plus {"uid", "gid", "userns",
+"shared", "sockets", "rlimits", "tmp_options", "scratch_options", "shared_options", "keep_in_tmp",
+"hold"} when sandboxed), one JSON reply per line
 on the original stdout ({"pid"} or {"error"}; sandboxed, "pid" is the kernel namespace's init in
 the server's pid namespace). The server exits when stdin closes. With SIGCHLD ignored, the
 operating system reaps forked children itself.
@@ -48,12 +49,14 @@ KERNEL_IMPORTS = ("numpy.random", "sqlite3", "IPython.core.debugger", "IPython.c
                   "tornado.platform.asyncio", "pygments.formatters.terminal256")
 LAUNCH_DIRS = {os.getcwd(), os.path.dirname(os.path.abspath(__file__))}
 
-CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = \
+    0x00020000, 0x10000000, 0x08000000, 0x20000000, 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP, IFREQ = 0x8913, 0x8914, 1, "16sh22x"    # struct ifreq: name, flags
 HOLD_SECONDS = 60             # a held init the grader never releases gives up
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = \
     1, 2, 4, 8, 32, 4096, 1 << 14, 1 << 18
-PR_SET_NO_NEW_PRIVS = 38
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 24, 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
 def preload():
@@ -122,8 +125,10 @@ def _libc(name, *args):
 def _isolate(request):
     """In the kernel namespace's init, still privileged: private mounts, then drop everything.
     Order matters: mounts need CAP_SYS_ADMIN, rlimits are set while we may still raise them,
-    groups and gid before uid (after setresuid no capability is left)."""
+    groups and gid before uid (after setresuid no capability is left). Rootless ("userns"), the
+    uid is the grader's own, so every capability is dropped explicitly instead."""
     _libc("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    _hide_classmates(request)
     kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in request.get("keep_in_tmp", [])}
     _libc("mount", b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, request["tmp_options"].encode())
     for path, fd in kept.items():          # read-only trees under /tmp (a venv there) stay visible
@@ -139,13 +144,49 @@ def _isolate(request):
     _loopback_up()
     for name, (soft, hard) in request["rlimits"].items():
         resource.setrlimit(getattr(resource, name), (soft, hard))
-    uid = int(request["uid"])
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
+    uid, gid = int(request["uid"]), int(request.get("gid", request["uid"]))
+    if request.get("userns"):
+        _drop_capabilities()
+    else:
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
     _libc("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    if os.getuid() != uid or os.geteuid() != uid or os.getgroups():
-        raise OSError(f"could not become uid {uid}")
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid or \
+            (os.getgroups() and not request.get("userns")) or _capabilities() != {0}:
+        raise OSError(f"could not become uid {uid} without capabilities")
+
+
+def _hide_classmates(request):
+    """Cover the server's shared directory (every kernel's scratch mount point and socket
+    directory) with an empty, read-only tmpfs holding this kernel's two alone: no other kernel's
+    connection file or sockets can be reached, even under the same uid (rootless)."""
+    shared, sockets, cwd = (request[name] for name in ("shared", "sockets", "cwd"))
+    own = os.open(sockets, os.O_PATH | os.O_DIRECTORY)
+    _libc("mount", b"tmpfs", shared.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+          request["shared_options"].encode())
+    os.mkdir(sockets, 0o700)
+    os.mkdir(cwd, 0o700)
+    _libc("mount", f"/proc/self/fd/{own}".encode(), sockets.encode(), None, MS_BIND, None)
+    os.close(own)
+    _libc("mount", None, shared.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+          request["shared_options"].encode())
+
+
+def _drop_capabilities():
+    """Rootless: no ambient, bounding, permitted or effective capability is left."""
+    _libc("prctl", PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    with open("/proc/sys/kernel/cap_last_cap") as last:
+        for cap in range(int(last.read()) + 1):
+            _libc("prctl", PR_CAPBSET_DROP, cap, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    _libc("capset", header, (ctypes.c_uint32 * 6)())
+
+
+def _capabilities():
+    """The values of the capability sets this process could use (all 0 once dropped)."""
+    with open("/proc/self/status") as status:
+        return {int(line.split()[1], 16) for line in status if line.split(":")[0] in ("CapPrm", "CapEff", "CapAmb")}
 
 
 def _loopback_up():
@@ -196,6 +237,17 @@ def _namespace_init(request, report, devnull):
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
+def _user_namespace():
+    """Rootless: a user namespace of the kernel's own, mapping only the grader's uid and gid (the
+    pid, mount, ipc and network namespaces made next belong to it). Besides isolating it, it
+    gives the kernel a process count of its own: RLIMIT_NPROC counts per user namespace."""
+    uid, gid = os.getuid(), os.getgid()
+    _libc("unshare", CLONE_NEWUSER)
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as file:
+            file.write(text)
+
+
 def fork_sandboxed(request, devnull, close):
     """Fork a kernel in a pid, mount, ipc and network namespace of its own; return its init's pid
     (our namespace).
@@ -207,7 +259,10 @@ def fork_sandboxed(request, devnull, close):
         try:
             close()
             os.close(read_end)
-            _libc("unshare", CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET)
+            namespaces = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET
+            if request.get("userns"):
+                _user_namespace()
+            _libc("unshare", namespaces)
             init = os.fork()
             if init == 0:
                 _namespace_init(request, write_end, devnull)

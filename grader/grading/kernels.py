@@ -32,6 +32,7 @@ from jupyter_core.utils import run_sync
 
 from grader.grading.sandbox import (
     SHARED_ROOT,
+    MiB,
     ForkedSandboxProcess,
     Sandbox,
     SandboxedProvisioner,
@@ -126,15 +127,18 @@ class ForkServer:
         try:
             scratch = sandbox.make_dir("scratch-", root=self.shared)
             for path in [sockets, *sockets.iterdir()]:
-                os.chown(path, lease.uid, lease.uid)
+                os.chown(path, lease.uid, lease.gid)
             sockets.chmod(0o700)
             if sandbox.cgroups is not None:
                 cgroup = sandbox.cgroups.make(f"grader-kernel-{lease.uid}", limits)
             ns_pid = self._request({"argv": argv, "env": kernel_environment(env), "cwd": str(scratch),
-                                    "uid": lease.uid, "rlimits": limits.rlimits(),
+                                    "uid": lease.uid, "gid": lease.gid, "userns": sandbox.rootless,
+                                    "shared": str(self.shared), "sockets": str(sockets),
+                                    "rlimits": limits.rlimits(),
                                     "tmp_options": limits.tmpfs_options(limits.tmp_size, mode="1777"),
                                     "scratch_options": limits.tmpfs_options(limits.scratch_size, mode="0700",
-                                                                            uid=lease.uid),
+                                                                            uid=lease.uid, gid=lease.gid),
+                                    "shared_options": limits.tmpfs_options(MiB, mode="0711"),
                                     "keep_in_tmp": sandbox.trees_in_tmp(), "hold": cgroup is not None})
             kernel = ForkedSandboxProcess(self.process.init_pid, ns_pid, lease=lease, scratch=scratch,
                                           sockets=sockets, cgroup=cgroup)

@@ -1,7 +1,7 @@
 """Grading kernels in an operating-system sandbox: bubblewrap namespaces, a uid per kernel, rlimits,
 a scratch tmpfs and a cgroup per kernel.
 
-A sandboxed kernel is `bwrap ... -- sh -c MOUNT_SCRATCH ... setpriv ... -- prlimit ... -- python -m
+A sandboxed kernel is `bwrap ... -- python -c MOUNT_SCRATCH ... setpriv ... -- prlimit ... -- python -m
 ipykernel_launcher ...`:
 
 * bubblewrap (bwrap, Debian package `bubblewrap`, the sandbox under Flatpak) gives the kernel new
@@ -67,11 +67,34 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-BWRAP, SETPRIV, PRLIMIT, MOUNT = "bwrap", "setpriv", "prlimit", "mount"
-# Run by /bin/sh as root in a kernel's bwrap: $0 the scratch directory, $1 and $2 the tmpfs options of
-# the scratch and of /tmp; then the rest of the command (setpriv ...), in the scratch tmpfs.
-MOUNT_SCRATCH = (f'{MOUNT} -t tmpfs -o "nosuid,nodev,$1" tmpfs "$0" && {MOUNT} -o "remount,nosuid,nodev,$2" /tmp '
-                 '&& cd "$0" && shift 2 && exec "$@"')
+BWRAP, SETPRIV, PRLIMIT = "bwrap", "setpriv", "prlimit"
+# Run by `python -I -S -c` still privileged in a kernel's bwrap (root, or rootless uid 0 of its user
+# namespace): argv[1] the scratch directory, argv[2] and argv[3] the tmpfs options of the scratch and
+# of /tmp, argv[4] "UID:GID" rootless (else empty); then it execs the rest of the command (setpriv ...)
+# in the scratch tmpfs. Rootless, it first enters a user namespace of its own where it is UID:GID
+# (the grader's ids, mapped to uid 0 of bwrap's): from there no capability reaches the mounts.
+MOUNT_SCRATCH = """\
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def mount(source, target, fstype, flags, options):
+    if libc.mount(source, target.encode(), fstype, flags, options.encode()) != 0:
+        sys.exit(f"mount {target}: {os.strerror(ctypes.get_errno())}")
+scratch, scratch_options, tmp_options, ids = sys.argv[1:5]
+mount(b"tmpfs", scratch, b"tmpfs", 2 | 4, scratch_options)        # MS_NOSUID | MS_NODEV
+mount(None, "/tmp", None, 32 | 2 | 4, tmp_options)                # MS_REMOUNT | MS_NOSUID | MS_NODEV
+if ids:
+    if libc.unshare(0x10000000) != 0:                             # CLONE_NEWUSER
+        sys.exit(f"a user namespace for the kernel: {os.strerror(ctypes.get_errno())}")
+    uid, gid = ids.split(":")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} 0 1"), ("gid_map", f"{gid} 0 1")):
+        with open(f"/proc/self/{name}", "w") as file:
+            file.write(text)
+    with open("/proc/sys/kernel/cap_last_cap") as last:     # while it may: setpriv will have no capability
+        for cap in range(int(last.read()) + 1):
+            libc.prctl(24, cap, 0, 0, 0)                          # PR_CAPBSET_DROP
+os.chdir(scratch)
+os.execvp(sys.argv[5], sys.argv[5:])
+"""
 UID_BASE = 2_000_000_000        # uids no account and no file owns; one per live kernel
 UID_COUNT = 1000
 LEASES = Path("/run/grader-sandbox")
@@ -81,6 +104,11 @@ MiB = 1 << 20
 SERVER_PATH = "/opt/grader-forkserver.py"     # where a sandboxed fork server sees its one file
 SHARED_ROOT = Path("/var/tmp")                 # kernels' directories: not under /tmp, which each
                                                # forked kernel covers with a private tmpfs
+
+
+ROOTLESS_FIX = ("; unprivileged user namespaces look disabled here: enable them (sysctl user.max_user_namespaces=15000; "
+                "on Debian kernel.unprivileged_userns_clone=1; on Ubuntu an AppArmor profile allowing bwrap "
+                "userns, or kernel.apparmor_restrict_unprivileged_userns=0), or grade as root")
 
 
 class SandboxError(RuntimeError):
@@ -105,11 +133,11 @@ class Limits:
     kernel_memory: int = 2048 * MiB   # the kernel's cgroup: all its processes (and tmpfs pages) together
     kernel_processes: int = 64        # the kernel's cgroup: its processes and threads together (pids.max)
 
-    def tmpfs_options(self, size: int, mode: str | None = None, uid: int | None = None) -> str:
-        """tmpfs mount options: `size` bytes, `files` inodes, and a root directory of `mode` owned by `uid`."""
+    def tmpfs_options(self, size: int, mode: str | None = None, uid: int | None = None, gid: int | None = None) -> str:
+        """tmpfs mount options: `size` bytes, `files` inodes, and a root directory of `mode` owned by `uid`, `gid`."""
         options = f"size={size},nr_inodes={self.files}"
         options += f",mode={mode}" if mode else ""
-        return options + (f",uid={uid},gid={uid}" if uid is not None else "")
+        return options + (f",uid={uid},gid={uid if gid is None else gid}" if uid is not None else "")
 
     def rlimits(self) -> dict[str, tuple[int, int]]:
         """The same limits as setrlimit arguments (a fork server sets them in each kernel)."""
@@ -132,16 +160,14 @@ class Support:
 
 
 def support(sandbox: "Sandbox | None" = None) -> Support:
-    """Whether kernels can be sandboxed here: tools present, root, and a sandboxed Python runs."""
-    missing = [tool for tool in (BWRAP, SETPRIV, PRLIMIT, MOUNT) if shutil.which(tool) is None]
+    """Whether kernels can be sandboxed here: tools present, and a sandboxed Python runs (as root,
+    under a uid of its own; as any other user, in a user namespace)."""
+    missing = [tool for tool in (BWRAP, SETPRIV, PRLIMIT) if shutil.which(tool) is None]
     if missing:
         return Support(False, f"kernel sandboxing needs {', '.join(missing)} (Debian: apt-get install "
                               f"bubblewrap util-linux); grade with the unsafe flag to run kernels unsandboxed")
-    if os.geteuid() != 0:
-        return Support(False, "kernel sandboxing runs kernels under uids of their own, which needs root; "
-                              "run grade as root, or grade with the unsafe flag to run kernels unsandboxed")
-    sandbox = sandbox or Sandbox()
     try:
+        sandbox = sandbox or Sandbox()
         with sandbox.start([sys.executable, "-c", "import os; print(os.getuid())"],
                            env={}, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
             out, err = process.communicate(timeout=60)
@@ -149,12 +175,14 @@ def support(sandbox: "Sandbox | None" = None) -> Support:
         return Support(False, f"kernel sandboxing failed to start: {exc}")
     if process.returncode != 0 or out.strip() != str(process.uid).encode():
         detail = (err or out).decode(errors="replace").strip().splitlines()
-        return Support(False, "kernel sandboxing does not work here (bubblewrap: "
-                              f"{detail[-1] if detail else f'exit status {process.returncode}'}); "
+        reason = detail[-1] if detail else f"exit status {process.returncode}"
+        fix = ROOTLESS_FIX if sandbox.rootless else ""
+        return Support(False, f"kernel sandboxing does not work here (bubblewrap: {reason}){fix}; "
                               "grade with the unsafe flag to run kernels unsandboxed")
     cgroups = sandbox.cgroups.describe(sandbox.limits) if sandbox.cgroups else \
         f"no cgroup per kernel ({sandbox.cgroups_unavailable}), so memory is bounded per process only"
-    return Support(True, f"kernels sandboxed with bubblewrap {_bwrap_version()}, a uid per kernel, rlimits, {cgroups}")
+    who = "a user namespace per kernel (rootless)" if sandbox.rootless else "a uid per kernel"
+    return Support(True, f"kernels sandboxed with bubblewrap {_bwrap_version()}, {who}, rlimits, {cgroups}")
 
 
 def _bwrap_version() -> str:
@@ -217,7 +245,8 @@ def _within(path: Path, tree: Path) -> bool:
 
 
 class UidLease:
-    """A uid no other live kernel has: an exclusive flock on LEASES/<uid>, held until release()."""
+    """As root: a uid (and a gid of the same number) no other live kernel has, an exclusive flock
+    on LEASES/<uid>, held until release()."""
 
     def __init__(self, base: int = UID_BASE, count: int = UID_COUNT, directory: Path = LEASES):
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -230,7 +259,7 @@ class UidLease:
             except BlockingIOError:
                 os.close(fd)
                 continue
-            self.uid, self._fd = uid, fd
+            self.uid, self.gid, self._fd = uid, uid, fd
             return
         raise SandboxError(f"all {count} sandbox uids from {base} are in use (lock files in {directory})")
 
@@ -238,6 +267,30 @@ class UidLease:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class OwnIds:
+    """Rootless: every kernel runs as the grader's own uid and gid, each in a user namespace of
+    its own (which also gives it RLIMIT_NPROC's count of its own: the Linux kernel counts processes
+    per user namespace and uid, and checks each level)."""
+
+    def __init__(self):
+        self.uid, self.gid = os.getuid(), os.getgid()
+
+    def release(self):
+        pass
+
+
+def private_runtime_dir() -> Path:
+    """Rootless: a directory of this user alone for the sandbox's own files."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) if runtime and os.access(runtime, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
+    path = base / f"grader-sandbox-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise SandboxError(f"{path} is not a private directory of this user (uid {os.getuid()}); remove it")
+    return path
 
 
 class KernelCgroup:
@@ -378,8 +431,9 @@ class Sandbox:
     """
 
     def __init__(self, limits: Limits = Limits(), forbid=(), readonly=(), uid_base: int = UID_BASE,
-                 uid_count: int = UID_COUNT, leases: Path = LEASES, scratch_root=None):
+                 uid_count: int = UID_COUNT, leases: Path | None = None, scratch_root=None):
         self.limits = limits
+        self.rootless = os.geteuid() != 0
         self.forbidden = _outermost([Path(p).resolve() for p in forbid] + project_package_dirs())
         readonly = [Path(p).resolve() for p in readonly]
         for tree in readonly:
@@ -389,24 +443,32 @@ class Sandbox:
         self.trees = _outermost([Path(p) for p in SYSTEM_TREES if Path(p).is_dir()] + python_trees() + readonly)
         self.hidden = [f for f in self.forbidden if any(_within(f, t) for t in self.trees)]
         self.hidden += editable_hooks(self.forbidden)
-        self.uid_base, self.uid_count, self.leases = uid_base, uid_count, leases
+        self.uid_base, self.uid_count = uid_base, uid_count
+        self.leases = leases or (private_runtime_dir() if self.rootless else LEASES)
         self.scratch_root = scratch_root
         self.cgroups, self.cgroups_unavailable = find_kernel_cgroups()
 
-    def command(self, argv: list[str], *, uid: int, scratch: Path, sockets: Path | None, env: dict,
+    def command(self, argv: list[str], *, uid: int, gid: int, scratch: Path, sockets: Path | None, env: dict,
                 info_fd: int | None = None, block_fd: int | None = None) -> list[str]:
         """The bwrap command line that runs `argv` as `uid` in `scratch` (see the module docstring):
-        still root inside, a shell mounts the scratch tmpfs (bwrap's own tmpfs could not be the
-        uid's, nor limit its files) and caps /tmp's files, then setpriv and prlimit drop the rest."""
+        still privileged inside (root, or rootless CAP_SYS_ADMIN in its user namespace), Python
+        mounts the scratch tmpfs (bwrap's own tmpfs could not be the uid's, nor limit its files)
+        and caps /tmp's files, then setpriv and prlimit drop the rest. Rootless, the uid stays the
+        grader's (the only one its user namespace maps) and setpriv drops every capability."""
         limits = self.limits
         argv = [inside_path(argv[0]), *argv[1:]]
         cmd = self._namespaces([sockets] if sockets else [], env, info_fd, chdir=scratch, block_fd=block_fd,
-                               dirs=[scratch])
-        cmd += ["--", "/bin/sh", "-c", MOUNT_SCRATCH, str(scratch),
-                limits.tmpfs_options(limits.scratch_size, mode="0700", uid=uid),
-                limits.tmpfs_options(limits.tmp_size),
-                SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-                "--inh-caps=-all", "--bounding-set=-all", "--",
+                               dirs=[scratch], as_root=True,
+                               # rootless: mount, and map bwrap's uid 0 (Linux >= 5.12 asks CAP_SETFCAP)
+                               caps=["CAP_SYS_ADMIN", "CAP_SETFCAP"] if self.rootless else [])
+        if self.rootless:      # bwrap's uid 0 is the grader's uid: the scratch is the kernel's
+            owner, ids, drop = (0, 0), f"{uid}:{gid}", ["--ambient-caps=-all"]
+        else:
+            owner, ids, drop = (uid, gid), "", [f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        cmd += ["--", inside_path(sys.executable), "-I", "-S", "-c", MOUNT_SCRATCH, str(scratch),
+                limits.tmpfs_options(limits.scratch_size, mode="0700", uid=owner[0], gid=owner[1]),
+                limits.tmpfs_options(limits.tmp_size), ids,
+                SETPRIV, *drop, "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
                 PRLIMIT, *limits.prlimit_arguments(), "--", *argv]
         return cmd
 
@@ -418,10 +480,9 @@ class Sandbox:
         (CAP_SYS_ADMIN: pid, mount and network namespaces, /tmp, the scratch tmpfs and /proc;
         CAP_NET_ADMIN: the kernel's loopback up; CAP_SETUID/CAP_SETGID: the kernel's uid). It stays
         root inside but sees nothing a kernel could not see."""
-        cmd = self._namespaces([shared], env, info_fd, chdir=shared, extra=["--ro-bind", str(server_file),
-                                                                            SERVER_PATH])
-        for cap in ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID"):
-            cmd += ["--cap-add", cap]
+        caps = [] if self.rootless else ["CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID"]
+        cmd = self._namespaces([shared], env, info_fd, chdir=shared, caps=caps,
+                               extra=["--ro-bind", str(server_file), SERVER_PATH])
         return cmd + ["--", inside_path(sys.executable), SERVER_PATH, "--sandboxed"]
 
     def trees_in_tmp(self) -> list[str]:
@@ -430,9 +491,14 @@ class Sandbox:
         return [str(tree) for tree in self.trees if _within(tree, Path("/tmp"))]
 
     def _namespaces(self, binds: list[Path], env: dict, info_fd: int | None, chdir: Path,
-                    extra: list[str] = (), block_fd: int | None = None, dirs: list[Path] = ()) -> list[str]:
+                    extra: list[str] = (), block_fd: int | None = None, dirs: list[Path] = (),
+                    caps: list[str] = (), as_root: bool = False) -> list[str]:
         cmd = [BWRAP, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+        if self.rootless:     # a user namespace of its own, mapping only the grader's uid and gid
+            cmd += ["--unshare-user"] + (["--uid", "0", "--gid", "0"] if as_root else [])
+        for cap in caps:
+            cmd += ["--cap-add", cap]
         if info_fd is not None:
             cmd += ["--info-fd", str(info_fd)]
         if block_fd is not None:     # the namespace's init waits, before it forks, for a byte on it
@@ -457,7 +523,8 @@ class Sandbox:
         for directory in dirs:
             cmd += self._parents(directory, made, mounted) + ["--perms", "0700", "--dir", str(directory)]
         cmd += list(extra)
-        cmd += ["--chdir", str(chdir), "--clearenv"]
+        # the root (bwrap's tmpfs, holding only mount points) read-only: rootless it is the kernel's uid's
+        cmd += ["--remount-ro", "/", "--chdir", str(chdir), "--clearenv"]
         for name, value in sorted(kernel_environment(env).items()):
             cmd += ["--setenv", name, value]
         return cmd
@@ -481,8 +548,8 @@ class Sandbox:
             empty.write_bytes(b"")
         return empty
 
-    def lease(self) -> UidLease:
-        return UidLease(self.uid_base, self.uid_count, self.leases)
+    def lease(self) -> "UidLease | OwnIds":
+        return OwnIds() if self.rootless else UidLease(self.uid_base, self.uid_count, self.leases)
 
     def make_dir(self, prefix: str, root=None) -> Path:
         """A fresh directory of root's alone (0700): a forked kernel mounts its scratch tmpfs on it."""
@@ -492,7 +559,7 @@ class Sandbox:
         """A fresh path for the scratch tmpfs of a kernel in a bwrap of its own: made inside only."""
         return Path(self.scratch_root or tempfile.gettempdir()).resolve() / f"grader-scratch-{secrets.token_hex(6)}"
 
-    def start(self, argv: list[str], *, env: dict, sockets: Path | None = None, lease: UidLease | None = None,
+    def start(self, argv: list[str], *, env: dict, sockets: Path | None = None, lease: "UidLease | OwnIds | None" = None,
               **popen_kwargs) -> "SandboxedProcess":
         """Run `argv` in the sandbox: a fresh scratch directory (its cwd), a leased uid. `sockets`, if
         given, is a directory of this process alone (e.g. a kernel's ipc sockets and connection file),
@@ -502,7 +569,7 @@ class Sandbox:
             if sockets is not None:
                 sockets = Path(sockets).resolve()
                 for path in [sockets, *sockets.iterdir()]:
-                    os.chown(path, lease.uid, lease.uid)
+                    os.chown(path, lease.uid, lease.gid)
                 sockets.chmod(0o700)
             return SandboxedProcess(self, argv, env=env, lease=lease, scratch=self.scratch_name(), sockets=sockets,
                                     **popen_kwargs)
@@ -528,40 +595,57 @@ def kernel_environment(env: dict) -> dict:
     return inside
 
 
-def copy_into(source: Path, pid: int, started: str | None, scratch: Path, uid: int) -> None:
+def copy_into(source: Path, pid: int, started: str | None, scratch: Path, uid: int, gid: int,
+              wait: float = 10.0) -> None:
     """Put a submission's working files (the contents of `source` but its notebooks: the kernel
     needs none, and autograded/ may hold last run's) into a kernel's scratch directory, owned by
-    the kernel's uid. The scratch is a tmpfs in the kernel's own mount namespace, reached through
-    /proc/<pid>/root (`pid` a process of that namespace, `started` its start time, against pid
-    reuse). Nothing is created through a symbolic link: each name is made relative to its
+    the kernel's uid and gid. The scratch is a tmpfs in the kernel's own mount namespace, reached
+    through /proc/<pid>/root (`pid` a process of that namespace, `started` its start time, against
+    pid reuse); a kernel still starting may not have mounted it yet: up to `wait` seconds are
+    given. Nothing is created through a symbolic link: each name is made relative to its
     directory's fd with O_NOFOLLOW (through an absolute link, root would write on the host's own
     tree). Links in `source` are copied as links, never followed."""
+    deadline = time.monotonic() + wait
+    while (target := _scratch_root(pid, started, scratch, uid)) is None:
+        if time.monotonic() > deadline:
+            raise SandboxError(f"{scratch} is not the kernel's own scratch filesystem")
+        time.sleep(0.01)
+    try:
+        _copy_tree(source, target, uid, gid)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise SandboxError(f"the notebook's files do not fit in the kernel's scratch directory "
+                           f"(sandbox.Limits: scratch_size, files): {exc}") from exc
+
+
+def _scratch_root(pid: int, started: str | None, scratch: Path, uid: int) -> int | None:
+    """An fd of the kernel's scratch tmpfs (opened without following links), or None while its
+    mount point is still the bare directory beneath (owned by the grader's uid rootless: its
+    device, not its owner, tells them apart)."""
     root = os.open(f"/proc/{pid}/root", os.O_PATH | os.O_DIRECTORY)
+    target = parent = None
     try:
         if _start_time(pid) != started:
             raise SandboxError(f"the kernel's sandbox (pid {pid}) is gone: its files cannot be copied in")
         target = os.dup(root)
         for part in scratch.parts[1:]:
-            parent, target = target, None
-            try:
-                target = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
-            finally:
+            if parent is not None:
                 os.close(parent)
-        if os.fstat(target).st_uid != uid:
-            os.close(target)
+            parent, target = target, None
+            target = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+        mounted = os.fstat(target).st_dev != os.fstat(parent).st_dev
+        if mounted and os.fstat(target).st_uid != uid:
             raise SandboxError(f"{scratch} is not the kernel's own scratch filesystem")
-        try:
-            _copy_tree(source, target, uid)
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
-            raise SandboxError(f"the notebook's files do not fit in the kernel's scratch directory "
-                               f"(sandbox.Limits: scratch_size, files): {exc}") from exc
+        found, target = (target, None) if mounted else (None, target)
+        return found
     finally:
-        os.close(root)
+        for fd in (root, parent, target):
+            if fd is not None:
+                os.close(fd)
 
 
-def _copy_tree(source: Path, target: int, uid: int) -> None:
+def _copy_tree(source: Path, target: int, uid: int, gid: int) -> None:
     """Copy the contents of `source` into the directory open as fd `target` (closed when done)."""
     try:
         for entry in os.scandir(source):
@@ -570,7 +654,7 @@ def _copy_tree(source: Path, target: int, uid: int) -> None:
             mode = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) & 0o777
             if entry.is_symlink():
                 _replace(target, entry.name, os.symlink, os.readlink(entry.path), entry.name, dir_fd=target)
-                os.chown(entry.name, uid, uid, dir_fd=target, follow_symlinks=False)
+                os.chown(entry.name, uid, gid, dir_fd=target, follow_symlinks=False)
             elif entry.is_dir(follow_symlinks=False):
                 try:
                     os.mkdir(entry.name, 0o700, dir_fd=target)
@@ -578,17 +662,17 @@ def _copy_tree(source: Path, target: int, uid: int) -> None:
                     pass
                 directory = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=target)
                 try:
-                    os.fchown(directory, uid, uid)
+                    os.fchown(directory, uid, gid)
                     os.fchmod(directory, mode | 0o700)
                 except BaseException:
                     os.close(directory)
                     raise
-                _copy_tree(Path(entry.path), directory, uid)
+                _copy_tree(Path(entry.path), directory, uid, gid)
             elif entry.is_file(follow_symlinks=False):
                 copy = _replace(target, entry.name, os.open, entry.name,
                                 os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=target)
                 try:
-                    os.fchown(copy, uid, uid)
+                    os.fchown(copy, uid, gid)
                     original = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
                     try:
                         while os.sendfile(copy, original, None, 1 << 24):
@@ -629,8 +713,8 @@ class SandboxedProcess(subprocess.Popen):
     the uid is free for another kernel. With cgroups, the namespace's init waits (--block-fd)
     until it is in the kernel's cgroup, before it forks the command."""
 
-    def __init__(self, sandbox: Sandbox, argv, *, env, lease: UidLease, scratch: Path, sockets, **kwargs):
-        self.uid, self.scratch, self.sockets, self._lease = lease.uid, scratch, sockets, lease
+    def __init__(self, sandbox: Sandbox, argv, *, env, lease: "UidLease | OwnIds", scratch: Path, sockets, **kwargs):
+        self.uid, self.gid, self.scratch, self.sockets, self._lease = lease.uid, lease.gid, scratch, sockets, lease
         self.cgroup = self.init_pid = self._init_started = None
         read_end, write_end = os.pipe()
         block_read = block_write = None
@@ -638,7 +722,7 @@ class SandboxedProcess(subprocess.Popen):
             if sandbox.cgroups is not None:
                 self.cgroup = sandbox.cgroups.make(f"grader-kernel-{lease.uid}", sandbox.limits)
                 block_read, block_write = os.pipe()
-            command = sandbox.command(argv, uid=lease.uid, scratch=scratch, sockets=sockets, env=env,
+            command = sandbox.command(argv, uid=lease.uid, gid=lease.gid, scratch=scratch, sockets=sockets, env=env,
                                       info_fd=write_end, block_fd=block_read)
             kwargs["pass_fds"] = tuple(kwargs.get("pass_fds", ())) + (write_end,) + \
                 ((block_read,) if block_read is not None else ())
@@ -669,7 +753,7 @@ class SandboxedProcess(subprocess.Popen):
                 os.close(block_write)
 
     def copy_in(self, source: Path) -> None:
-        copy_into(Path(source), self.init_pid, self._init_started, self.scratch, self.uid)
+        copy_into(Path(source), self.init_pid, self._init_started, self.scratch, self.uid, self.gid)
 
     def inside(self, path: Path) -> Path:
         """Where the host (as root) reaches `path` as the sandbox sees it."""
@@ -844,9 +928,9 @@ class ForkedSandboxProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, server_init: int, ns_pid: int, *, lease: UidLease, scratch: Path, sockets: Path,
+    def __init__(self, server_init: int, ns_pid: int, *, lease: "UidLease | OwnIds", scratch: Path, sockets: Path,
                  cgroup: KernelCgroup | None = None):
-        self.uid, self.scratch, self.sockets, self._lease = lease.uid, scratch, sockets, lease
+        self.uid, self.gid, self.scratch, self.sockets, self._lease = lease.uid, lease.gid, scratch, sockets, lease
         self.cgroup = cgroup
         self.returncode: int | None = None
         self.pid = host_pid(ns_pid, server_init, depth=1)
@@ -863,7 +947,7 @@ class ForkedSandboxProcess:
             os.kill(self.pid, signal.SIGUSR1)
 
     def copy_in(self, source: Path) -> None:
-        copy_into(Path(source), self.pid, self._started, self.scratch, self.uid)
+        copy_into(Path(source), self.pid, self._started, self.scratch, self.uid, self.gid)
 
     def inside(self, path: Path) -> Path:
         """Where the host (as root) reaches `path` as the kernel sees it."""

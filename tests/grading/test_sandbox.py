@@ -25,6 +25,7 @@ from grader.grading.sandbox import Limits, Sandbox, SandboxError, new_kernel_man
 # Skipped only where the platform cannot sandbox at all; where it can (and always in CI, which
 # installs bubblewrap and runs as root), a sandbox that does not work fails the tests.
 CAN_SANDBOX = bool(shutil.which("bwrap")) and os.geteuid() == 0
+ROOTLESS = os.geteuid() != 0
 pytestmark = [pytest.mark.xdist_group("sandbox"),
               pytest.mark.skipif(not CAN_SANDBOX and not os.environ.get("CI"), reason="needs bubblewrap and root")]
 
@@ -158,24 +159,52 @@ def host_processes() -> dict[int, tuple[int, str]]:
     return found
 
 
-def processes_of(uid: int) -> list[str]:
-    return sorted(command for u, command in host_processes().values() if u == uid)
+def _user_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/user")
+    except OSError:
+        return None
+
+
+def identity(process) -> tuple[str, object]:
+    """What tells a sandboxed process's processes from every other on the host: its uid as root;
+    rootless (every kernel has the grader's uid) the user namespace its command runs in."""
+    if not ROOTLESS:
+        return "uid", process.uid
+    deadline = time.monotonic() + 10
+    while (pid := process.command_pid()) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return "userns", _user_namespace(pid)
+
+
+def processes_of(who: tuple[str, object]) -> list[str]:
+    """The command lines of the live processes of `who` (identity())."""
+    kind, value = who
+    return sorted(command for pid, (uid, command) in host_processes().items()
+                  if (uid if kind == "uid" else _user_namespace(pid)) == value)
 
 
 def test_the_process_runs_as_a_uid_of_its_own_without_privileges(sandbox):
     process = sandbox.start([sys.executable, "-c", "import os, json; print(json.dumps([os.getuid(), os.geteuid(), "
-                             "os.getgid(), os.getgroups(), open('/proc/self/status').read()]))"],
+                             "os.getgid(), os.getgroups(), open('/proc/self/status').read(), "
+                             "os.readlink('/proc/self/ns/user')]))"],
                             env={}, stdout=subprocess.PIPE, text=True)
     with process:
-        uid, euid, gid, groups, status = json.loads(process.communicate(timeout=30)[0])
-    assert uid == euid == gid == process.uid and groups == []
-    assert uid not in (0, os.getuid()) and sb.UID_BASE <= uid < sb.UID_BASE + sb.UID_COUNT
+        uid, euid, gid, groups, status, user_namespace = json.loads(process.communicate(timeout=30)[0])
+    assert uid == euid == process.uid and gid == process.gid
+    if ROOTLESS:     # the grader's own ids, in a user namespace of its own mapping nothing else
+        assert (uid, gid) == (os.getuid(), os.getgid()) and set(groups) <= {gid}
+        assert user_namespace != os.readlink("/proc/self/ns/user")
+    else:
+        assert uid == gid and groups == []
+        assert uid not in (0, os.getuid()) and sb.UID_BASE <= uid < sb.UID_BASE + sb.UID_COUNT
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
     assert fields["CapEff"].strip() == fields["CapPrm"].strip() == fields["CapBnd"].strip() == "0" * 16
-    assert fields["NoNewPrivs"].strip() == "1"
+    assert fields["CapAmb"].strip() == "0" * 16 and fields["NoNewPrivs"].strip() == "1"
 
 
-def test_processes_alive_at_once_have_different_uids(sandbox):
+def test_processes_alive_at_once_have_identities_of_their_own(sandbox):
+    """As root, a uid each; rootless, a user namespace each (the same uid on the host)."""
     processes = [sandbox.start(["sleep", "31.5"], env={}) for _ in range(3)]
     try:
         uids = {p.uid for p in processes}
@@ -184,11 +213,16 @@ def test_processes_alive_at_once_have_different_uids(sandbox):
                                if command == "sleep 31.5"}) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)                                  # setpriv and prlimit exec on the way to sleep
         host_uids = {running[p.command_pid()] for p in processes}
+        namespaces = {os.readlink(f"/proc/{p.command_pid()}/ns/user") for p in processes}
     finally:
         for p in processes:
             p.kill()
             p.wait()
-    assert len(uids) == 3 and host_uids == uids
+    assert host_uids == uids
+    if ROOTLESS:
+        assert uids == {os.getuid()} and len(namespaces) == 3 and os.readlink("/proc/self/ns/user") not in namespaces
+    else:
+        assert len(uids) == 3
 
 
 def test_the_grader_environment_does_not_reach_the_process(sandbox, monkeypatch):
@@ -203,19 +237,22 @@ def test_everything_dies_with_the_process_that_started_the_sandbox(sandbox):
     lease = sandbox.lease()
     scratch = sandbox.scratch_name()
     try:
-        command = sandbox.command(["sleep", "603"], uid=lease.uid, scratch=scratch, sockets=None, env={})
+        command = sandbox.command(["sleep", "603"], uid=lease.uid, gid=lease.gid, scratch=scratch, sockets=None, env={})
         worker = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time\n"
                                    "subprocess.Popen(sys.argv[1:]); time.sleep(60)", *command])
         deadline = time.monotonic() + 10
-        while "sleep 603" not in processes_of(lease.uid) and time.monotonic() < deadline:
+        own = _user_namespace(os.getpid())
+        while not (sleeping := [pid for pid, (_, command) in host_processes().items() if command == "sleep 603"
+                                and (not ROOTLESS or _user_namespace(pid) != own)]) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert processes_of(lease.uid) == ["sleep 603"]          # control: the sandboxed process runs
+        who = ("userns", _user_namespace(sleeping[0])) if ROOTLESS else ("uid", lease.uid)
+        assert processes_of(who) == ["sleep 603"]                # control: the sandboxed process runs
         worker.kill()                                             # a worker killed by a student, say
         worker.wait()
         deadline = time.monotonic() + 5
-        while processes_of(lease.uid) and time.monotonic() < deadline:
+        while processes_of(who) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert processes_of(lease.uid) == []
+        assert processes_of(who) == []
     finally:
         lease.release()
 
@@ -323,19 +360,27 @@ def test_support_says_what_is_missing(monkeypatch):
     monkeypatch.setattr(sb, "BWRAP", "bwrap-not-installed")
     missing = support()
     assert not missing.available and "bwrap-not-installed" in missing.message and "unsafe" in missing.message
-    monkeypatch.setattr(sb, "BWRAP", "bwrap")
-    monkeypatch.setattr(sb.os, "geteuid", lambda: 1000)
-    not_root = support()
-    assert not not_root.available and "root" in not_root.message
 
 
-def test_support_reports_a_sandbox_that_cannot_start(monkeypatch, tmp_path):
+def test_support_says_which_mode_sandboxes():
+    mode = support()
+    assert mode.available, mode.message
+    assert ("rootless" in mode.message) == (os.geteuid() != 0)
+    assert ("a uid per kernel" in mode.message) == (os.geteuid() == 0)
+
+
+@pytest.mark.parametrize("rootless", [False, True])
+def test_support_reports_a_sandbox_that_cannot_start(monkeypatch, tmp_path, rootless):
     failing = tmp_path / "bwrap"
     failing.write_text("#!/bin/sh\necho 'bwrap: Creating new namespace failed: Operation not permitted' >&2\nexit 1\n")
     failing.chmod(0o755)
     monkeypatch.setattr(sb, "BWRAP", str(failing))
+    monkeypatch.setattr(sb.os, "geteuid", lambda: 1000 if rootless else 0)
+    monkeypatch.setattr(sb, "private_runtime_dir", lambda: tmp_path)
+    monkeypatch.setattr(sb, "LEASES", tmp_path / "leases")
     result = support()
     assert not result.available and "Operation not permitted" in result.message
+    assert ("user namespaces" in result.message and "grade as root" in result.message) == rootless
 
 
 # --- real kernels through jupyter_client
@@ -399,7 +444,7 @@ def test_the_kernel_cannot_import_the_grader_or_read_the_course(kernel, course):
     uid, cwd, course_seen = seen["stdout"].split()
     process = kernel.provisioner.process
     assert seen["error"] == "ModuleNotFoundError" and course_seen == "False"
-    assert int(uid) == process.uid != os.getuid() and cwd == str(process.scratch)
+    assert int(uid) == process.uid and (ROOTLESS or process.uid != os.getuid()) and cwd == str(process.scratch)
 
 
 DETACH = """
@@ -421,12 +466,12 @@ def test_detached_processes_die_with_the_kernel(sandbox):
     asyncio.run(km.start_kernel())
     try:
         assert execute(km, DETACH)["stdout"] == "started\n"
-        uid = km.provisioner.process.uid
-        before = processes_of(uid)
+        who = identity(km.provisioner.process)
+        before = processes_of(who)
     finally:
         shutdown(km)
     assert [command for command in before if command.startswith("sleep")] == ["sleep 601", "sleep 602"]
-    assert processes_of(uid) == []        # at once: bwrap exits only after every process of its namespace
+    assert processes_of(who) == []        # at once: bwrap exits only after every process of its namespace
 
 
 @pytest.mark.nbgrader

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from kernel_kit import interrupt_a_loop
 from test_kernels import run_code
-from test_sandbox import COURSE_FILES, PACKAGE_DIR, SITE_PACKAGES, processes_of
+from test_sandbox import COURSE_FILES, PACKAGE_DIR, ROOTLESS, SITE_PACKAGES, identity, processes_of
 
 from grader.grading import sandbox as sb
 from grader.grading.kernels import ForkServer, KernelPool, shutdown
@@ -75,13 +75,17 @@ def test_the_kernel_is_forked_in_the_sandbox_under_a_uid_of_its_own(pool, kernel
                             "sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), status, os.listdir('.'), "
                             "os.environ['HOME'], os.environ['TMPDIR'], os.environ.get('JPY_PARENT_PID')]))")
     uid, gid, groups, pid, cwd, pids, status, listing, home, tmpdir, parent = seen
-    assert uid == gid == process.uid and groups == [] and uid not in (0, os.getuid())
+    assert uid == process.uid and gid == process.gid
+    if ROOTLESS:     # the grader's ids, in a user namespace of the kernel's own
+        assert (uid, gid) == (os.getuid(), os.getgid()) and set(groups) <= {gid}
+    else:
+        assert uid == gid and groups == [] and uid not in (0, os.getuid())
     assert pid == 2 and pids[:2] == [1, 2]                     # pid 2 under its own init; /proc is its own
     assert cwd == str(process.scratch) and listing == [] and home == tmpdir == "/tmp" and parent is None
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
     assert fields["CapEff"].strip() == fields["CapPrm"].strip() == "0" * 16
     assert fields["NoNewPrivs"].strip() == "1"
-    assert processes_of(uid)                                   # control: the host sees it under that uid
+    assert processes_of(identity(process))                     # control: the host sees it as such
 
 
 def test_the_course_and_the_grader_package_cannot_be_read_or_imported(kernel, course):
@@ -145,11 +149,12 @@ def test_detached_processes_die_with_the_kernel_and_its_directories_go(pool):
     process = km.provisioner.process
     try:
         assert run_code(km, DETACH) == ("started\n", None)
-        before = processes_of(process.uid)
+        who = identity(process)
+        before = processes_of(who)
     finally:
         shutdown(km)
     assert [c for c in before if c.startswith("sleep")] == ["sleep 611", "sleep 612"]
-    assert processes_of(process.uid) == []                      # at once: shutdown waits for the namespace
+    assert processes_of(who) == []                      # at once: shutdown waits for the namespace
     assert not process.scratch.exists() and not process.sockets.exists()
 
 
@@ -243,11 +248,12 @@ def test_closing_the_pool_ends_every_kernel_of_the_server(course):
     server = ForkServer(env=dict(os.environ), sandbox=sandbox)
     pool = KernelPool(env=dict(os.environ), server=server, sandbox=sandbox)
     km = pool.take("python3", prestart_next=True)                # and one started ahead
-    uids = [km.provisioner.process.uid, pool._next.provisioner.process.uid]
     run_code(km, "import subprocess; subprocess.Popen(['sleep', '613'], start_new_session=True)")
+    kernels = [identity(km.provisioner.process), identity(pool._next.provisioner.process)]
+    assert "sleep 613" in processes_of(kernels[0])              # control
     pool.close()                                                 # a worker closing without shutting km down
     deadline = time.monotonic() + 5
-    while any(processes_of(uid) for uid in uids) and time.monotonic() < deadline:
+    while any(processes_of(who) for who in kernels) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert [processes_of(uid) for uid in uids] == [[], []]
+    assert [processes_of(who) for who in kernels] == [[], []]
     assert not server.shared.exists()
