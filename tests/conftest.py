@@ -5,10 +5,29 @@ The kits themselves: render_kit.py (a course with a small bank holding every kin
 (a hand-made nbgrader course, independent of the bank); tests import them or use these fixtures.
 """
 
+import functools
+import os
+
 import pytest
 import render_kit
 
 from grader.bank import load_bank
+
+
+@functools.cache
+def sandbox_support():
+    from grader.grading.sandbox import support
+    return support()
+
+
+def pytest_runtest_setup(item):
+    """Tests marked `sandbox` grade or start kernels in the sandbox. Where this machine cannot
+    sandbox (no bubblewrap, no user namespaces as a normal user) they skip, saying why; in CI
+    (`CI` set), which installs bubblewrap, a sandbox that does not work fails them instead."""
+    if item.get_closest_marker("sandbox") and not os.environ.get("CI"):
+        status = sandbox_support()
+        if not status.available:
+            pytest.skip(f"needs the grading sandbox: {status.message}")
 
 
 @pytest.fixture(scope="session")

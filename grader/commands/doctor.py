@@ -14,9 +14,10 @@ HELP = "which sandbox mode grading uses here, what is missing, and a real sandbo
 # Run in the sandboxed kernel: what a student's code would see.
 PROBE = """
 import importlib.util, json, os, socket
-print(json.dumps({"uid": os.getuid(), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
-                  "course": [name for name in COURSE_FILES if os.path.exists(os.path.join(COURSE, name))], "grader": importlib.util.find_spec("grader") is not None,
-                  "network": [name for _, name in socket.if_nameindex()]}))
+print(json.dumps({
+    "uid": os.getuid(), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+    "course": [name for name in COURSE_FILES if os.path.exists(os.path.join(COURSE, name))],
+    "grader": importlib.util.find_spec("grader") is not None, "network": [name for _, name in socket.if_nameindex()]}))
 """
 
 
@@ -76,7 +77,8 @@ def _kernel_probe(course: Path) -> tuple[bool, str]:
                 if bad]
     if problems:
         return False, "the sandboxed kernel is not isolated: " + "; ".join(problems)
-    return True, (f"a sandboxed kernel started and ran code in {seconds:.1f} s{', forked by the fork server' if forked else ', in a bubblewrap of its own (the fork server failed)'}: "
+    how = "forked by the fork server" if forked else "in a bubblewrap of its own (the fork server failed)"
+    return True, (f"a sandboxed kernel started and ran code in {seconds:.1f} s, {how}: "
                   f"uid {seen['uid']}, {len(seen['pids'])} processes visible, no course, no grader package, "
                   f"network {', '.join(seen['network']) or 'none'}")
 
@@ -85,13 +87,15 @@ def run(args) -> int:
     from grader.grading.sandbox import BWRAP, PRLIMIT, SETPRIV, Limits, find_kernel_cgroups, support
 
     rootless = os.geteuid() != 0
-    print(f"user: uid {os.getuid()}{' (not root: rootless mode, a user namespace per kernel)' if rootless else ' (root: a uid per kernel)'}")
+    mode = "not root: rootless mode, a user namespace per kernel" if rootless else "root: a uid per kernel"
+    print(f"user: uid {os.getuid()} ({mode})")
     for tool in (BWRAP, SETPRIV, PRLIMIT):
         print(f"  {tool}: {shutil.which(tool) or 'MISSING (Debian: apt-get install bubblewrap util-linux)'}")
     if rootless:
         print(f"  user namespaces: {_user_namespaces()}")
     cgroups, why_not = find_kernel_cgroups()
-    print(f"  cgroup per kernel: {cgroups.describe(Limits()) if cgroups else f'no ({why_not}): memory bounded per process only'}")
+    print(f"  cgroup per kernel: "
+          f"{cgroups.describe(Limits()) if cgroups else f'no ({why_not}): memory bounded per process only'}")
     status = support()
     print(f"grading mode: {'sandboxed' if status.available else 'NONE: grade refuses without --unsafe-no-sandbox'}")
     print(f"  {status.message}")

@@ -41,9 +41,10 @@ def choose_mode(unsafe: bool) -> Mode:
     status = support()
     if not status.available:
         raise GraderError(f"refusing to grade: student kernels cannot be sandboxed on this machine ({status.message}). "
-                          f"Install bubblewrap and util-linux (Debian: apt-get install bubblewrap util-linux) "
-                          f"and grade as root, or pass {UNSAFE_FLAG} to grade with kernels that can read the "
-                          f"answer key and write the gradebook.")
+                          f"Install bubblewrap and util-linux (Debian: apt-get install bubblewrap util-linux); "
+                          f"as any user but root they need unprivileged user namespaces. `python -m grader "
+                          f"doctor` says what is missing. Or pass {UNSAFE_FLAG} to grade with kernels that can "
+                          f"read the answer key and write the gradebook.")
     return Mode(True, status.message)
 
 
