@@ -29,12 +29,15 @@ RECORDS_DIR = "release-records"
 PROSE_FIELDS = ("title", "section", "prompt", "hints", "formula", "inputs", "checks")
 # Fields whose effect on the numbers is recorded another way: `shared` through the problem's keying.
 KEYING_FIELDS = ("shared",)
+# Fields only `qa` reads: `ties` (keep the variants at a threshold, or the margin qa checks) changes no
+# number and no grade; a constraint that keeps variants away from a threshold does, and is frozen.
+QA_FIELDS = ("ties",)
 MISCONCEPTION_PROSE_FIELDS = ("feedback",)
 
 
 def grading_spec(problem) -> dict:
     """The problem's spec without its prose: everything that decides numbers and grades."""
-    spec = {key: value for key, value in problem.spec.items() if key not in PROSE_FIELDS + KEYING_FIELDS}
+    spec = {key: value for key, value in problem.spec.items() if key not in PROSE_FIELDS + KEYING_FIELDS + QA_FIELDS}
     if "misconceptions" in spec:
         spec["misconceptions"] = [
             {key: value for key, value in item.items() if key not in MISCONCEPTION_PROSE_FIELDS}

@@ -52,8 +52,26 @@ def check_bank_text(text: str, path: str | Path = "questions.yaml") -> Bank:
     return bank
 
 
+TIES_MARGIN_MAX = 0.1
+
+
+def ties_issue(problem: Problem) -> str | None:
+    """The message when the problem's `ties` option is neither `keep` nor a margin in (0, TIES_MARGIN_MAX]."""
+    if "ties" not in problem.spec:
+        return None
+    value = problem.spec["ties"]
+    if value == "keep" or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                           and 0 < value <= TIES_MARGIN_MAX):
+        return None
+    return (f"ties: expected `keep` (the variants at a threshold are kept on purpose) or a margin, a relative move "
+            f"of the numbers in (0, {TIES_MARGIN_MAX:g}] such as 0.0025, got {value!r}")
+
+
 def check_variants(bank: Bank, issues: Issues) -> None:
     for problem in bank.problems.values():
+        message = ties_issue(problem)
+        if message is not None:
+            issues.add(field_line(problem, "ties"), problem.id, message)
         for assignment_id in bank.assignments_of(problem.id) or ["qa"]:
             found = check_one_variant(bank, problem, assignment_id)
             if found is not None:

@@ -121,6 +121,10 @@ PROBLEM = {
         "misconceptions": {"type": "array", "items": MISCONCEPTION},
         "hints": {"type": "array", "items": {"type": "string"}},
         "inputs": {"type": "array", "items": {"type": "string"}},
+        # variants whose right answer hinges on a tie at a threshold (grader.qa.run_edges): `keep` them on
+        # purpose, or a margin (a relative move of the numbers) that qa checks no variant comes within;
+        # its value is checked by grader.validation.ties_issue, for a clearer message
+        "ties": {"type": ["string", "number"]},
     },
 }
 

@@ -9,6 +9,9 @@ def add_arguments(parser):
                         help="check only this problem (repeatable)")
     parser.add_argument("--class-size", type=int, default=300,
                         help="students in the diversity check of per-student problems (default 300)")
+    parser.add_argument("--edge-variants", type=int, default=300, metavar="N",
+                        help="variants per problem in the check for ties at a threshold, rounding edges and "
+                             "the size of the numbers (default 300; 0 skips it)")
 
 
 def _failure_text(report):
@@ -58,7 +61,8 @@ def run(args):
     console.print(f"{len(reports)} problems, {len(reports) * args.variants} variants in {seconds:.1f} s: "
                   + (f"{len(failed)} problem(s) with failures" if failed else "no failures"))
     too_few = print_diversity(console, bank, args.problem, args.class_size)
-    return 1 if failed or too_few else 0
+    at_edge = print_edges(console, bank, args.problem, args.edge_variants)
+    return 1 if failed or too_few or at_edge else 0
 
 
 def print_diversity(console, bank, problem_ids, class_size):
@@ -93,3 +97,42 @@ def print_diversity(console, bank, problem_ids, class_size):
                   + (f"{len(too_few)} with too few variants" if too_few
                      else f"none with more than {MAX_SHARED_ANSWER:.0%} of the class sharing one answer"))
     return too_few
+
+
+SPREAD = 2.0    # orders of magnitude: answers whose size varies more than this across variants are listed
+
+
+def print_edges(console, bank, problem_ids, variants):
+    """The table of problems with variants at a tie, near one, at a rounding or tolerance edge, or whose
+    numbers vary in size (grader.qa.run_edges); returns the problems whose `ties` margin fails."""
+    from rich.table import Table
+
+    from grader.qa import run_edges
+
+    if variants < 0:
+        raise GraderError(f"--edge-variants: expected 0 or a positive number, got {variants}")
+    if variants == 0:
+        return []
+    reports = run_edges(bank, variants, problem_ids)
+    shown = [r for r in reports if r.ties or r.near or r.edges or r.option is not None
+             or (r.magnitude and r.magnitude[1] - r.magnitude[0] > SPREAD)]
+    table = Table(title=f"Variants at an edge: {variants} variants per problem")
+    for column, justify in (("problem", "left"), ("ties", "left"), ("at a tie", "right"), ("near one", "right"),
+                            ("rounding edge", "right"), ("|answer|", "left")):
+        table.add_column(column, justify=justify, no_wrap=True)
+    for r in shown:
+        size = f"1e{r.magnitude[0]:.1f} .. 1e{r.magnitude[1]:.1f}" if r.magnitude else ""
+        option = "" if r.option is None else str(r.option)
+        table.add_row(r.problem_id, option, f"{r.ties}", f"{r.near} (±{r.margin:g})", f"{r.edges}", size,
+                      style="red" if r.failed else ("yellow" if r.warned else None))
+    if shown:
+        console.print(table)
+    for r in reports:
+        for issue in r.issues(bank):
+            console.print(str(issue), style="red" if r.failed else "yellow", markup=False, soft_wrap=True)
+    failed = [r for r in reports if r.failed]
+    kept = [r for r in reports if r.option == "keep" and r.ties]
+    console.print(f"edges: {len(reports)} problem(s), {sum(bool(r.ties) for r in reports)} with variants at a tie "
+                  f"({len(kept)} kept on purpose), {sum(bool(r.edges) for r in reports)} with a rounding or tolerance "
+                  f"edge, {len(failed)} failing their `ties` margin")
+    return failed
