@@ -32,6 +32,7 @@ COMMANDS = [
     ("preview", "static HTML site for instructors: K variants of every problem with answers"),
     ("bench-personalize", "time personalizing an assignment for a class (300 students by default)"),
     ("bench-cluster", "local workers against a Dask LocalCluster of 1 and 2, on SQLite and PostgreSQL"),
+    ("bench-integrity", "simulated classes with known copying: recall, precision and false positives of the integrity report"),
 ]
 
 

@@ -11,6 +11,9 @@ def add_arguments(parser):
     parser.add_argument("--canvas-assignment", metavar="TITLE_OR_ID",
                         help="the Canvas assignment these grades are for, by title or id "
                              "(default: the one titled as the assignment or its id)")
+    parser.add_argument("--no-integrity", action="store_true",
+                        help="skip integrity.csv and integrity-all-assignments.csv (whose answers fit whose "
+                             "numbers, function answers written alike: grader/integrity.py)")
 
 
 def print_item_analysis(result, console=None):
@@ -73,4 +76,9 @@ def run(args):
           f"the whole gradebook in {result['folder'].parent / WHOLE_GRADEBOOK_CSV}")
     for note in result["lms_notes"]:
         print(f"canvas-grades.csv: {note}")
+    if bank is not None and args.assignment in bank.assignments and not args.no_integrity:
+        from grader.integrity import write_integrity_reports
+        found = write_integrity_reports(effective_config(args.course), bank, args.assignment)
+        print(f"integrity (for TAs; evidence to weigh, no grade changed): {found['flagged']} pair(s) flagged in "
+              f"{found['assignment_csv']}, {found['course_flagged']} course-wide in {found['course_csv']}")
     return 0
