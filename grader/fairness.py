@@ -424,14 +424,22 @@ def fairness_plot(assignment: str, found: dict[str, Fairness]) -> bytes:
     positions = np.arange(len(tested))
     hard = [100 * r.hardest.mean for r in tested]
     easy = [100 * r.easiest.mean for r in tested]
-    axes.bar(positions - 0.2, easy, width=0.4, color="#9fc5e8", label="easiest third / option")
-    axes.bar(positions + 0.2, hard, width=0.4, color=["#c0392b" if r.flagged else "#3a6ea5" for r in tested],
-             label="hardest third / option (red: flagged)")
+    from matplotlib.patches import Patch
+
+    colors = {"easiest": "#9fc5e8", "hardest": "#3a6ea5", "flagged": "#c0392b"}
+    axes.bar(positions - 0.2, easy, width=0.4, color=colors["easiest"])
+    axes.bar(positions + 0.2, hard, width=0.4,
+             color=[colors["flagged"] if r.flagged else colors["hardest"] for r in tested])
     axes.set_xticks(positions, [r.problem for r in tested], rotation=45, ha="right")
-    axes.set_ylim(0, 105)
+    axes.set_ylim(0, 125)
+    axes.set_yticks(range(0, 101, 20))
     axes.set_ylabel("mean score (% of points)")
     axes.set_title(f"{assignment}: score by drawn numbers" if tested else f"{assignment}: no per-student problem tested")
-    axes.legend(loc="lower right", fontsize="small")
+    # the easiest and hardest of three groups always differ somewhat: only a flagged gap is beyond chance
+    axes.legend(handles=[Patch(color=colors["easiest"], label="easiest variants"),
+                         Patch(color=colors["hardest"], label="hardest variants"),
+                         Patch(color=colors["flagged"], label="hardest, beyond chance")],
+                loc="upper center", ncol=3, fontsize="small", frameon=False)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})

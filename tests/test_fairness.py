@@ -145,3 +145,20 @@ def test_contract_sections_follow_the_bank_and_the_review_list_names_sections_on
     assert [item.section for item in items] == ["losses", "detection"]
     assert items[0].lost == 2.0 and items[0].possible == 2.0 and items[1].lost == 3.0
     assert review_sections(bank, [("conv-output-size", 2.0, 2.0)]) == []
+
+
+def test_simulate_harder_option_reads_a_condition_over_the_parameters():
+    from grader.commands.simulate import HARDER_CHANCE, harder_difficulty
+    from grader.errors import GraderError
+
+    bank = load_bank(REPO / "questions.yaml")
+    difficulty = harder_difficulty(bank, ["conv-output-size:W >= 150 and S == 2"])
+    problem = bank.problems["conv-output-size"]
+    assert difficulty(problem, {"W": 150, "K": 3, "P": 1, "S": 2}) == HARDER_CHANCE
+    assert difficulty(problem, {"W": 149, "K": 3, "P": 1, "S": 2}) == 0.0
+    assert difficulty(bank.problems["conv-params"], {"W": 200}) == 0.0
+    assert harder_difficulty(bank, None) is None
+    for bad, says in (("nope:W > 1", "PROBLEM:CONDITION"), ("conv-output-size:Q > 1", "no parameter 'Q'"),
+                      ("conv-output-size:W >", "--harder")):
+        with pytest.raises(GraderError, match=says):
+            harder_difficulty(bank, [bad])
