@@ -14,8 +14,8 @@ A Moodle quiz draws one variant per student with a "random question" from the ca
   export stops, naming the problem, where Moodle's grade would differ (e.g. a credit not in Moodle's
   list of grades, or all-or-nothing on several answers).
 - table    -> Cloze (`cloze`, Moodle's multianswer): a NUMERICAL field per number cell (tolerance
-  as above, misconception cells as partial-credit answers), a field per entry of a tuple cell (its
-  weight split so each cell weighs the same), a True/False MULTICHOICE field for booleans, a
+  as above, misconception cells as partial-credit answers), a field per entry of a tuple cell (the
+  cell's share split over its entries), a True/False MULTICHOICE field for booleans, a
   SHORTANSWER field for strings.
 - array    -> Cloze, one NUMERICAL field per entry (rows along the last axis), when the array has
   at most MAX_CLOZE_ENTRIES entries; otherwise skipped. Moodle gives credit per entry, where the
@@ -27,8 +27,9 @@ ignores <defaultgrade> for Cloze, and its edit form has no mark for Cloze). By d
 (`weights="points"`) the weights are whole numbers that add up to the problem's points, apportioned
 from each box's intended share (every table cell the same, split evenly over a tuple cell's entries;
 every array entry the same) by the largest remainders (`cloze_weights`): every variant's mark is
-the problem's points. Where there are more boxes than points, or the points do not split evenly,
-boxes weigh unequally and some weigh 0; the export lists those problems. `weights="equal"` keeps
+the problem's points. Where the points do not split evenly over the boxes, boxes weigh unequally,
+and where there are more boxes than points some weigh 0 (qtype_multianswer reads a weight of 0 as
+0: such a box is graded and shows its feedback, but counts nothing); the export lists those problems. `weights="equal"` keeps
 every box's weight equal instead (the smallest whole weights), and the question's mark is then
 the sum of them, not the points (listed too): a quiz grades with its slot's mark in any case, which
 the teacher sets (a random-question slot starts at 1).
