@@ -162,3 +162,29 @@ def test_simulate_harder_option_reads_a_condition_over_the_parameters():
                       ("conv-output-size:W >", "--harder")):
         with pytest.raises(GraderError, match=says):
             harder_difficulty(bank, [bad])
+
+
+def test_the_files_report_writes(harder_class, tmp_path):
+    import csv
+
+    from grader.fairness import write_fairness_reports
+
+    bank, plan, table, max_points = harder_class
+    students = [s.student for s in plan]
+    problems = list(max_points)
+    found = write_fairness_reports(tmp_path, bank, "cnn-detection", students, problems, table, max_points)
+    rows = {r["problem"]: r for r in csv.DictReader((tmp_path / "fairness.csv").open())}
+    assert rows["conv-output-size"]["flagged"] == "yes" and rows["conv-output-size"]["feature"] == "W"
+    assert [p for p, r in rows.items() if r["flagged"] == "yes"] == ["conv-output-size"]
+    assert rows["same-padding"]["tested"] == "no" and rows["same-padding"]["note"] == "one variant for the class"
+    (reliable,) = csv.DictReader((tmp_path / "reliability.csv").open())
+    items = np.array([[table[s][p] for p in problems] for s in students])
+    assert float(reliable["cronbach_alpha"]) == pytest.approx(cronbach_alpha(items), abs=5e-4)
+    assert reliable["students"] == "90" and reliable["problems"] == str(len(problems))
+    columns = found["columns"]["conv-output-size"]
+    assert columns["variants_unfair"] == "yes" and columns["hardest_variants"].startswith("W in [")
+    assert found["columns"]["same-padding"]["variant_p"] == ""
+    assert (tmp_path / "fairness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # without a bank (a course whose bank moved on), reliability only
+    write_fairness_reports(tmp_path, None, "cnn-detection", students, problems, table, max_points)
+    assert list(csv.DictReader((tmp_path / "fairness.csv").open())) == []
