@@ -65,15 +65,10 @@ def run_prelude(execute, code: str) -> None:
         execute.wait_for_reply(execute.kc.execute(code, silent=True, store_history=False))
 
 
-@functools.lru_cache(maxsize=4)
-def _load_bank(path: str, mtime_ns: int, size: int) -> Bank:
-    return load_bank(Path(path))
-
-
 def course_bank(path: Path) -> Bank:
-    """The bank at `path`, loaded once per version of the file in this process."""
-    stat = path.stat()
-    return _load_bank(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    """The bank at `path`, loaded once per version of the file in this process (the loader's
+    cache: the one cache of banks)."""
+    return load_bank(path)
 
 
 @dataclass
