@@ -9,7 +9,7 @@ STUDENTS   ?= 30
 KATEX_VERSION := 0.19.1
 KATEX         := grader/export/static/katex
 
-.PHONY: install demo test bench bench-personalize bench-cluster validate qa render release preview clean
+.PHONY: install demo test bench bench-personalize bench-cluster bench-integrity validate qa render release preview clean
 
 install: $(STAMP) $(KATEX)/katex.min.js
 
@@ -41,6 +41,10 @@ bench-personalize: $(STAMP)
 ## Local workers against a Dask LocalCluster of 1 and 2 workers, on SQLite and a private PostgreSQL.
 bench-cluster: $(STAMP)
 	$(PY) -m grader bench-cluster --assignment $(ASSIGNMENT) --students $(STUDENTS)
+
+## Simulated classes with known copying through grader/integrity.py: recall, precision, direction, false positives.
+bench-integrity: $(STAMP)
+	$(PY) -m grader bench-integrity --students 60
 
 validate: $(STAMP)
 	$(PY) -m grader validate

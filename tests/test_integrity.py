@@ -297,3 +297,33 @@ def test_the_report_reads_the_autograded_answer_cells_and_writes_csvs_for_tas(ba
         assert rows[0]["ghost_matches"] == "5" and "student011 used student005's work" in rows[0]["direction"]
     assert found["assignment_csv"] == tmp_path / "reports" / ASSIGNMENT / "integrity.csv"
     assert found["course_csv"] == tmp_path / "reports" / "integrity-all-assignments.csv"
+
+
+DETERMINISM = """
+import sys
+from grader.bank import load_bank
+from grader.integrity import Handed, analyse, integrity_csv
+from grader.simulate import Copying, integrity_class, student_ids
+bank = load_bank(sys.argv[1])
+students = student_ids(14)
+plans = [Copying("student009", "student002", "cnn-detection", ["conv2d-small", "iou-function", "nms-table"])]
+cells = integrity_class(bank, "cnn-detection", students, plans, seed=5)
+handed = {"cnn-detection": [Handed("cnn-detection", s, p, c) for s in students for p, c in cells[s].items()]}
+sys.stdout.write(integrity_csv(analyse(bank, handed, 100)).decode())
+"""
+
+
+def test_the_same_class_gives_the_same_table_whatever_python_hashes():
+    """copydetect hashes k-grams with Python's salted hash(); ours are stable, and nothing else depends on
+    set order: two processes with different hash seeds write the same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", DETERMINISM, str(REPO / "questions.yaml")], cwd=REPO,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and "student009,student002,yes" in outputs[0]
