@@ -10,8 +10,10 @@ registers a `GraderPlugin` holding the course as bytes (nbgrader configuration, 
 assignment's gradebook snapshot, the release notebooks); the scheduler hands it to every worker,
 including one that joins or restarts mid-run. On a worker the plugin is the warm state of the run:
 a scratch course directory and a `GradingSession` (kernel fork server with the bank loaded, kernel
-pool, nbgrader's preprocessors). Each task carries one submitted notebook and the files beside
-it; its result is the same plain dict a local worker returns.
+pool, nbgrader's preprocessors). Each Dask task carries the coordinator's own `GradeTask` (tasks.py),
+as planned, with one submitted notebook and the files beside it as bytes (a `ShippedTask`); the
+worker writes them into its scratch course and grades the task relocated there (its paths changed,
+every other field as planned). Its result is the same plain dict a local worker returns.
 
 A worker that dies mid-task: the scheduler runs the task again on another worker (Dask's
 `distributed.scheduler.allowed-failures`); a notebook that kills every worker that runs it is
@@ -24,6 +26,7 @@ import logging
 import shutil
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -31,7 +34,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from grader.course import BANK_FILENAME
 from grader.errors import GraderError
 from grader.grading.submission import read_tree, write_tree
-from grader.grading.tasks import failed_result
+from grader.grading.tasks import GradeResult, GradeTask, failed_result
 
 PLUGIN_PREFIX = "elen521-grader-"
 LOCAL_PREFIX = "local:"
@@ -75,26 +78,33 @@ def connect(spec: str):
         yield client
 
 
-def shipped_course(config, snapshot: Path, tasks: list[dict], sandboxed: bool = True) -> dict:
+def shipped_course(config, snapshot: Path, tasks: list[GradeTask], sandboxed: bool = True) -> dict:
     """What every worker needs for the run, as plain data and bytes."""
     bank_path = Path(config.CourseDirectory.root) / BANK_FILENAME
     bank = bank_path.read_bytes() if bank_path.is_file() else None
     releases = {}
     for task in tasks:
-        release = Path(task["release"])
-        if task["notebook"] not in releases and release.is_file():
-            releases[task["notebook"]] = release.read_bytes()
+        if task.release is not None and task.notebook not in releases and Path(task.release).is_file():
+            releases[task.notebook] = Path(task.release).read_bytes()
     return {"config": _plain(config), "snapshot": Path(snapshot).read_bytes(), "bank": bank,
-            "assignment": tasks[0]["assignment"] if tasks else None, "release": releases,
+            "assignment": tasks[0].assignment if tasks else None, "release": releases,
             "sandboxed": sandboxed}
 
 
-def shipped_task(task: dict) -> dict:
-    """One notebook as bytes, with the files nbgrader puts beside it (autograded/ as prepared here,
-    read without following links), and the task's other fields as they are."""
-    files, _ = read_tree(Path(task["workdir"]))
-    shipped = {name: value for name, value in task.items() if name not in ("submitted", "workdir", "release", "started")}
-    return {**shipped, "submitted": Path(task["submitted"]).read_bytes(), "files": files}
+@dataclass(frozen=True)
+class ShippedTask:
+    """A task as it travels to a Dask worker: the coordinator's GradeTask itself, and the bytes its
+    paths name here (the submitted notebook, and autograded/ as prepared here)."""
+    task: GradeTask
+    notebook: bytes
+    files: dict[str, bytes]
+
+
+def shipped_task(task: GradeTask) -> ShippedTask:
+    """`task` with the submitted notebook as bytes and the files nbgrader puts beside it (read
+    without following links)."""
+    files, _ = read_tree(Path(task.workdir))
+    return ShippedTask(task, Path(task.submitted).read_bytes(), files)
 
 
 def _plain(config) -> dict:
@@ -147,23 +157,22 @@ class GraderPlugin(WorkerPlugin):
                                           sandboxed=self.course.get("sandboxed", True))
         return self.session
 
-    def grade(self, task: dict) -> dict:
-        """Write the shipped notebook and files into the scratch course, grade, clean up."""
-        student, notebook = task["student"], task["notebook"]
+    def grade(self, shipped: ShippedTask) -> GradeResult:
+        """Write the shipped notebook and files into the scratch course, grade the task there, clean up."""
+        student, notebook = shipped.task.student, shipped.task.notebook
         submitted = self._path("submitted", student, notebook)
         workdir = self._path("autograded", student, notebook).parent
         release = self._path("release", ".", notebook)
         with self.lock:
             try:
                 submitted.parent.mkdir(parents=True, exist_ok=True)
-                submitted.write_bytes(task["submitted"])
+                submitted.write_bytes(shipped.notebook)
                 shutil.rmtree(workdir, ignore_errors=True)
                 workdir.mkdir(parents=True)
-                write_tree(task["files"], workdir)
-                local = {name: value for name, value in task.items() if name not in ("submitted", "files")}
-                result = self._session().grade({
-                    **local, "submitted": str(submitted), "workdir": str(workdir),
-                    "release": str(release) if release.is_file() else None, "prestart_next": True})
+                write_tree(shipped.files, workdir)
+                task = shipped.task.relocated(submitted=str(submitted), workdir=str(workdir),
+                                              release=str(release) if release.is_file() else None)
+                result = self._session().grade(task)
             finally:
                 for folder in ("submitted", "autograded"):
                     shutil.rmtree(self.root / folder / student, ignore_errors=True)
@@ -171,14 +180,14 @@ class GraderPlugin(WorkerPlugin):
         return result
 
 
-def grade_on_worker(plugin_name: str, task: dict) -> dict:
-    """The Dask task: a shipped task (plain data) to a result (plain data), on this worker's plugin."""
+def grade_on_worker(plugin_name: str, shipped: ShippedTask) -> GradeResult:
+    """The Dask task: a shipped task to a result (plain data), on this worker's plugin."""
     from distributed import get_worker
 
-    return get_worker().plugins[plugin_name].grade(task)
+    return get_worker().plugins[plugin_name].grade(shipped)
 
 
-def run_on_cluster(spec: str, tasks: list[dict], config, snapshot: Path, record, sandboxed: bool = True) -> int:
+def run_on_cluster(spec: str, tasks: list[GradeTask], config, snapshot: Path, record, sandboxed: bool = True) -> int:
     """Grade `tasks` on the Dask cluster `spec`, calling `record(result)` here, in this process, as
     results arrive; return the number of worker threads the run started with. `sandboxed`: the
     mode the coordinator chose; every worker grades in it."""
@@ -210,7 +219,7 @@ def _submit_and_record(client, plugin_name, run_id, tasks, record, window):
         if task is None:
             return None
         future = client.submit(grade_on_worker, plugin_name, shipped_task(task), pure=False, retries=1,
-                               key=f"grade-{task['student']}-{task['notebook']}-{run_id}")
+                               key=f"grade-{task.student}-{task.notebook}-{run_id}")
         in_flight[future.key] = task
         return future
 
@@ -221,8 +230,7 @@ def _submit_and_record(client, plugin_name, run_id, tasks, record, window):
         try:
             result = future.result()
         except KilledWorker:
-            result = {"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
-                      "error": "every Dask worker that ran this notebook died"}
+            result = failed_result(task, "every Dask worker that ran this notebook died")
         except Exception as exc:  # noqa: BLE001 (one notebook's failure, never the class's run)
             result = failed_result(task, exc)
         future.release()

@@ -325,25 +325,24 @@ class NotebookGrader:
     def grade(self, task: GradeTask) -> GradeResult:
         """Sanitize and execute one notebook; return the autograded notebook as JSON text."""
         started = time.monotonic()
-        result: GradeResult = {"student": task["student"], "notebook": task["notebook"], "notebook_json": None,
+        result: GradeResult = {"student": task.student, "notebook": task.notebook, "notebook_json": None,
                   "dead_cells": [], "error": None}
-        resources = {"unique_key": task["notebook"], "output_files_dir": f"{task['notebook']}_files",
-                     "nbgrader": {"student": task["student"], "assignment": task["assignment"],
-                                  "notebook": task["notebook"], "db_url": self.db_url}}
+        resources = {"unique_key": task.notebook, "output_files_dir": f"{task.notebook}_files",
+                     "nbgrader": {"student": task.student, "assignment": task.assignment,
+                                  "notebook": task.notebook, "db_url": self.db_url}}
         try:
-            nb, _ = self.sanitize.run(nbformat.read(task["submitted"], as_version=4), copy.deepcopy(resources))
+            nb, _ = self.sanitize.run(nbformat.read(task.submitted, as_version=4), copy.deepcopy(resources))
             nb = nbformat.from_dict(nb)     # nbgrader's repairs may add plain dicts; later steps read attributes
             bank = self.bank if self.bank is not None else course_bank(self.bank_path)
-            self.classmates = ClassVariants.kept(self.classmates, bank, task["assignment"],
-                                                 task.get("classmates", ()))
-            key = StudentKey(bank, task["assignment"], task["student"], self.classmates)
+            self.classmates = ClassVariants.kept(self.classmates, bank, task.assignment, task.classmates)
+            key = StudentKey(bank, task.assignment, task.student, self.classmates)
             personalize_locked_cells(nb, key)
             self.key = key
-            resources["metadata"] = {"name": task["notebook"], "path": task["workdir"]}
-            self.execute.workdir = task["workdir"]
+            resources["metadata"] = {"name": task.notebook, "path": task.workdir}
+            self.execute.workdir = task.workdir
             self.answers.key = key
             self.execute.prelude = prelude(key.cases())
-            self.execute.prestart_next = task.get("prestart_next", True)
+            self.execute.prestart_next = task.prestart_next
             previous = os.environ.get("NBGRADER_EXECUTION")
             os.environ["NBGRADER_EXECUTION"] = "autograde"
             try:

@@ -8,10 +8,11 @@ import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from multiprocessing import forkserver, get_context
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 from nbgrader.coursedir import CourseDirectory
@@ -136,8 +137,31 @@ def _read_submission(coursedir: CourseDirectory, assignment: str, student: str, 
         return None
 
 
-def _student_tasks(coursedir: CourseDirectory, assignment: str, student: str, notebooks: list[str],
-                   staged: Path, outcome: Outcome, record_zero) -> list[GradeTask]:
+class Staged(NamedTuple):
+    """One submitted notebook ready to grade: staged in the run's own folder, its autograded/ folder made."""
+    student: str
+    notebook: str
+    submitted: Path
+    workdir: Path
+
+
+def plan_tasks(assignment: str, staged: list[Staged], release: Path, earlier: dict[str, list[str]],
+               classmates: list[str], workers: int) -> list[GradeTask]:
+    """The run's tasks, one per staged notebook: the one place a GradeTask is built, for local workers
+    and Dask alike (tasks.py). `release`: the assignment's release folder; `earlier`: the locked cells'
+    texts of earlier releases (grader.release_record); `classmates`: the class whose numbers a copied
+    answer may be; the last `workers` tasks start no next kernel (no notebook follows them)."""
+    earlier_hashes = tuple((grade_id, tuple(hashes)) for grade_id, hashes in sorted(earlier.items()))
+    the_class = tuple(classmates)
+    return [GradeTask(student=one.student, assignment=assignment, notebook=one.notebook,
+                      submitted=str(one.submitted), workdir=str(one.workdir),
+                      release=str(release / f"{one.notebook}.ipynb"), earlier=earlier_hashes,
+                      classmates=the_class, prestart_next=index < len(staged) - workers)
+            for index, one in enumerate(staged)]
+
+
+def _stage_student(coursedir: CourseDirectory, assignment: str, student: str, notebooks: list[str],
+                   staged: Path, outcome: Outcome, record_zero) -> list[Staged]:
     """The student's notebooks to grade, staged in the run's own folder, and their autograded/ folder;
     a zero recorded (`record_zero(notebook, needs_review=...)`) for each notebook that is not graded.
     One student's folder at a time: a class's files are never all in memory at once."""
@@ -150,7 +174,7 @@ def _student_tasks(coursedir: CourseDirectory, assignment: str, student: str, no
     outcome.reasons.extend(submission.skipped)
     workdir = _prepare_workdir(coursedir, assignment, student, files)
     staged.mkdir(parents=True)
-    tasks = []
+    ready = []
     for notebook in notebooks:
         if notebook in submission.missing or notebook in submission.refused:
             record_zero(notebook, needs_review=notebook in submission.refused)
@@ -158,9 +182,8 @@ def _student_tasks(coursedir: CourseDirectory, assignment: str, student: str, no
             continue
         path = staged / f"{notebook}.ipynb"
         path.write_bytes(submission.notebooks[notebook])
-        tasks.append(GradeTask(student=student, assignment=assignment, notebook=notebook,
-                               submitted=str(path), workdir=str(workdir)))
-    return tasks
+        ready.append(Staged(student, notebook, path, workdir))
+    return ready
 
 
 def _grading_bank(coursedir: CourseDirectory, assignment: str) -> Bank:
@@ -240,7 +263,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
             submitted_root = Path(coursedir.root) / coursedir.submitted_directory
             gbops.prepare_submissions(gb, assignment, {s: submission_time(submitted_root, s, assignment)
                                                        for s in submissions})
-        tasks: list[GradeTask] = []
+        ready: list[Staged] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         earlier = earlier_locked_cells(course, assignment)
         # The class whose numbers a copied answer may be: the gradebook's students (the roster and
@@ -249,7 +272,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         staged = Path(run_dir.name) / "submitted"
         for student in submissions:
             try:
-                tasks.extend(_student_tasks(coursedir, assignment, student, notebooks, staged / student,
+                ready.extend(_stage_student(coursedir, assignment, student, notebooks, staged / student,
                                             outcomes[student], partial(gbops.record_zero, gb, assignment, student)))
             except Exception as exc:  # noqa: BLE001 (this student's preparation, never the class's run)
                 gb.db.rollback()
@@ -258,11 +281,8 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                                                  f"({type(exc).__name__}: {str(exc)[:160]})")
                 for notebook in notebooks:
                     gbops.record_zero(gb, assignment, student, notebook, needs_review=True)
-                tasks = [task for task in tasks if task["student"] != student]
-        for task in tasks:
-            task.update(release=str(release / f"{task['notebook']}.ipynb"), earlier=earlier, classmates=classmates)
-        for index, task in enumerate(tasks):
-            task["prestart_next"] = index < len(tasks) - workers
+                ready = [one for one in ready if one.student != student]
+        tasks = plan_tasks(assignment, ready, release, earlier, classmates, workers)
 
         recorded = set()
 
@@ -337,12 +357,13 @@ def _pool_context():
     return context
 
 
-def _run_pool(tasks, workers, initargs, record) -> list:
-    """Run tasks in `workers` processes; return the tasks whose results were lost to a broken pool."""
+def _run_pool(tasks: list[tuple[GradeTask, str]], workers, initargs, record) -> list[tuple[GradeTask, str]]:
+    """Run (task, started marker) pairs in `workers` processes; return those whose results were lost
+    to a broken pool."""
     lost = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
                              initializer=init_worker, initargs=initargs) as pool:
-        futures = {pool.submit(grade_task, task): task for task in tasks}
+        futures = {pool.submit(grade_task, task, started): (task, started) for task, started in tasks}
         for future in as_completed(futures):
             try:
                 result = future.result()
@@ -350,29 +371,29 @@ def _run_pool(tasks, workers, initargs, record) -> list:
                 lost.append(futures[future])
                 continue
             except Exception as exc:  # noqa: BLE001 (one notebook's failure, never the class's run)
-                result = failed_result(futures[future], exc)
+                result = failed_result(futures[future][0], exc)
             record(result)
     return lost
 
 
-def _run_parallel(tasks, workers, initargs, record):
+def _run_parallel(tasks: list[GradeTask], workers, initargs, record):
     """Grade in `workers` processes. When a worker dies (a notebook killed it), every task not yet
     finished is lost with the pool. Those that had not started go back to a fresh pool; those in
     flight are graded again ALONE, each in a pool of its own, so only a notebook that kills its
-    worker again is blamed, and the classmates that were in flight with it are graded normally."""
+    worker again is blamed, and the classmates that were in flight with it are graded normally.
+    A worker creates a task's `started` marker (a file here) as it begins it."""
     with tempfile.TemporaryDirectory(prefix="grader-started-") as markers:
-        pending = [dict(task, started=str(Path(markers) / f"task-{index}")) for index, task in enumerate(tasks)]
+        pending = [(task, str(Path(markers) / f"task-{index}")) for index, task in enumerate(tasks)]
         idle_pools = 0
         while pending:
             lost = _run_pool(pending, workers, initargs, record)
-            in_flight = [task for task in lost if Path(task["started"]).exists()]
+            in_flight = [(task, started) for task, started in lost if Path(started).exists()]
             idle_pools = idle_pools + 1 if len(lost) == len(pending) and not in_flight else 0
             if idle_pools == 2:                 # once may be a worker killed as it started; twice is not
                 raise GraderError("the grading workers stopped before grading any notebook (they could not "
                                   "start: see the messages above); nothing was recorded for "
                                   f"{len(pending)} notebook(s)")
-            pending = [task for task in lost if not Path(task["started"]).exists()]
-            for task in in_flight:
-                if _run_pool([dict(task, prestart_next=False)], 1, initargs, record):
-                    record(GradeResult(student=task["student"], notebook=task["notebook"], notebook_json=None,
-                                       error="its notebook killed the grading worker (graded alone, twice)"))
+            pending = [(task, started) for task, started in lost if not Path(started).exists()]
+            for task, started in in_flight:
+                if _run_pool([(replace(task, prestart_next=False), started)], 1, initargs, record):
+                    record(failed_result(task, "its notebook killed the grading worker (graded alone, twice)"))

@@ -26,7 +26,7 @@ class _WarningCollector(logging.Handler):
 
 class GradingSession:
     """One NotebookGrader and one KernelPool (with its fork server) over a private copy of the
-    gradebook snapshot; `grade(task) -> result`, both plain dicts. A local worker process has one
+    gradebook snapshot; `grade(task) -> result` (tasks.py). A local worker process has one
     for its life; a Dask worker has one per grading run (cluster.py).
 
     `sandboxed`: every kernel runs in the sandbox (sandbox.py), forked by a fork server inside it;
@@ -63,10 +63,10 @@ class GradingSession:
         if personal is not None:      # nbgrader compares with the instructor's copy: not the student's
             warnings = [m for m in warnings if "Attribute 'source'" not in m]
         result["warnings"] = warnings
-        if task.get("release"):
+        if task.release:
             from grader.grading.reasons import edited_locked_cells
             try:
-                result["edited"] = edited_locked_cells(task["submitted"], task["release"], task.get("earlier"),
+                result["edited"] = edited_locked_cells(task.submitted, task.release, task.earlier_hashes(),
                                                        original=personal)
             except Exception as exc:  # noqa: BLE001 (a malformed submission: its reason, never the run's end)
                 result["edited"] = [f"its locked cells could not be compared with the release ({type(exc).__name__})"]
@@ -139,9 +139,11 @@ def _close():
         session.close()
 
 
-def grade_task(task: GradeTask) -> GradeResult:
-    if task.get("started"):
-        Path(task["started"]).touch()       # so a worker's death is blamed on what it was running
+def grade_task(task: GradeTask, started: str | None = None) -> GradeResult:
+    """A pool worker's job: `started`, a file created first, so that a worker's death is blamed on
+    the task it was running (runner._run_parallel)."""
+    if started:
+        Path(started).touch()
     return _state["session"].grade(task)
 
 
