@@ -104,7 +104,7 @@ def variant_features(problem, values: dict, expected: Any = None) -> dict[str, f
         if spec is not None and spec.sampler == "choice" and len(spec.spec.get("choice", [])) > 1:
             options = spec.spec["choice"]
             for index, option in enumerate(options):
-                features[f"{name} = option {index + 1}"] = float(_same(value, option))
+                features[f"{name} = {_option_text(option, index)}"] = float(_same(value, option))
             continue
         numbers = _numbers(value)
         if numbers is None or not np.all(np.isfinite(numbers)):
@@ -119,6 +119,13 @@ def variant_features(problem, values: dict, expected: Any = None) -> dict[str, f
         if magnitude is not None:
             features["|answer| (log10)"] = magnitude
     return features
+
+
+def _option_text(option: Any, index: int) -> str:
+    """A choice's option as a region names it: the value when it is a short number or word, else its place."""
+    if isinstance(option, (int, float, str)) and not isinstance(option, bool) and len(str(option)) <= 12:
+        return f"{option:g}" if isinstance(option, float) else str(option)
+    return f"option {index + 1}"
 
 
 def _same(value: Any, option: Any) -> bool:
@@ -201,11 +208,11 @@ def max_rho_test(scores: np.ndarray, features: np.ndarray, seed: int = 0,
 
 def _regions(feature: str, column: np.ndarray, scores: np.ndarray) -> list[Region]:
     """The class split by one feature: an indicator into its two groups, else into thirds by value."""
-    if feature.count(" = option ") == 1 and set(np.unique(column)) <= {0.0, 1.0}:
+    if " = " in feature and set(np.unique(column)) <= {0.0, 1.0}:     # one option of a choice
         inside = column == 1.0
-        name, option = feature.split(" = ")
+        name, option = feature.split(" = ", 1)
         return [Region(feature, f"{name} = {option}", int(inside.sum()), float(scores[inside].mean())),
-                Region(feature, f"{name} = another option", int((~inside).sum()), float(scores[~inside].mean()))]
+                Region(feature, f"{name} != {option}", int((~inside).sum()), float(scores[~inside].mean()))]
     order = np.argsort(column, kind="stable")
     regions = []
     for part in np.array_split(order, 3):

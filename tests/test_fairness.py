@@ -22,6 +22,7 @@ from grader.fairness import (
     review_sections,
     variant_features,
 )
+from grader.variants import draw
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,8 +95,15 @@ def test_variant_features_describe_numbers_options_and_the_answer_size():
     bank = load_bank(REPO / "questions.yaml")
     problem = bank.problems["conv-output-size"]
     features = variant_features(problem, {"W": 100, "K": 5, "P": 2, "S": 3}, 34)
-    assert features["W"] == 100 and features["K = option 2"] == 1.0 and features["K = option 1"] == 0.0
+    assert features["W"] == 100 and features["K = 5"] == 1.0 and features["K = 3"] == 0.0
     assert features["|answer| (log10)"] == pytest.approx(np.log10(34))
+    nms = bank.problems["nms-table"]
+    values = draw(bank, nms, "cnn-detection", "qa-1")
+    options = nms.params["scores"].spec["choice"]
+    chosen = [k for k, option in enumerate(options) if option == list(values["scores"])]
+    features = variant_features(nms, values)
+    assert [k for k in range(len(options)) if features[f"scores = option {k + 1}"] == 1.0] == chosen
+    assert features["largest |boxes|"] == np.abs(values["boxes"]).max()
 
 
 @pytest.fixture(scope="module")
