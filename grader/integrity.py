@@ -238,8 +238,8 @@ def answer_value(source: str, variable: str, inputs: dict[str, Any] | None = Non
             names[target] = evaluate(node)
         except (NotALiteral, RecursionError, MemoryError, OverflowError):
             names.pop(target, None)
-    if variable not in names or variable in (inputs or {}) and names[variable] is (inputs or {}).get(variable):
-        return False, None
+    if variable not in names or (variable in (inputs or {}) and names[variable] is (inputs or {})[variable]):
+        return False, None      # never set by the cell (an input of the same name is not an answer)
     return True, names[variable]
 
 
@@ -598,12 +598,14 @@ def _variables(bank: Any, assignment: str) -> dict[str, str]:
 
 
 def ghost_evidence(bank: Any, assignment: str, handed: list[Handed], pairs: dict,
-                   reference: int = REFERENCE_VARIANTS) -> None:
-    """Add to `pairs` ({(A, B): PairEvidence}) the ghost answers of one assignment's `handed` cells."""
+                   reference: int = REFERENCE_VARIANTS, classmates: Iterable[str] = ()) -> None:
+    """Add to `pairs` ({(A, B): PairEvidence}) the ghost answers of one assignment's `handed` cells,
+    tested against the numbers of everyone who handed in and of `classmates` (a source whose own
+    notebook could not be read, or who never handed in, still had numbers)."""
     from grader.kinds import grade_answer
     from grader.variants import draw_for, is_per_student
 
-    students = sorted({h.student for h in handed})
+    students = sorted({h.student for h in handed} | set(classmates))
     finder = GhostFinder(bank, assignment, students, reference)
     variables = _variables(bank, assignment)
     for item in sorted(handed, key=lambda h: (h.student, h.problem)):
@@ -722,13 +724,14 @@ def code_evidence(bank: Any, assignment: str, handed: list[Handed], pairs: dict)
                 pair.assignments.add(assignment)
 
 
-def analyse(bank: Any, handed_by_assignment: dict[str, list[Handed]],
-            reference: int = REFERENCE_VARIANTS) -> dict[tuple[str, str], PairEvidence]:
-    """{(A, B): PairEvidence} over every assignment given."""
+def analyse(bank: Any, handed_by_assignment: dict[str, list[Handed]], reference: int = REFERENCE_VARIANTS,
+            classes: dict[str, list[str]] | None = None) -> dict[tuple[str, str], PairEvidence]:
+    """{(A, B): PairEvidence} over every assignment given; `classes`: per assignment, everyone whose
+    numbers an answer may fit besides those who handed in."""
     pairs: dict[tuple[str, str], PairEvidence] = {}
     for assignment in sorted(handed_by_assignment):
         handed = handed_by_assignment[assignment]
-        ghost_evidence(bank, assignment, handed, pairs, reference)
+        ghost_evidence(bank, assignment, handed, pairs, reference, (classes or {}).get(assignment, ()))
         code_evidence(bank, assignment, handed, pairs)
     _code_pvalues(pairs)
     return pairs
@@ -841,12 +844,14 @@ def write_integrity_reports(config: Any, bank: Any, assignment: str,
     changes). Returns the paths and how many pairs each flags."""
     from grader.course import CoursePaths
     from grader.files import write_atomic
+    from grader.grading.answers import class_of
 
     paths = CoursePaths(config)
-    classes = {a: s for a, s in graded_students(config).items() if a in bank.assignments and s}
-    handed = {a: handed_in(paths, bank, a, students) for a, students in classes.items()}
-    one = analyse(bank, {assignment: handed.get(assignment, [])}, reference)
-    everything = analyse(bank, handed, reference)
+    graded = {a: s for a, s in graded_students(config).items() if a in bank.assignments and s}
+    handed = {a: handed_in(paths, bank, a, students) for a, students in graded.items()}
+    classes = {a: class_of(paths.root, a, students) for a, students in graded.items()}   # as grading's table rule
+    one = analyse(bank, {assignment: handed.get(assignment, [])}, reference, classes)
+    everything = analyse(bank, handed, reference, classes)
     folder = paths.reports(assignment)
     write_atomic(folder / INTEGRITY_CSV, integrity_csv(one))
     write_atomic(folder.parent / COURSE_INTEGRITY_CSV, integrity_csv(everything))

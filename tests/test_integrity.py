@@ -272,7 +272,7 @@ def _notebook(bank, student, answers, right):
 def test_the_report_reads_the_autograded_answer_cells_and_writes_csvs_for_tas(bank, tmp_path, monkeypatch):
     """write_integrity_reports reads each student's autograded notebook (answer cells, and whether grading
     found each right), and writes reports/<a>/integrity.csv and the course-wide CSV; the copier's row says
-    whose numbers the answers fit."""
+    whose numbers the answers fit, even when the source's own notebook cannot be read."""
     from grader.course import course_config
     from grader.grading.config import write_config
 
@@ -287,6 +287,8 @@ def test_the_report_reads_the_autograded_answer_cells_and_writes_csvs_for_tas(ba
         folder.mkdir(parents=True)
         nb = _notebook(bank, student, copied if student == "student011" else {}, right=True)
         nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+    # the source's own notebook cannot be read: their numbers are still the class's
+    (tmp_path / "autograded" / "student005" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text("<<<<<<< HEAD\n")
     monkeypatch.setattr(integrity, "graded_students", lambda config: {ASSIGNMENT: students, "mixed-quiz": []})
     monkeypatch.setattr(integrity, "REFERENCE_VARIANTS", REFERENCE)
     found = integrity.write_integrity_reports(config, bank, ASSIGNMENT, reference=REFERENCE)

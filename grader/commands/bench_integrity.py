@@ -26,6 +26,8 @@ def add_arguments(parser):
     parser.add_argument("--honest-classes", type=int, default=2, help="classes where nobody copies (default 2)")
     parser.add_argument("--pairs", type=int, default=8, help="copying pairs per copying class (default 8)")
     parser.add_argument("--reference", type=int, default=None, help="reference variants per problem")
+    parser.add_argument("--mistakes", type=float, default=0.35,
+                        help="share of each honest student's answers that are a common mistake (default 0.35)")
     parser.add_argument("--seed", type=int, default=521)
     parser.add_argument("--assignments", nargs="*", default=list(ASSIGNMENTS))
 
@@ -109,8 +111,8 @@ def run(args):
         handed, honest_cells = {}, {}
         for assignment in args.assignments:
             seed = rng.randrange(1 << 30)
-            cells = integrity_class(bank, assignment, students, plans, seed=seed)
-            honest_cells[assignment] = integrity_class(bank, assignment, students, [], seed=seed)
+            cells = integrity_class(bank, assignment, students, plans, seed=seed, mistakes=args.mistakes)
+            honest_cells[assignment] = integrity_class(bank, assignment, students, [], seed=seed, mistakes=args.mistakes)
             handed[assignment] = [Handed(assignment, s, p, src) for s in students for p, src in cells[s].items()]
         pairs = analyse(bank, handed, reference)
         flagged = {key for key, pair in pairs.items() if listed(pair) and pair.flagged}
