@@ -32,19 +32,19 @@ test: $(STAMP) $(KATEX)/katex.min.js
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
-	$(PY) -m grader bench --assignment $(ASSIGNMENT) --students 60
+	$(PY) -m grader.devtools bench --assignment $(ASSIGNMENT) --students 60
 
 ## Personalizing $(ASSIGNMENT) for 300 students (release --per-student without writing the course): prints the time.
 bench-personalize: $(STAMP)
-	$(PY) -m grader bench-personalize --assignment $(ASSIGNMENT) --students 300
+	$(PY) -m grader.devtools bench-personalize --assignment $(ASSIGNMENT) --students 300
 
 ## Local workers against a Dask LocalCluster of 1 and 2 workers, on SQLite and a private PostgreSQL.
 bench-cluster: $(STAMP)
-	$(PY) -m grader bench-cluster --assignment $(ASSIGNMENT) --students $(STUDENTS)
+	$(PY) -m grader.devtools bench-cluster --assignment $(ASSIGNMENT) --students $(STUDENTS)
 
 ## Simulated classes with known copying through grader/integrity.py: recall, precision, direction, false positives.
 bench-integrity: $(STAMP)
-	$(PY) -m grader bench-integrity --students 60
+	$(PY) -m grader.devtools bench-integrity --students 60
 
 validate: $(STAMP)
 	$(PY) -m grader validate

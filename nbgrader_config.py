@@ -35,10 +35,10 @@ c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 
 # nbgrader's defences, for `python -m grader grade` and plain `nbgrader autograde` alike
-# (grader/grading/config.py, DEFENCES): deleted test cells put back, huge outputs cut,
+# (grader/grading/notebook/config.py, DEFENCES): deleted test cells put back, huge outputs cut,
 # harmless warnings on stderr ignored, and a skip-execution tag no student can guess.
-from grader.grading.config import apply_defences, with_venv_on_path  # noqa: E402
-from grader.grading.plain import grade_through_grader, refuse_plain_autograde  # noqa: E402
+from grader.grading.notebook.config import apply_defences, with_venv_on_path  # noqa: E402
+from grader.grading.notebook.plain import grade_through_grader, refuse_plain_autograde  # noqa: E402
 
 apply_defences(c)
 

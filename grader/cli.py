@@ -27,12 +27,8 @@ COMMANDS = [
     ("feedback", "write one HTML feedback page per student"),
     ("report", "grades (nbgrader, Canvas and Moodle CSV), per-problem CSV, item analysis and plots"),
     ("demo", "render, release, simulate, grade, feedback and report, end to end"),
-    ("bench", "time nbgrader autograde against `grader grade` on the same class"),
     ("export", "Moodle XML or Canvas QTI quiz with N pre-drawn variants per problem"),
     ("preview", "static HTML site for instructors: K variants of every problem with answers"),
-    ("bench-personalize", "time personalizing an assignment for a class (300 students by default)"),
-    ("bench-cluster", "local workers against a Dask LocalCluster of 1 and 2, on SQLite and PostgreSQL"),
-    ("bench-integrity", "simulated classes with known copying: recall, precision and false positives of the integrity report"),
 ]
 
 
@@ -43,30 +39,24 @@ def _add_course_options(parser, default_course, default_bank):
                         help="question bank; default: COURSE/questions.yaml")
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+def build_parser(commands=COMMANDS, package="grader.commands", prog="python -m grader", description=__doc__):
+    parser = argparse.ArgumentParser(prog=prog, description=description.splitlines()[0])
     _add_course_options(parser, Path("."), None)
     # The same options after the subcommand; SUPPRESS keeps a value given before it.
     common = argparse.ArgumentParser(add_help=False)
     _add_course_options(common, argparse.SUPPRESS, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, help_text in COMMANDS:
+    for name, help_text in commands:
+        module = f"{package}.{name.replace('-', '_')}"
         command_parser = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
-        command_parser.set_defaults(module=_module_name(name))
-        _command_module(name).add_arguments(command_parser)
+        command_parser.set_defaults(module=module)
+        importlib.import_module(module).add_arguments(command_parser)
     return parser
 
 
-def _module_name(name):
-    return f"grader.commands.{name.replace('-', '_')}"
-
-
-def _command_module(name):
-    return importlib.import_module(_module_name(name))
-
-
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def main(argv=None, commands=COMMANDS, package="grader.commands", prog="python -m grader", description=__doc__):
+    """Run one command: `package`.<name> of `commands` (the course's commands, or grader.devtools')."""
+    args = build_parser(commands, package, prog, description).parse_args(argv)
     args.course = args.course.resolve()
     if args.bank is None:
         args.bank = args.course / "questions.yaml"

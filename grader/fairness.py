@@ -199,8 +199,10 @@ def max_rho_test(scores: np.ndarray, features: np.ndarray, seed: int = 0,
         unit = centered / np.sqrt((centered ** 2).sum(axis=-1, keepdims=True))
         return np.abs(unit @ ranked_features).max(axis=-1)
 
+    # batch: at most 1,000 shuffles in memory at once (a class of 1,000 is then 8 MB per batch)
     result = permutation_test((ranked_scores,), statistic, permutation_type="pairings", vectorized=True,
-                              n_resamples=resamples, alternative="greater", rng=np.random.default_rng(seed))
+                              n_resamples=resamples, batch=1000, alternative="greater",
+                              rng=np.random.default_rng(seed))
     centered = ranked_scores - ranked_scores.mean()
     rhos = (centered / np.sqrt((centered ** 2).sum())) @ ranked_features
     return rhos, float(result.pvalue)

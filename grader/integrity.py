@@ -844,7 +844,7 @@ def write_integrity_reports(config: Any, bank: Any, assignment: str,
     changes). Returns the paths and how many pairs each flags."""
     from grader.course import CoursePaths
     from grader.files import write_atomic
-    from grader.grading.answers import class_of
+    from grader.grading.notebook.answers import class_of
 
     paths = CoursePaths(config)
     graded = {a: s for a, s in graded_students(config).items() if a in bank.assignments and s}

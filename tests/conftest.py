@@ -16,7 +16,7 @@ from grader.bank import load_bank
 
 @functools.cache
 def sandbox_support():
-    from grader.grading.sandbox import support
+    from grader.grading.kernel.sandbox import support
     return support()
 
 

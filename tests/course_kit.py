@@ -1,7 +1,7 @@
 """A tiny nbgrader course with a three-problem bank whose answers are constants.
 
 Each problem has an answer cell `<p>-answer` and a graded test cell `<p>-test` whose hidden test
-reports the answer to the grading process (grader/grading/answers.py):
+reports the answer to the grading process (grader/grading/notebook/answers.py):
 
     p1  numeric, 2 points: 14 is right, 15 is the misconception `ceil-not-floor` (25 %)
     p2  array,   3 points, secret: [0.5, 0.25] within 0.1 %; a wrong shape or NaN earns 0
@@ -79,7 +79,7 @@ c.CourseDirectory.root = {root!r}
 c.CourseDirectory.db_url = "sqlite:///{root}/gradebook.db"
 c.Execute.timeout = {timeout}
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
-from grader.grading.plain import refuse_plain_autograde
+from grader.grading.notebook.plain import refuse_plain_autograde
 refuse_plain_autograde(c)
 """
 

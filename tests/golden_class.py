@@ -68,7 +68,7 @@ def run_assignment(root: Path, assignment: str) -> dict:
     from grader.bank import load_bank
     from grader.feedback import write_feedback
     from grader.grading import grade_assignment
-    from grader.grading.config import effective_config
+    from grader.grading.notebook.config import effective_config
     from grader.report import write_reports
     from grader.simulate import simulate_class
 

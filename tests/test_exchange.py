@@ -24,7 +24,7 @@ from grader.bank.templates import python_literal
 from grader.course import course_config, open_gradebook
 from grader.distribute import personal_path
 from grader.exchange import PERSONAL_DIR, STUB_MARK
-from grader.grading.sandbox import support
+from grader.grading.kernel.sandbox import support
 from grader.release import python_scripts_on_path
 from grader.variants import draw_for
 

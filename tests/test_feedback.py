@@ -10,7 +10,7 @@ import pytest
 
 from grader.feedback import problem_feedback, score_text, write_feedback
 from grader.grading import grade_assignment
-from grader.grading.config import effective_config
+from grader.grading.notebook.config import effective_config
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("grading")]
 

@@ -63,7 +63,7 @@ def graded_class(tmp_path_factory):
     from grader.bank import load_bank
     from grader.feedback import write_feedback
     from grader.grading import grade_assignment
-    from grader.grading.config import effective_config
+    from grader.grading.notebook.config import effective_config
     from grader.simulate import simulate_class
 
     root = tmp_path_factory.mktemp("feedback-browser") / "course"

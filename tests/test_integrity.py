@@ -274,7 +274,7 @@ def test_the_report_reads_the_autograded_answer_cells_and_writes_csvs_for_tas(ba
     found each right), and writes reports/<a>/integrity.csv and the course-wide CSV; the copier's row says
     whose numbers the answers fit, even when the source's own notebook cannot be read."""
     from grader.course import course_config
-    from grader.grading.config import write_config
+    from grader.grading.notebook.config import write_config
 
     write_config(course_config(REPO), tmp_path / "nbgrader_config.py", tmp_path, f"sqlite:///{tmp_path / 'gb.db'}")
     config = course_config(tmp_path)

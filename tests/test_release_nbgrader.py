@@ -15,7 +15,7 @@ from render_kit import ASSIGNMENT, REPO_ROOT, make_course
 
 from grader import render
 from grader.course import course_config
-from grader.grading.plain import nbgrader_grades_reports
+from grader.grading.notebook.plain import nbgrader_grades_reports
 from grader.release import python_scripts_on_path, release
 from grader.variants import draw
 

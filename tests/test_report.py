@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from grader.grading import grade_assignment
-from grader.grading.config import effective_config
+from grader.grading.notebook.config import effective_config
 from grader.report import discrimination_index, write_reports
 
 

@@ -46,7 +46,7 @@ def test_same_seed_same_class_byte_for_byte(course, tmp_path):
 
 def test_graded_scores_equal_the_plan(course):
     from grader.grading import grade_assignment
-    from grader.grading.config import effective_config
+    from grader.grading.notebook.config import effective_config
 
     bank = load_bank(course / "questions.yaml")
     shutil.rmtree(course / "submitted", ignore_errors=True)
@@ -109,7 +109,7 @@ def test_a_copied_student_is_planned_zero_on_per_student_problems_and_full_on_sh
 
 def test_per_student_scores_equal_the_plan_and_a_copied_student_scores_nothing(per_student_course):
     from grader.grading import grade_assignment
-    from grader.grading.config import effective_config
+    from grader.grading.notebook.config import effective_config
 
     bank = load_bank(per_student_course / "questions.yaml")
     shutil.rmtree(per_student_course / "submitted", ignore_errors=True)

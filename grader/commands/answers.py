@@ -2,7 +2,7 @@
 
 Prints, for each problem of the assignment, the values the student was given (their variant's
 parameters), the expected answer and each misconception's value, computed as `grade` computes them:
-the variant drawn for the student (grader.grading.answers.StudentKey, grader.variants.draw_for),
+the variant drawn for the student (grader.grading.notebook.answers.StudentKey, grader.variants.draw_for),
 the problem's answer expression and each misconception's (kind_of(problem).misconception_answer),
 and the acceptance rule grading states. Values are Python literals (`np.array([...])` for arrays),
 so an answer can be pasted into a notebook or compared with the student's.
@@ -80,7 +80,7 @@ def student_answers(bank, assignment: str, student: str) -> list[ProblemAnswers]
     """Every problem of `assignment` for `student`, computed as grading computes it."""
     import numpy as np
 
-    from grader.grading.answers import StudentKey
+    from grader.grading.notebook.answers import StudentKey
     from grader.kinds import grade_answer, kind_of
     from grader.variants import is_per_student
 

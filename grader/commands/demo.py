@@ -59,8 +59,8 @@ def run(args):
     from grader.course import paths_of
     from grader.errors import GraderError
     from grader.feedback import write_feedback
-    from grader.grading.config import effective_config
-    from grader.grading.progress import grade_with_progress, print_summary
+    from grader.grading.coordinator.progress import grade_with_progress, print_summary
+    from grader.grading.notebook.config import effective_config
     from grader.report import write_reports
     from grader.simulate import simulate_class
 
@@ -83,7 +83,7 @@ def run(args):
     console.rule("grade")
     config = effective_config(course)
     config.Execute.timeout = args.timeout
-    from grader.grading.sandbox import support
+    from grader.grading.kernel.sandbox import support
     sandbox = support()
     if not sandbox.available:       # simulated students, written by us: nothing to fear from them
         console.print(f"the simulated class is graded unsandboxed (the sandbox is unavailable: {sandbox.message})")

@@ -41,8 +41,8 @@ def _kernel_probe(course: Path) -> tuple[bool, str]:
     """Start one kernel exactly as a grading worker does and run PROBE in it."""
     from jupyter_core.utils import run_sync
 
-    from grader.grading.kernels import ForkServer, KernelPool, shutdown
-    from grader.grading.sandbox import ForkedSandboxProcess, Sandbox
+    from grader.grading.kernel.pool import ForkServer, KernelPool, shutdown
+    from grader.grading.kernel.sandbox import ForkedSandboxProcess, Sandbox
 
     sandbox = Sandbox(forbid=[course])
     started = time.monotonic()
@@ -84,7 +84,7 @@ def _kernel_probe(course: Path) -> tuple[bool, str]:
 
 
 def run(args) -> int:
-    from grader.grading.sandbox import BWRAP, PRLIMIT, SETPRIV, Limits, find_kernel_cgroups, support
+    from grader.grading.kernel.sandbox import BWRAP, PRLIMIT, SETPRIV, Limits, find_kernel_cgroups, support
 
     rootless = os.geteuid() != 0
     mode = "not root: rootless mode, a user namespace per kernel" if rootless else "root: a uid per kernel"

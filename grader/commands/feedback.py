@@ -10,8 +10,8 @@ def run(args):
     from grader.course import paths_of
     from grader.errors import GraderError
     from grader.feedback import write_feedback
-    from grader.grading.config import effective_config, load_bank_if_any
-    from grader.grading.stale import refusal, stale_grades
+    from grader.grading.coordinator.stale import refusal, stale_grades
+    from grader.grading.notebook.config import effective_config, load_bank_if_any
 
     config, bank = effective_config(args.course), load_bank_if_any(args.bank)
     stale = stale_grades(config, bank, args.assignment, args.student)

@@ -22,8 +22,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from grader.grading.config import effective_config
-    from grader.grading.progress import grade_with_progress, print_summary
+    from grader.grading.coordinator.progress import grade_with_progress, print_summary
+    from grader.grading.notebook.config import effective_config
     if args.cluster or args.scheduler:
         _check_cluster(args)
     config = effective_config(args.course)
@@ -38,7 +38,7 @@ def run(args):
 
 def _check_cluster(args):
     from grader.errors import GraderError
-    from grader.grading.cluster import describe_cluster
+    from grader.grading.coordinator.cluster import describe_cluster
     if args.cluster and describe_cluster(args.cluster)[0] != "local":
         raise GraderError(f"--cluster {args.cluster}: expected local:N; for a running scheduler use --scheduler")
     if args.scheduler and describe_cluster(args.scheduler)[0] != "scheduler":

@@ -50,9 +50,9 @@ def print_fairness(result):
 def run(args):
     from grader.errors import GraderError
     from grader.files import write_atomic
-    from grader.grading.config import effective_config, load_bank_if_any
-    from grader.grading.mode import describe_modes
-    from grader.grading.stale import refusal, stale_grades
+    from grader.grading.coordinator.mode import describe_modes
+    from grader.grading.coordinator.stale import refusal, stale_grades
+    from grader.grading.notebook.config import effective_config, load_bank_if_any
     from grader.report import WHOLE_GRADEBOOK_CSV, write_reports
 
     bank = load_bank_if_any(args.bank)

@@ -7,6 +7,6 @@ Workers execute notebooks on pre-started kernels and never touch the gradebook; 
 records each notebook in one transaction and writes autograded/ files atomically.
 """
 
-from grader.grading.runner import GradeRun, Outcome, grade_assignment
+from grader.grading.coordinator.runner import GradeRun, Outcome, grade_assignment
 
 __all__ = ["GradeRun", "Outcome", "grade_assignment"]

@@ -143,7 +143,7 @@ def test_a_notebook_from_before_a_forced_release_is_told_apart_from_an_edited_on
     before a forced re-release; a student who edits a locked cell is still reported as such."""
 
     from grader.grading import grade_assignment
-    from grader.grading.config import effective_config
+    from grader.grading.notebook.config import effective_config
 
     released = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     for student, edit in (("early", False), ("editor", True)):
@@ -167,7 +167,7 @@ def test_per_student_notebooks_from_before_a_wording_fix_or_the_common_notebook_
     all, #19) and for the assignment's common notebook handed in instead of the student's own."""
 
     from grader.grading import grade_assignment
-    from grader.grading.config import effective_config
+    from grader.grading.notebook.config import effective_config
 
     _edit_bank(course, "  - id: fixture-a\n", "  - id: fixture-a\n    variant_key: student\n")
     students = ["early", "editor", "common"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading.pgserver import PrivatePostgres, free_port
+from grader.devtools.pgserver import PrivatePostgres, free_port
 
 
 @pytest.fixture(scope="session")

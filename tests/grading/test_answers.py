@@ -1,4 +1,4 @@
-"""Answers reported by the kernel, graded by the grading process (grader/grading/answers.py,
+"""Answers reported by the kernel, graded by the grading process (grader/grading/notebook/answers.py,
 in_kernel.py): the codec both ways, the strict decoder against hostile reports, and grading a
 test cell from its outputs. The "kernel" here is in_kernel.report run in this process, its
 stdout captured as a notebook's stream output; tests/grading/test_grade.py runs real kernels."""
@@ -16,7 +16,8 @@ from render_kit import ASSIGNMENT
 
 from grader import engine, render
 from grader.errors import GraderError
-from grader.grading import answers, in_kernel
+from grader.grading.kernel import in_kernel
+from grader.grading.notebook import answers
 from grader.protocol import RESULT_PREFIX, notebook_results, reported_spec
 from grader.variants import draw
 

@@ -1,7 +1,7 @@
 """Cheating submissions against real grading (issue #8): every cheat answers every problem wrong.
 
 Each cheat must score 0, leave every classmate's score and files unchanged and leave no process
-behind. Hidden tests only report answers; the grading process grades them (grader/grading/answers.py),
+behind. Hidden tests only report answers; the grading process grades them (grader/grading/notebook/answers.py),
 so what a kernel rebinds, hooks, forges or hides can only claim an answer. The controls (an honest
 right and an honest wrong student graded in the same runs) must hold. Cheats in OPEN are stopped
 only by the sandbox: they stay strict xfails where it is not in use.
@@ -24,8 +24,8 @@ import pytest
 from grader.bank import load_bank
 from grader.bank.templates import python_literal
 from grader.grading import grade_assignment
-from grader.grading.config import effective_config
-from grader.grading.sandbox import support
+from grader.grading.kernel.sandbox import support
+from grader.grading.notebook.config import effective_config
 from grader.variants import draw, variant_key_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,8 +22,8 @@ import pytest
 from grader.bank import load_bank
 from grader.errors import GraderError
 from grader.grading import grade_assignment
-from grader.grading.cluster import describe_cluster
-from grader.grading.config import effective_config
+from grader.grading.coordinator.cluster import describe_cluster
+from grader.grading.notebook.config import effective_config
 from grader.simulate import PROFILES, simulate_class
 
 FIXTURE_BANK = Path(__file__).parents[1] / "fixtures" / "render" / "bank.yaml"

@@ -1,4 +1,4 @@
-"""Decoding a reported answer costs time linear in the report line (grader/grading/in_kernel.py).
+"""Decoding a reported answer costs time linear in the report line (grader/grading/kernel/in_kernel.py).
 
 The line is the student's to write, up to answers.MAX_REPORT_CHARS. Sets and dicts whose items
 all hash alike made decoding quadratic (each insertion compared with every item before it); the
@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.grading import answers, in_kernel
+from grader.grading.kernel import in_kernel
+from grader.grading.notebook import answers
 from grader.protocol import Unsupported
 
 P = 2 ** 61 - 1                                   # CPython: hash(n) == hash(n mod P)

@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from grader.grading import grade_assignment
-from grader.grading.config import effective_config, write_config
-from grader.grading.plain import MESSAGE, nbgrader_grades_reports
+from grader.grading.notebook.config import effective_config, write_config
+from grader.grading.notebook.plain import MESSAGE, nbgrader_grades_reports
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("grading")]
 
@@ -229,11 +229,11 @@ print("RESULT " + json.dumps(result["success"]))
 def test_nbgrader_s_own_autograde_never_deletes_a_grade(tmp_path, entry):
     """The course's config routes nbgrader's Autograde (the CLI and formgrader's button, which
     passes force) through `grader grade`: a graded student stays graded, or is graded again."""
-    from grader.grading.sandbox import support
+    from grader.grading.kernel.sandbox import support
 
     root = kit.make_course(tmp_path, timeout=10)
     with open(root / "nbgrader_config.py", "a") as config:
-        config.write("from grader.grading.plain import grade_through_grader\ngrade_through_grader()\n")
+        config.write("from grader.grading.notebook.plain import grade_through_grader\ngrade_through_grader()\n")
     kit.submit(root, "a", R)
     sandboxed = support().available
     grade_assignment(root, kit.ASSIGNMENT, config=effective_config(root), unsafe=not sandboxed)
@@ -260,7 +260,7 @@ def test_workers_that_cannot_start_stop_the_run_with_a_message_instead_of_respaw
     from traitlets.config import Config
 
     from grader.errors import GraderError
-    from grader.grading.runner import _run_parallel
+    from grader.grading.coordinator.runner import _run_parallel
 
     tasks = [{"student": f"s{n}", "notebook": "a1", "assignment": "a1"} for n in range(3)]
     recorded = []

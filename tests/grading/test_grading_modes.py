@@ -10,9 +10,9 @@ import pytest
 from grader.cli import main
 from grader.errors import GraderError
 from grader.grading import grade_assignment
-from grader.grading import sandbox as sb
-from grader.grading.config import effective_config
-from grader.grading.mode import RECORD, SANDBOXED, UNSANDBOXED, describe_modes
+from grader.grading.coordinator.mode import RECORD, SANDBOXED, UNSANDBOXED, describe_modes
+from grader.grading.kernel import sandbox as sb
+from grader.grading.notebook.config import effective_config
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("grading")]
 needs_sandbox = pytest.mark.sandbox

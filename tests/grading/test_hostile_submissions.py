@@ -32,9 +32,9 @@ from test_inert_outputs import NOTHING_LIVE, Page, formgrader_page, live_student
 
 from grader import cli
 from grader.grading import grade_assignment
-from grader.grading.config import effective_config
-from grader.grading.reasons import OUT_OF_TIME_REASON
-from grader.grading.sandbox import support
+from grader.grading.kernel.sandbox import support
+from grader.grading.notebook.config import effective_config
+from grader.grading.notebook.reasons import OUT_OF_TIME_REASON
 from grader.protocol import KERNEL_DIED, OUT_OF_TIME
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("security")]
@@ -353,7 +353,7 @@ def test_bombs_meet_the_kernel_s_limits_and_classmates_are_graded(graded):
 
 
 def test_folder_names_that_are_no_student_id_are_listed_and_never_graded(graded):
-    from grader.grading.submission import printable_name
+    from grader.grading.coordinator.submission import printable_name
 
     listed = {printable_name(name) for name in NOT_IDS}
     assert listed <= set(graded["run"].outcomes)
@@ -377,7 +377,7 @@ def test_a_time_without_a_date_is_no_submission_time(graded):
 def test_the_ta_s_summary_prints_whatever_students_named(graded):
     from rich.console import Console
 
-    from grader.grading.progress import print_summary
+    from grader.grading.coordinator.progress import print_summary
 
     console = Console(record=True, width=200, file=open(os.devnull, "w"))
     print_summary(graded["run"], console)

@@ -20,7 +20,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 from traitlets.config import Config
 
-from grader.grading.inert_outputs import KeepInertOutputs, as_code_block
+from grader.grading.notebook.inert_outputs import KeepInertOutputs, as_code_block
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 LOCKED_PROMPT = ("Compute the $3\\times3$ product $\\begin{bmatrix} a & b \\\\ c & d \\end{bmatrix}$ "
@@ -308,8 +308,8 @@ def test_markdown_a_student_writes_without_markup_is_left_as_written():
 
 
 def test_grading_runs_it_right_after_the_answers_are_graded(tmp_path):
-    from grader.grading.answers import GradeReportedAnswers
-    from grader.grading.pipeline import NotebookGrader, ResilientExecute
+    from grader.grading.notebook.answers import GradeReportedAnswers
+    from grader.grading.notebook.pipeline import NotebookGrader, ResilientExecute
 
     config = Config()
     config.CourseDirectory.root = str(tmp_path)
@@ -327,7 +327,7 @@ def test_a_graded_submission_keeps_its_score_and_none_of_its_html(tmp_path):
     import course_kit as kit
 
     from grader.grading import grade_assignment
-    from grader.grading.config import effective_config
+    from grader.grading.notebook.config import effective_config
 
     root = kit.make_course(tmp_path, timeout=10)
     hostile = ("from IPython.display import HTML, Javascript, display\n"
@@ -352,7 +352,7 @@ def test_a_graded_submission_keeps_its_score_and_none_of_its_html(tmp_path):
 
 
 def test_a_huge_markdown_cell_is_shown_as_text_cut_and_huge_outputs_are_cut():
-    from grader.grading.inert_outputs import CUT_NOTE, MAX_CELL_OUTPUT, MAX_CELL_TEXT
+    from grader.grading.notebook.inert_outputs import CUT_NOTE, MAX_CELL_OUTPUT, MAX_CELL_TEXT
 
     nb = new_notebook(cells=[new_markdown_cell("<b>" * 80_000), new_code_cell("x", outputs=[
         new_output("display_data", data={"text/plain": "y" * (1 << 20)}) for _ in range(10)])])

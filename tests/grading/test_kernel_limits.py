@@ -11,9 +11,9 @@ import pytest
 from test_kernels import run_code
 from test_sandboxed_kernels import ATTEMPT, FORK_BOMB, STILL_STARTS_THREADS_AND_PROCESSES, out_json
 
-from grader.grading import sandbox as sb
-from grader.grading.kernels import ForkServer, KernelPool, shutdown
-from grader.grading.sandbox import ForkedSandboxProcess, Limits, Sandbox, SandboxedProcess
+from grader.grading.kernel import sandbox as sb
+from grader.grading.kernel.pool import ForkServer, KernelPool, shutdown
+from grader.grading.kernel.sandbox import ForkedSandboxProcess, Limits, Sandbox, SandboxedProcess
 
 CGROUPS, NO_CGROUPS = sb.find_kernel_cgroups()
 pytestmark = [pytest.mark.xdist_group("sandbox"), pytest.mark.nbgrader, pytest.mark.sandbox]

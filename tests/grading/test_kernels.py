@@ -10,7 +10,7 @@ import time
 import pytest
 from kernel_kit import interrupt_a_loop
 
-from grader.grading.kernels import ForkServer, KernelPool, shutdown
+from grader.grading.kernel.pool import ForkServer, KernelPool, shutdown
 
 pytestmark = pytest.mark.xdist_group("kernels")
 

@@ -10,9 +10,9 @@ from nbgrader.api import Gradebook
 
 from grader import cli
 from grader.grading import grade_assignment
-from grader.grading.config import effective_config
-from grader.grading.gradebook import lateness_text
-from grader.grading.sandbox import support
+from grader.grading.coordinator.gradebook import lateness_text
+from grader.grading.kernel.sandbox import support
+from grader.grading.notebook.config import effective_config
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader")]
 

@@ -6,7 +6,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
-from grader.grading import pipeline
+from grader.grading.notebook import pipeline
 
 
 def graded_cell(**nbgrader):

@@ -14,8 +14,8 @@ from nbgrader.api import Gradebook
 
 from grader.errors import GraderError
 from grader.grading import grade_assignment
-from grader.grading import gradebook as gbops
-from grader.grading.config import effective_config
+from grader.grading.coordinator import gradebook as gbops
+from grader.grading.notebook.config import effective_config
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("cluster")]
 

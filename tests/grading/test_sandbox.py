@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from kernel_kit import interrupt_a_loop
 
-from grader.grading import sandbox as sb
-from grader.grading.kernels import shutdown
-from grader.grading.sandbox import Limits, Sandbox, SandboxError, new_kernel_manager, support
+from grader.grading.kernel import sandbox as sb
+from grader.grading.kernel.pool import shutdown
+from grader.grading.kernel.sandbox import Limits, Sandbox, SandboxError, new_kernel_manager, support
 
 ROOTLESS = os.geteuid() != 0      # kernels in user namespaces of their own, under the grader's uid
 pytestmark = [pytest.mark.xdist_group("sandbox"), pytest.mark.sandbox]
@@ -479,6 +479,6 @@ def test_python_named_through_a_parent_folder_still_starts_in_the_sandbox():
     """`../.venv/bin/python -m grader grade` run from tests/ named a folder the sandbox does not mount."""
     relative = os.path.relpath(sys.executable, Path(__file__).parent)
     assert ".." in relative
-    done = subprocess.run([relative, "-c", "from grader.grading.sandbox import support; print(support().available)"],
+    done = subprocess.run([relative, "-c", "from grader.grading.kernel.sandbox import support; print(support().available)"],
                           cwd=Path(__file__).parent, capture_output=True, text=True)
     assert done.stdout.strip() == "True", done.stderr

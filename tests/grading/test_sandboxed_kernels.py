@@ -13,9 +13,9 @@ from kernel_kit import interrupt_a_loop
 from test_kernels import run_code
 from test_sandbox import COURSE_FILES, PACKAGE_DIR, ROOTLESS, SITE_PACKAGES, identity, processes_of
 
-from grader.grading import sandbox as sb
-from grader.grading.kernels import ForkServer, KernelPool, shutdown
-from grader.grading.sandbox import ForkedSandboxProcess, Limits, Sandbox, SandboxedProcess
+from grader.grading.kernel import sandbox as sb
+from grader.grading.kernel.pool import ForkServer, KernelPool, shutdown
+from grader.grading.kernel.sandbox import ForkedSandboxProcess, Limits, Sandbox, SandboxedProcess
 
 pytestmark = [pytest.mark.xdist_group("sandbox"), pytest.mark.nbgrader, pytest.mark.sandbox]
 

@@ -10,8 +10,8 @@ import pytest
 
 from grader import cli
 from grader.grading import grade_assignment
-from grader.grading.config import effective_config
-from grader.grading.sandbox import support
+from grader.grading.kernel.sandbox import support
+from grader.grading.notebook.config import effective_config
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader")]
 

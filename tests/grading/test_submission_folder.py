@@ -1,4 +1,4 @@
-"""Reading a submission folder as an attacker's data (grader/grading/submission.py), without grading."""
+"""Reading a submission folder as an attacker's data (grader/grading/coordinator/submission.py), without grading."""
 
 import os
 import stat
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading.submission import FolderLimits, Refused, read_submission, read_tree, unusable_student_id
+from grader.grading.coordinator.submission import FolderLimits, Refused, read_submission, read_tree, unusable_student_id
 
 ASSIGNMENT = "a1"
 

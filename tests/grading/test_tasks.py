@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from grader.grading.cluster import GraderPlugin, ShippedTask, shipped_task
-from grader.grading.runner import Staged, plan_tasks
-from grader.grading.tasks import GradeTask
+from grader.grading.coordinator.cluster import GraderPlugin, ShippedTask, shipped_task
+from grader.grading.coordinator.runner import Staged, plan_tasks
+from grader.grading.notebook.tasks import GradeTask
 
 GRADER = Path(__file__).resolve().parents[2] / "grader"
 PATHS = {"submitted", "workdir", "release"}          # where the task's files are: the one thing a worker changes
@@ -41,12 +41,12 @@ def _calls(tree: ast.AST):
 def _builders(root: Path = GRADER):
     """Every place in the package at `root` that makes a GradeTask: calls the type, or copies an
     instance with dataclasses.replace (the only other way to build one) in a module that handles
-    tasks (imports grader.grading.tasks) or on something named a task."""
+    tasks (imports grader.grading.notebook.tasks) or on something named a task."""
     places = set()
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         imported = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
-        handles_tasks = any(node.module == "grader.grading.tasks" for node in imported) or path.name == "tasks.py"
+        handles_tasks = any(node.module == "grader.grading.notebook.tasks" for node in imported) or path.name == "tasks.py"
         imports_replace = any(node.module == "dataclasses" and any(alias.name == "replace" for alias in node.names)
                               for node in imported)
         for where, name, first in _calls(tree):
@@ -60,9 +60,9 @@ def test_only_the_coordinator_builds_a_task():
     """runner.plan_tasks is the one constructor; the two copies change named fields of a planned task
     and carry the rest (a worker's paths; a notebook graded again alone starts no next kernel)."""
     assert _builders() == {
-        ("grader/grading/runner.py", "plan_tasks", "GradeTask"),
-        ("grader/grading/runner.py", "_run_parallel", "replace"),
-        ("grader/grading/tasks.py", "relocated", "dataclasses.replace"),
+        ("grader/grading/coordinator/runner.py", "plan_tasks", "GradeTask"),
+        ("grader/grading/coordinator/runner.py", "_run_parallel", "replace"),
+        ("grader/grading/notebook/tasks.py", "relocated", "dataclasses.replace"),
     }
 
 
@@ -71,7 +71,7 @@ def test_the_static_check_sees_a_task_built_elsewhere(tmp_path):
     fake = tmp_path / "grader"
     (fake / "grading").mkdir(parents=True)
     (fake / "grading" / "cluster.py").write_text(
-        "from grader.grading.tasks import GradeTask\n"
+        "from grader.grading.notebook.tasks import GradeTask\n"
         "def grade(self, shipped):\n"
         "    return GradeTask(student=shipped.task.student)\n")
     (fake / "grading" / "worker.py").write_text(
@@ -82,8 +82,8 @@ def test_the_static_check_sees_a_task_built_elsewhere(tmp_path):
         "import dataclasses\n"
         "def add(record):\n"
         "    return dataclasses.replace(record, count=1)\n")
-    assert _builders(fake) == {("grader/grading/cluster.py", "grade", "GradeTask"),
-                               ("grader/grading/worker.py", "grade", "dataclasses.replace")}
+    assert _builders(fake) == {("grader/grading/coordinator/cluster.py", "grade", "GradeTask"),
+                               ("grader/grading/notebook/session.py", "grade", "dataclasses.replace")}
 
 
 def _tasks(tmp_path) -> list[GradeTask]:

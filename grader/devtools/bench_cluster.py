@@ -1,4 +1,4 @@
-"""python -m grader bench-cluster --assignment A --students 30: local worker processes against a Dask
+"""python -m grader.devtools bench-cluster --assignment A --students 30: local worker processes against a Dask
 LocalCluster of 1 and 2 workers, each into SQLite and into PostgreSQL (a private server, fsync on).
 
 Every run grades the same simulated class in its own copy of the course under
@@ -22,11 +22,11 @@ def run(args):
     import shutil
 
     from grader.bank import load_bank
-    from grader.commands.bench import scores, twin
+    from grader.devtools.bench import scores, twin
+    from grader.devtools.pgserver import PrivatePostgres
     from grader.errors import GraderError
     from grader.grading import grade_assignment
-    from grader.grading.config import effective_config
-    from grader.grading.pgserver import PrivatePostgres
+    from grader.grading.notebook.config import effective_config
     from grader.simulate import simulate_class
 
     course, assignment = args.course, args.assignment

@@ -9,7 +9,7 @@ server or another student's kernel.
 
 Two modes:
 
-* plain (`python -m grader.grading.forkserver`, grading with --unsafe-no-sandbox): kernels are
+* plain (`python -m grader.grading.kernel.forkserver`, grading with --unsafe-no-sandbox): kernels are
   forked as the grader's user.
 * sandboxed (`python /opt/grader-forkserver.py --sandboxed`, run by bubblewrap, see
   sandbox.Sandbox.server_command): the server lives in a sandbox of its own (no course, no

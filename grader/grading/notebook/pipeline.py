@@ -48,7 +48,7 @@ from traitlets.config import Config
 
 from grader.bank import Bank
 from grader.course import BANK_FILENAME
-from grader.grading.answers import (
+from grader.grading.notebook.answers import (
     GradeReportedAnswers,
     StudentKey,
     course_bank,
@@ -56,9 +56,9 @@ from grader.grading.answers import (
     prelude,
     run_prelude,
 )
-from grader.grading.inert_outputs import KeepInertOutputs
-from grader.grading.plain import RefusePlainAutograde
-from grader.grading.tasks import GradeResult, GradeTask
+from grader.grading.notebook.inert_outputs import KeepInertOutputs
+from grader.grading.notebook.plain import RefusePlainAutograde
+from grader.grading.notebook.tasks import GradeResult, GradeTask
 from grader.protocol import KERNEL_DIED, OUT_OF_TIME
 from grader.variants import ClassVariants
 
@@ -206,7 +206,7 @@ class ResilientExecute(Execute):
             attempt = copy.deepcopy(pristine)
 
     def _stop(self, km):
-        from grader.grading.kernels import shutdown
+        from grader.grading.kernel.pool import shutdown
         if self.kc is not None:
             try:
                 self.kc.stop_channels()

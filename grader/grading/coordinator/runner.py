@@ -24,12 +24,9 @@ from grader.course import BANK_FILENAME, open_gradebook
 from grader.distribute import grading_roster, roster_status
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
-from grader.grading import gradebook as gbops
-from grader.grading.answers import check_specs, class_of, course_bank
-from grader.grading.config import effective_config, with_venv_on_path
-from grader.grading.mode import Mode, choose_mode, record_mode
-from grader.grading.reasons import EDITED, notebook_reasons, without_repairs_of
-from grader.grading.submission import (
+from grader.grading.coordinator import gradebook as gbops
+from grader.grading.coordinator.mode import Mode, choose_mode, record_mode
+from grader.grading.coordinator.submission import (
     FolderLimits,
     Refused,
     Submission,
@@ -39,8 +36,11 @@ from grader.grading.submission import (
     unusable_student_id,
     write_tree,
 )
-from grader.grading.tasks import GradeResult, GradeTask, failed_result
-from grader.grading.worker import grade_task, init_worker
+from grader.grading.notebook.answers import check_specs, class_of, course_bank
+from grader.grading.notebook.config import effective_config, with_venv_on_path
+from grader.grading.notebook.reasons import EDITED, notebook_reasons, without_repairs_of
+from grader.grading.notebook.session import grade_task, init_worker
+from grader.grading.notebook.tasks import GradeResult, GradeTask, failed_result
 from grader.protocol import REPORT_FUNCTION, Role, problem_of
 from grader.release_record import check_student_variants, earlier_locked_cells
 
@@ -62,7 +62,7 @@ class GradeRun:
     seconds: float
     workers: int
     timings: dict = field(default_factory=dict)   # the coordinator's own seconds: gradebook, results
-    mode: Mode | None = None      # kernels sandboxed or not (grader.grading.mode)
+    mode: Mode | None = None      # kernels sandboxed or not (grader.grading.coordinator.mode)
 
     @property
     def broken(self):
@@ -326,7 +326,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         snapshot = Path(run_dir.name) / "gradebook.db"
         gbops.snapshot(gb, assignment, snapshot)
         if cluster:
-            from grader.grading.cluster import run_on_cluster
+            from grader.grading.coordinator.cluster import run_on_cluster
             workers = run_on_cluster(cluster, tasks, config, snapshot, record, sandboxed=mode.sandboxed)
         else:
             _run_parallel(tasks, workers, (config, str(snapshot), _kernel_env(), mode.sandboxed,
@@ -353,7 +353,7 @@ def _pool_context():
     """multiprocessing's forkserver: one server process imports nbgrader and the grading pipeline
     once, and every worker is forked from it (a spawned worker spent 2 s of CPU importing them)."""
     context = get_context("forkserver")
-    context.set_forkserver_preload(["grader.grading.worker", "grader.grading.pipeline"])
+    context.set_forkserver_preload(["grader.grading.notebook.session", "grader.grading.notebook.pipeline"])
     return context
 
 

@@ -1,9 +1,9 @@
-"""python -m grader bench --assignment A --students 60: sequential `nbgrader autograde` vs `grader grade`.
+"""python -m grader.devtools bench --assignment A --students 60: sequential `nbgrader autograde` vs `grader grade`.
 
 Both grade the same simulated class in twin course copies under bench-out/, under the same
 nbgrader configuration (the course's, plus the defences, one skip tag, the same timeout), and
 both grade the hidden tests' reports outside the kernel: nbgrader through the same preprocessors
-in its own sequential loop (grader/grading/plain.py, nbgrader_grades_reports), unsandboxed;
+in its own sequential loop (grader/grading/notebook/plain.py, nbgrader_grades_reports), unsandboxed;
 grader in parallel workers, sandboxed where the machine can. Every
 score is compared; the only differences allowed are students whose submission nbgrader itself
 failed on (a kernel that died: nbgrader drops the whole submission, grader keeps the rest).
@@ -22,7 +22,7 @@ def twin(course, target, assignment, config):
     import subprocess
     import sys
 
-    from grader.grading.config import with_venv_on_path, write_config
+    from grader.grading.notebook.config import with_venv_on_path, write_config
 
     target.mkdir(parents=True)
     shutil.copy(course / "questions.yaml", target / "questions.yaml")
@@ -51,9 +51,9 @@ def run(args):
     from grader.bank import load_bank
     from grader.course import paths_of
     from grader.errors import GraderError
-    from grader.grading.config import effective_config, with_venv_on_path
-    from grader.grading.plain import nbgrader_grades_reports
-    from grader.grading.progress import grade_with_progress
+    from grader.grading.coordinator.progress import grade_with_progress
+    from grader.grading.notebook.config import effective_config, with_venv_on_path
+    from grader.grading.notebook.plain import nbgrader_grades_reports
     from grader.simulate import simulate_class
 
     course, assignment = args.course, args.assignment

@@ -1,4 +1,4 @@
-"""What a sandbox costs per notebook: `python -m grader.grading.sandbox_cost [N]`.
+"""What a sandbox costs per notebook: `python -m grader.devtools.sandbox_cost [N]`.
 
 Starts N kernels each way, one at a time, and reports per kernel the wall time from launch to
 the kernel's first reply (kernel_info) and the CPU time its processes used by then:
@@ -30,8 +30,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from grader.grading.kernels import ForkedProvisioner, ForkServer, grading_kernel_arguments, shutdown
-from grader.grading.sandbox import ForkedSandboxProcess, Sandbox, SandboxedProcess, new_kernel_manager
+from grader.grading.kernel.pool import ForkedProvisioner, ForkServer, grading_kernel_arguments, shutdown
+from grader.grading.kernel.sandbox import ForkedSandboxProcess, Sandbox, SandboxedProcess, new_kernel_manager
 
 TICK = os.sysconf("SC_CLK_TCK")
 

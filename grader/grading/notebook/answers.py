@@ -1,6 +1,6 @@
 """Grade what the kernel reported, outside the kernel, and write nbgrader's grade outputs.
 
-A hidden test cell only reports the student's answer (grader/grading/in_kernel.py). After the
+A hidden test cell only reports the student's answer (grader/grading/kernel/in_kernel.py). After the
 notebook ran, `GradeReportedAnswers` (an nbgrader preprocessor, right after Execute) reads each
 test cell's report lines, decodes them strictly, draws the student's variant (the student id is
 the submission's folder, never anything the kernel says), grades with the problem's kind, and
@@ -29,7 +29,7 @@ from traitlets import Bool
 
 from grader.bank import Bank, load_bank
 from grader.errors import GraderError
-from grader.grading import in_kernel
+from grader.grading.kernel import in_kernel
 from grader.kinds import grade_own_answer, kind_of
 from grader.protocol import REPORT_FUNCTION, Calls, Result, Role, Unsupported, problem_of, reported_spec, result_line
 from grader.variants import ClassVariants, draw_for, is_per_student

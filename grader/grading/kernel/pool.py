@@ -30,10 +30,10 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 
-from grader.grading.sandbox import (
+from grader.grading.kernel.sandbox import (
     SHARED_ROOT,
-    MiB,
     ForkedSandboxProcess,
+    MiB,
     Sandbox,
     SandboxedProvisioner,
     SandboxedServer,
@@ -59,7 +59,7 @@ def grading_kernel_arguments() -> list[str]:
 
 
 class ForkServer:
-    """The client of one fork server process: `python -m grader.grading.forkserver` as the grader's
+    """The client of one fork server process: `python -m grader.grading.kernel.forkserver` as the grader's
     user, or, given a `sandbox`, forkserver.py --sandboxed inside it (kernels isolated one by one).
     A sandboxed server makes its kernels' directories in `shared`, a directory of this server
     alone bound into its sandbox (mode 0711: each kernel can reach its own directories only)."""
@@ -68,7 +68,7 @@ class ForkServer:
         self.sandbox = sandbox
         self.shared: Path | None = None
         if sandbox is None:
-            command = [sys.executable, "-m", "grader.grading.forkserver"]
+            command = [sys.executable, "-m", "grader.grading.kernel.forkserver"]
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                             env=env)
         else:

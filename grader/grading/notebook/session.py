@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader.grading.tasks import GradeResult, GradeTask
+from grader.grading.notebook.tasks import GradeResult, GradeTask
 
 _state: dict = {}
 
@@ -34,19 +34,19 @@ class GradingSession:
     worker's main thread (kernels are launched from the thread that made the pool)."""
 
     def __init__(self, config, snapshot_path: str, kernel_env: dict, sandboxed: bool = True, bank=None):
-        from grader.grading.kernels import KernelPool
+        from grader.grading.kernel.pool import KernelPool
 
         self.private = Path(tempfile.mkdtemp(prefix="grader-worker-"))
         # The fork server boots (imports numpy and ipykernel) while this process imports nbgrader.
         if sandboxed:
-            from grader.grading.sandbox import Sandbox
+            from grader.grading.kernel.sandbox import Sandbox
             sandbox = Sandbox(forbid=[config.CourseDirectory.root or os.getcwd(), self.private,
                                       Path(snapshot_path).parent])
             self.pool = KernelPool(env=kernel_env, server=_sandboxed_fork_server(sandbox, kernel_env),
                                    sandbox=sandbox)
         else:
             self.pool = KernelPool(env=kernel_env, server=_fork_server(config, kernel_env))
-        from grader.grading.pipeline import NotebookGrader
+        from grader.grading.notebook.pipeline import NotebookGrader
 
         self.collector = _collector()
         db_copy = self.private / "gradebook.db"
@@ -64,7 +64,7 @@ class GradingSession:
             warnings = [m for m in warnings if "Attribute 'source'" not in m]
         result["warnings"] = warnings
         if task.release:
-            from grader.grading.reasons import edited_locked_cells
+            from grader.grading.notebook.reasons import edited_locked_cells
             try:
                 result["edited"] = edited_locked_cells(task.submitted, task.release, task.earlier_hashes(),
                                                        original=personal)
@@ -115,7 +115,7 @@ def init_worker(config, snapshot_path: str, kernel_env: dict, sandboxed: bool = 
 
 def _sandboxed_fork_server(sandbox, kernel_env):
     """A fork server inside the sandbox; None (a bubblewrap sandbox per kernel, slower) if it fails."""
-    from grader.grading.kernels import ForkServer
+    from grader.grading.kernel.pool import ForkServer
     try:
         return ForkServer(env=kernel_env, sandbox=sandbox)
     except Exception as exc:
@@ -125,7 +125,7 @@ def _sandboxed_fork_server(sandbox, kernel_env):
 
 def _fork_server(config, kernel_env):
     """A kernel fork server; None (plain kernel launches) if it fails."""
-    from grader.grading.kernels import ForkServer
+    from grader.grading.kernel.pool import ForkServer
     try:
         return ForkServer(env=kernel_env)
     except Exception as exc:

@@ -1,4 +1,4 @@
-"""python -m grader bench-personalize --assignment A --students 300: time personalizing a class.
+"""python -m grader.devtools bench-personalize --assignment A --students 300: time personalizing a class.
 
 Personalizes the course's release notebook of A for N students (student001 ...), as
 `release --per-student` does (draw, render the locked cells, nbgrader checksums, leak check

@@ -1,7 +1,7 @@
 """The only grader code a grading kernel runs: report the student's answer as plain data.
 
 This file is standalone (json, math and numpy only): the grading worker sends its text to the
-kernel before the notebook runs (grader.grading.answers.prelude) and binds one name in the
+kernel before the notebook runs (grader.grading.notebook.answers.prelude) and binds one name in the
 student's namespace, `_grader_report`. A hidden test cell calls
 
     _grader_report("conv-output-size", q3)

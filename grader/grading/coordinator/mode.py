@@ -37,7 +37,7 @@ def choose_mode(unsafe: bool) -> Mode:
     if unsafe:
         return Mode(False, f"{UNSAFE_FLAG}: kernels run as the grader's user and can read the course, "
                            "the answer key and the gradebook")
-    from grader.grading.sandbox import support
+    from grader.grading.kernel.sandbox import support
     status = support()
     if not status.available:
         raise GraderError(f"refusing to grade: student kernels cannot be sandboxed on this machine ({status.message}). "

@@ -19,7 +19,7 @@ from nbgrader.coursedir import CourseDirectory
 
 from grader.bank import Bank
 from grader.course import open_gradebook
-from grader.grading.submission import submission_time
+from grader.grading.coordinator.submission import submission_time
 from grader.protocol import Role, problem_of, reported_spec
 
 SHOWN = 10        # students named in a refusal

@@ -33,8 +33,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from grader.course import BANK_FILENAME
 from grader.errors import GraderError
-from grader.grading.submission import read_tree, write_tree
-from grader.grading.tasks import GradeResult, GradeTask, failed_result
+from grader.grading.coordinator.submission import read_tree, write_tree
+from grader.grading.notebook.tasks import GradeResult, GradeTask, failed_result
 
 PLUGIN_PREFIX = "elen521-grader-"
 LOCAL_PREFIX = "local:"
@@ -144,8 +144,8 @@ class GraderPlugin(WorkerPlugin):
     def _session(self):
         from traitlets.config import Config
 
-        from grader.grading.config import with_venv_on_path
-        from grader.grading.worker import GradingSession
+        from grader.grading.notebook.config import with_venv_on_path
+        from grader.grading.notebook.session import GradingSession
 
         if self.session is None:
             config = Config(self.course["config"])

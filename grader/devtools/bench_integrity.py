@@ -1,4 +1,4 @@
-"""python -m grader bench-integrity: does grader.integrity find who copied, and only them?
+"""python -m grader.devtools bench-integrity: does grader.integrity find who copied, and only them?
 
 Simulated classes with known ground truth (grader.simulate.integrity_class): honest students make
 the class's common mistakes on their own numbers; in some classes, pairs copy all or part of an

@@ -5,7 +5,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from grader.grading.runner import grade_assignment
+from grader.grading.coordinator.runner import grade_assignment
 
 
 def grade_with_progress(course, assignment, students=None, workers=None, console=None, config=None, cluster=None,
@@ -21,8 +21,8 @@ def grade_with_progress(course, assignment, students=None, workers=None, console
 
         from nbgrader.coursedir import CourseDirectory
 
-        from grader.grading.config import effective_config
-        from grader.grading.runner import find_submissions  # total known before workers start
+        from grader.grading.coordinator.runner import find_submissions  # total known before workers start
+        from grader.grading.notebook.config import effective_config
         config = config or effective_config(course)
         progress.update(task, total=len(find_submissions(CourseDirectory(config=config), assignment, students)))
         return grade_assignment(course, assignment, students=students, workers=workers,

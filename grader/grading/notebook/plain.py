@@ -16,8 +16,8 @@ from traitlets import Bool
 from traitlets.config import Config
 
 from grader.course import BANK_FILENAME
-from grader.grading import answers
-from grader.grading.answers import GradeReportedAnswers, StudentKey
+from grader.grading.notebook import answers
+from grader.grading.notebook.answers import GradeReportedAnswers, StudentKey
 from grader.variants import ClassVariants
 
 MESSAGE = ("this course's hidden tests only report answers; they are graded outside the student's "
