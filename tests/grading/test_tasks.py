@@ -69,12 +69,13 @@ def test_only_the_coordinator_builds_a_task():
 def test_the_static_check_sees_a_task_built_elsewhere(tmp_path):
     """The check above can fail: a Dask worker that builds its own task is caught."""
     fake = tmp_path / "grader"
-    (fake / "grading").mkdir(parents=True)
-    (fake / "grading" / "cluster.py").write_text(
+    for room in ("coordinator", "notebook"):
+        (fake / "grading" / room).mkdir(parents=True)
+    (fake / "grading" / "coordinator" / "cluster.py").write_text(
         "from grader.grading.notebook.tasks import GradeTask\n"
         "def grade(self, shipped):\n"
         "    return GradeTask(student=shipped.task.student)\n")
-    (fake / "grading" / "worker.py").write_text(
+    (fake / "grading" / "notebook" / "session.py").write_text(
         "import dataclasses\n"
         "def grade(self, shipped):\n"
         "    return dataclasses.replace(shipped.task, classmates=())\n")
