@@ -44,7 +44,7 @@ ZIP_TIMESTAMP = (2020, 1, 1, 0, 0, 0)     # fixed: the same notebooks give the s
 # --- the roster -----------------------------------------------------------------------------------
 
 # The students `grade` added to nbgrader's students table itself, because they submitted: a hidden
-# file at the course's top, beside grading-modes.json (grader/grading/mode.py).
+# file at the course's top, beside grading-modes.json (grader/grading/coordinator/mode.py).
 ADDED_BY_GRADE = Path(".grader") / "students-added-by-grade.json"
 IMPORT_COMMAND = "python -m grader roster import roster.csv"
 

@@ -106,7 +106,7 @@ def _keyed_per_student(course_root: str, assignment: str) -> bool:
     from pathlib import Path
 
     from grader.course import BANK_FILENAME
-    from grader.grading.answers import course_bank
+    from grader.grading.notebook.answers import course_bank
     from grader.variants import is_per_student
 
     bank_path = Path(course_root) / BANK_FILENAME

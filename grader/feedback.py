@@ -238,7 +238,7 @@ def submission_times(config, assignment: str, student: str, db_url: str | None =
 
     from nbgrader.api import MissingEntry
 
-    from grader.grading.gradebook import lateness_text
+    from grader.grading.coordinator.gradebook import lateness_text
 
     if db_url and not config.CourseDirectory.get("db_url"):
         config = copy.deepcopy(config)
@@ -287,7 +287,7 @@ def review_list(config, student: str, bank, db_url: str | None = None) -> list:
 def _course_bank(root: str | None):
     if not root:
         return None
-    from grader.grading.config import load_bank_if_any
+    from grader.grading.notebook.config import load_bank_if_any
     return load_bank_if_any(Path(root) / "questions.yaml")
 
 

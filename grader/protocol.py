@@ -1,7 +1,7 @@
 """What passes between the kernel, the grader and feedback/report: results, reason codes, grade ids.
 
 Grading writes one line per problem into its test cell, `GRADER_RESULT {json}` (`result_line`,
-grader/grading/answers.py, outside the student's kernel); feedback, report and the grader's list
+grader/grading/notebook/answers.py, outside the student's kernel); feedback, report and the grader's list
 of broken submissions read it back with `notebook_results`.
 The line never holds an expected value, nor the error size of a secret problem.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 RESULT_PREFIX = "GRADER_RESULT "
-REPORT_FUNCTION = "_grader_report"   # what a hidden test calls in the kernel (grader/grading/in_kernel.py)
+REPORT_FUNCTION = "_grader_report"   # what a hidden test calls in the kernel (grader/grading/kernel/in_kernel.py)
 
 
 class Code:

@@ -4,7 +4,7 @@ One notebook per assignment (nbformat 4.5, nbgrader cell metadata schema 3). Per
 a locked prompt (Markdown), a locked cell defining the problem's array inputs, the answer
 cell (solution: the problem's answer expression turned into code that calls the engine),
 and the test cell (visible format checks, the problem's public checks (grader.kinds.checks), then
-the hidden call that reports the answer to the grading process: grader/grading/answers.py).
+the hidden call that reports the answer to the grading process: grader/grading/notebook/answers.py).
 The public checks' helper is defined once, in the notebook's locked setup cell (`setup_source`).
 
 Rendering is deterministic: cell ids derive from grade ids, JSON keys are sorted and

@@ -33,7 +33,7 @@ from grader.course import BANK_FILENAME, CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.fairness import write_fairness_reports
 from grader.files import write_atomic
-from grader.grading.gradebook import lateness_text, seconds_late
+from grader.grading.coordinator.gradebook import lateness_text, seconds_late
 from grader.protocol import Role, notebook_results, problem_of, reported_spec
 from grader.spreadsheet_csv import csv_text
 
