@@ -65,7 +65,7 @@ CODE_K = 12                      # characters per k-gram of the normalized code
 CODE_WINDOW = 4                  # winnowing window (k-grams)
 MAX_WIDENING = 100               # a continuous answer's chance rate: its window widened at most this much
 WIDEST = 0.1                     # and to at most ±10 % (relative)
-CALIBRATION = 300                # reference right answers that check the density estimate
+CALIBRATION = 150                # reference right answers that check the density estimate
 CONTINUOUS = 3.0                 # answers are continuous when it predicts the matches seen within this factor
 LISTED_CODE_P = 0.01             # pairs without a ghost match are listed when a function answer's p is this low
 MAX_SOURCE_CHARS = 200_000       # an answer cell longer than this is not read
@@ -851,7 +851,7 @@ def write_integrity_reports(config: Any, bank: Any, assignment: str,
     handed = {a: handed_in(paths, bank, a, students) for a, students in graded.items()}
     classes = {a: class_of(paths.root, a, students) for a, students in graded.items()}   # as grading's table rule
     one = analyse(bank, {assignment: handed.get(assignment, [])}, reference, classes)
-    everything = analyse(bank, handed, reference, classes)
+    everything = one if set(handed) <= {assignment} else analyse(bank, handed, reference, classes)
     folder = paths.reports(assignment)
     write_atomic(folder / INTEGRITY_CSV, integrity_csv(one))
     write_atomic(folder.parent / COURSE_INTEGRITY_CSV, integrity_csv(everything))

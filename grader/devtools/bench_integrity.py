@@ -91,7 +91,7 @@ def run(args):
 
     from grader.bank import load_bank
     from grader.errors import GraderError
-    from grader.integrity import REFERENCE_VARIANTS, Handed, analyse, listed
+    from grader.integrity import FLAG_P, REFERENCE_VARIANTS, Handed, analyse, listed
     from grader.simulate import integrity_class
 
     bank = load_bank(args.bank)
@@ -99,7 +99,7 @@ def run(args):
     if unknown:
         raise GraderError(f"bench-integrity: no assignment {', '.join(unknown)} in {args.bank}")
     reference = args.reference or REFERENCE_VARIANTS
-    totals = defaultdict(int)
+    totals: dict = defaultdict(int)
     by_count = defaultdict(lambda: [0, 0])      # copied answers -> [pairs, found in the right direction]
     missed, unrequired, flagged_honest = [], [], []
     started = time.monotonic()
@@ -144,6 +144,8 @@ def run(args):
         totals["true flagged pairs"] += len(true_flags)
         honest_pairs = len(students) * (len(students) - 1) // 2 - len(copied)
         totals["honest pairs"] += honest_pairs
+        honest_p = [pair.combined_p for key, pair in pairs.items() if key not in involved and listed(pair)]
+        totals["smallest honest p"] = min([totals.get("smallest honest p", 1.0), *honest_p])
         for pair in sorted(unordered_flags - true_flags):
             flagged_honest.append(f"{kind} class {number}: {pair[0]} and {pair[1]}")
         print(f"{kind} class {number}: {len(students)} students, {len(copied)} copying pairs, "
@@ -165,6 +167,7 @@ def run(args):
     print(f"direction accuracy (of pairs found):         {direction:.3f}")
     print(f"false positives on honest pairs:             {honest_flags} of {totals['honest pairs']} "
           f"({1000 * rate:.3f} per 1,000)")
+    print(f"smallest combined p of an honest pair:       {totals['smallest honest p']:.2g} (flagged at {FLAG_P:g})")
     for line in missed + unrequired + flagged_honest:
         print(f"  {line}")
     if missed or rate > 1e-3:
