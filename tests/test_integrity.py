@@ -329,3 +329,32 @@ def test_the_same_class_gives_the_same_table_whatever_python_hashes():
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] and "student009,student002,yes" in outputs[0]
+
+
+def test_a_disguised_copy_differs_as_text_and_not_as_code():
+    """The simulator's copier renames what the cell assigns and rewords comments: another text, the same
+    normalized code (what copydetect compares)."""
+    import random
+
+    from grader.simulate import disguised
+    source = ("def iou(box_a, box_b):\n    # overlap first\n    inter = max(0, min(box_a[2], box_b[2]) - max(box_a[0], box_b[0]))\n"
+              "    area = (box_a[2] - box_a[0]) * (box_a[3] - box_a[1])\n    return inter / area\n")
+    copy = disguised(source, random.Random(1))
+    import re
+    assert copy != source and not re.search(r"\bbox_a\b|\binter\b", copy) and "overlap first" not in copy
+    assert integrity.normalized_code(copy) == integrity.normalized_code(source)
+
+
+def test_the_density_window_is_used_for_continuous_answers_only(bank):
+    """Integer answers (a conv output size) keep the plain count, whose floor is 1 / (reference + 1):
+    a window counts them as it counts a grid, and the check on the reference variants sees it. A float
+    answer (an IoU) gets the window, and its chance rate is never below the share it actually fits."""
+    discrete = integrity.reference_targets(bank, ASSIGNMENT, "conv-output-size", REFERENCE)
+    continuous = integrity.reference_targets(bank, ASSIGNMENT, "iou-boxes", REFERENCE)
+    assert discrete.widening == (1.0, 1.0)
+    assert continuous.widening[0] > 50 and continuous.widening[1] < integrity.CONTINUOUS
+    finder = integrity.GhostFinder(bank, ASSIGNMENT, student_ids(3), REFERENCE)
+    assert finder.chance("conv-output-size", 10 ** 6) == pytest.approx(1 / (REFERENCE + 1))
+    assert finder.chance("iou-boxes", 0.123456) < 1 / (REFERENCE + 1)
+    common = continuous.entries[0][2].answer.value            # a reference variant's own right answer
+    assert finder.chance("iou-boxes", common) >= len(continuous.fits(common)) / (REFERENCE + 1)
