@@ -358,3 +358,52 @@ def test_the_density_window_is_used_for_continuous_answers_only(bank):
     assert finder.chance("iou-boxes", 0.123456) < 1 / (REFERENCE + 1)
     common = continuous.entries[0][2].answer.value            # a reference variant's own right answer
     assert finder.chance("iou-boxes", common) >= len(continuous.fits(common)) / (REFERENCE + 1)
+
+
+@pytest.mark.nbgrader
+@pytest.mark.xdist_group("grading")
+def test_a_class_graded_through_nbgrader_shows_its_copier_to_tas(tmp_path):
+    """End to end: render, release, 8 students hand in their own notebooks (one copies 5 answers of a
+    classmate, tables and arrays among them), grade, then the report's integrity table names the copier
+    and the source, that way round, and nobody else; the copier's grades are grading's own."""
+    import copy
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from grader.grading import grade_assignment
+    from grader.grading.notebook.config import effective_config
+    from grader.personalize import personal_notebook
+    from grader.protocol import Role, cell_grade_id, problem_of
+
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(REPO / "questions.yaml", root / "questions.yaml")
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    for command in ("render", "release"):
+        subprocess.run([sys.executable, "-m", "grader", "--course", str(root), command, "--assignment", ASSIGNMENT],
+                       check=True, capture_output=True, env=env)
+    bank = load_bank(root / "questions.yaml")
+    students = student_ids(8)
+    plans = [Copying("student006", "student002", ASSIGNMENT,
+                     ["conv2d-small", "maxpool-small", "conv1x1-apply", "cnn-summary", "nms-table"])]
+    cells = integrity_class(bank, ASSIGNMENT, students, plans, seed=9)
+    released = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    for student in students:
+        nb = copy.deepcopy(personal_notebook(bank, ASSIGNMENT, student, released).notebook)
+        for cell in nb.cells:
+            problem = problem_of(cell_grade_id(cell), Role.ANSWER)
+            if problem in cells[student]:
+                cell.source = cells[student][problem]
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+    config = effective_config(root)
+    grade_assignment(root, ASSIGNMENT, config=config)
+    found = integrity.write_integrity_reports(config, bank, ASSIGNMENT, reference=REFERENCE)
+    rows = list(csv.DictReader(io.StringIO(found["assignment_csv"].read_text())))
+    flagged = [(r["student"], r["fits_numbers_of"]) for r in rows if r["flagged"] == "yes"]
+    assert flagged == [("student006", "student002")]
+    assert int(rows[0]["ghost_matches"]) >= 4
