@@ -9,25 +9,27 @@ answer and misconception values. Two kinds of evidence, per ordered pair of stud
   expected value): "A's answer fits B's numbers", that is A used B's work. How often such a
   match happens by chance is measured the way qa measures shared answers: the same answer is
   tested against REFERENCE_VARIANTS variants drawn under keys no student has, and its chance
-  rate is q = (fits + 1) / (REFERENCE_VARIANTS + 1) (never 0); where answers are continuous that floor
-  is too coarse, so q is no more than the density of variants' values around the answer, counted in a
-  window up to 100 times wider (±10 % at most) and corrected by how well that density predicts the
-  matches among the reference variants themselves (answers on a grid, or that many variants share,
-  keep the plain count). Over the answers A had wrong,
-  the number of matches with B is, when A did not use B's numbers, a sum of independent
-  Bernoulli(q) draws (B's numbers are drawn from B's id, independent of A's answers): its upper
-  tail (scipy.stats.poisson_binom) is the pair's p-value.
+  rate is q = (fits + 1) / (REFERENCE_VARIANTS + 1) (never 0). Where answers are continuous that
+  floor is too coarse: q is then no more than the density of the variants' values around the
+  answer, counted in a window up to 100 times wider (±10 % at most) and corrected by how well
+  that density predicts the matches among the reference variants themselves (answers on a grid,
+  or that many variants share, keep the plain count). Over the answers A had wrong, the number
+  of matches with B is, when A did not use B's numbers, a sum of independent Bernoulli(q) draws
+  (B's numbers are drawn from B's id, independent of A's answers): its upper tail
+  (scipy.stats.poisson_binom) is the pair's ghost p-value. The classmates are everyone graded and
+  everyone given a per-student notebook (a source whose own notebook is unreadable still had numbers).
 
 * **Function answers written alike.** Each function answer's cell is normalized by copydetect
   (names, comments and whitespace do not count), cut into k-grams (a stable hash, so the same
   class gives the same figures on every run) and winnowed (copydetect's winnow). Two students'
-  score is the sum, over the fingerprints they share, of log(students / students who have that
-  fingerprint): what the whole class writes (the standard `sigmoid`) weighs nothing, what two
-  students alone share weighs most. A pair's p-value on that problem is the share of all pairs
-  of the class that score as high or higher (the class's own background).
+  score on a problem is the sum, over the fingerprints they share, of log(students / students who
+  have that fingerprint): what the whole class writes (the standard `sigmoid`) weighs nothing,
+  what two students alone share weighs most. A pair's code p-value is the share of all pairs of
+  the class whose scores, summed over the function problems, are as high or higher (the class's
+  own background). It says nothing of the direction.
 
-A pair's evidence is combined by Tippett's method (scipy.stats.combine_pvalues) over its
-ghost-answer p-value and its function answers' p-values, and flagged when at most FLAG_P.
+A pair's two p-values are combined by Tippett's method (scipy.stats.combine_pvalues), and the
+pair is flagged when the result is at most FLAG_P.
 
 This is evidence for a person to weigh, never a verdict and never a grade: it is written under
 reports/ (TAs only), nothing a student sees reads it, and grades are untouched (the one rule
