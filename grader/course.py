@@ -52,10 +52,34 @@ def course_id(config: Config) -> str:
     return str(config.CourseDirectory.get("course_id", "default_course"))
 
 
-def open_gradebook(config: Config) -> Any:
-    """nbgrader's Gradebook of the course (a context manager)."""
+def open_gradebook(config: Config | None = None, *, db_url: str | None = None, course: str | None = None) -> Any:
+    """nbgrader's Gradebook (a context manager), the one way the grader opens one: the course's (its
+    config's db_url and course id), or the one at `db_url` under course id `course` (a worker's
+    snapshot, a benchmark's twin course). nbgrader runs its `alembic` script by name when the
+    database is new: the running Python's scripts are on PATH meanwhile."""
     from nbgrader.api import Gradebook
-    return Gradebook(config.CourseDirectory.db_url, course_id(config))
+    if config is not None:
+        db_url, course = db_url or config.CourseDirectory.db_url, course if course is not None else course_id(config)
+    if db_url is None or course is None:
+        raise ValueError("open_gradebook needs the course's config, or both db_url and course")
+    with python_scripts_on_path():
+        return Gradebook(db_url, course)
+
+
+@contextlib.contextmanager
+def python_scripts_on_path() -> Iterator[None]:
+    """nbgrader's Gradebook runs `alembic` by name (nbgrader.api.get_alembic_version): make the
+    scripts of the running Python's environment findable even when it was not activated."""
+    scripts = os.path.dirname(sys.executable)
+    old_path = os.environ.get("PATH", "")
+    if scripts in old_path.split(os.pathsep):
+        yield
+        return
+    os.environ["PATH"] = scripts + os.pathsep + old_path
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old_path
 
 
 def with_venv_on_path(env: dict | None = None) -> dict:

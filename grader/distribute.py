@@ -121,7 +121,7 @@ def roster_of(gb, course: str | Path) -> list[RosterEntry]:
 
 def all_students(course: str | Path) -> list[RosterEntry]:
     """students_table() of the course's gradebook."""
-    from grader.release import python_scripts_on_path
+    from grader.course import python_scripts_on_path
 
     with python_scripts_on_path(), open_gradebook(course_config(course)) as gb:
         return students_table(gb, course)

@@ -7,14 +7,11 @@ must not see: solution or hidden-test code, the runtime, the digests, expected v
 """
 
 import ast
-import contextlib
 import filecmp
 import functools
 import math
-import os
 import re
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +20,7 @@ import nbformat
 import numpy as np
 
 from grader.bank.templates import latex, python_literal
-from grader.course import course_config
+from grader.course import course_config, python_scripts_on_path
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.protocol import cell_grade_id, split_grade_id
@@ -40,22 +37,6 @@ WORD_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_'-]*")
 
 
 # --- nbgrader ---------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def python_scripts_on_path():
-    """nbgrader's Gradebook runs `alembic` by name (nbgrader.api.get_alembic_version): make the
-    scripts of the running Python's environment findable even when it was not activated."""
-    scripts = os.path.dirname(sys.executable)
-    old_path = os.environ.get("PATH", "")
-    if scripts in old_path.split(os.pathsep):
-        yield
-        return
-    os.environ["PATH"] = scripts + os.pathsep + old_path
-    try:
-        yield
-    finally:
-        os.environ["PATH"] = old_path
-
 
 def generate_assignment(config, assignment_id):
     """Run nbgrader's generate_assignment for one assignment; raise GraderError with its log on failure."""

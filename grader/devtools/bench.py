@@ -33,10 +33,10 @@ def twin(course, target, assignment, config):
                    cwd=target, check=True, capture_output=True, env=with_venv_on_path())
 
 
-def scores(db_url, assignment):
-    """{student: {grade id: score}} of `assignment` in the gradebook at `db_url`."""
-    from nbgrader.api import Gradebook
-    with Gradebook(db_url, "elen521") as gb:
+def scores(config, assignment):
+    """{student: {grade id: score}} of `assignment` in the gradebook of the course `config` describes."""
+    from grader.course import open_gradebook
+    with open_gradebook(config) as gb:
         return {s.student.id: {g.name: g.score for n in s.notebooks for g in n.grades}
                 for s in gb.find_assignment(assignment).submissions}
 
@@ -83,7 +83,7 @@ def run(args):
     grade_with_progress(twins["grader"], assignment, workers=args.workers, config=grader_config)
     grader_seconds = time.monotonic() - started
 
-    theirs, ours = (scores(f"sqlite:///{twins[name] / 'gradebook.db'}", assignment) for name in ("nbgrader", "grader"))
+    theirs, ours = (scores(effective_config(twins[name]), assignment) for name in ("nbgrader", "grader"))
     failed_by_nbgrader = {s for s in ours if not paths_of(twins["nbgrader"]).autograded(s, assignment).exists()}
     differ = sorted(s for s in ours if ours[s] != theirs.get(s))
     unexplained = [s for s in differ if s not in failed_by_nbgrader]

@@ -52,7 +52,7 @@ def run(args):
                     run_config.CourseDirectory.db_url = postgres.create_database(target.name.replace("-", "_"))
                 print(f"{name} into {database}, {args.students} submissions ...", flush=True)
                 graded = grade_assignment(target, assignment, workers=args.workers, config=run_config, cluster=cluster)
-                found = scores(run_config.CourseDirectory.db_url, assignment)
+                found = scores(run_config, assignment)
                 reference = found if reference is None else reference
                 if found != reference:
                     differ = sorted(s for s in found if found[s] != reference.get(s))

@@ -178,7 +178,7 @@ def snapshot(gb: Gradebook, assignment: str, target: Path) -> str:
     engine = create_engine(url)
     Base.metadata.create_all(bind=engine)
     engine.dispose()
-    with Gradebook(url, gb.course_id) as copy:
+    with open_gradebook(db_url=url, course=gb.course_id) as copy:
         # nbgrader commits every cell it adds; a scratch copy needs no durability, so no fsync each time
         copy.db.execute(text("PRAGMA synchronous = OFF"))
         copy.db.execute(text("PRAGMA journal_mode = MEMORY"))

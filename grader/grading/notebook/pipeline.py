@@ -47,7 +47,7 @@ from traitlets import Integer
 from traitlets.config import Config
 
 from grader.bank import Bank
-from grader.course import BANK_FILENAME
+from grader.course import BANK_FILENAME, course_id, open_gradebook
 from grader.grading.notebook.answers import (
     GradeReportedAnswers,
     StudentKey,
@@ -129,7 +129,7 @@ class SnapshotOverwriteCells(OverwriteCells):
         info = resources["nbgrader"]
         self.notebook_id, self.assignment_id, self.db_url = info["notebook"], info["assignment"], info["db_url"]
         if self.snapshot is None:
-            self.snapshot = _Memoized(Gradebook(self.db_url))
+            self.snapshot = _Memoized(open_gradebook(db_url=self.db_url, course=course_id(self.config)))
         self.gradebook = self.snapshot
         for cell in nb.cells:
             # DeduplicateIds empties a copied cell's nbgrader metadata, which nbgrader's own
@@ -152,7 +152,7 @@ class SnapshotOverwriteKernelspec(OverwriteKernelspec):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         if self.snapshot is None:
-            self.snapshot = _Memoized(Gradebook(info["db_url"]))
+            self.snapshot = _Memoized(open_gradebook(db_url=info["db_url"], course=course_id(self.config)))
         kernelspec = self.snapshot.find_notebook(info["notebook"], info["assignment"]).kernelspec
         if kernelspec:
             nb.metadata["kernelspec"] = json.loads(kernelspec)
