@@ -16,12 +16,13 @@ import hashlib
 import json
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from grader.bank.expressions import Expression, is_true
+from grader.bank.model import Bank, Problem
 from grader.errors import GraderError
 
 MAX_TRIES = 1000
@@ -31,7 +32,7 @@ _TWO_64 = 1 << 64
 class VariantError(GraderError):
     """A variant cannot be drawn. `field` is where in the problem: 'params.W', 'constraints[0]'."""
 
-    def __init__(self, problem_id: Any, field: Any, message: Any, line: Any=0) -> None:
+    def __init__(self, problem_id: str, field: str, message: str, line: int = 0) -> None:
         super().__init__(f"problem '{problem_id}': {field}: {message}")
         self.problem_id = problem_id
         self.field = field
@@ -42,7 +43,7 @@ class VariantError(GraderError):
 class UnsatisfiableConstraints(VariantError):
     """No try in MAX_TRIES met every constraint; `index` is the constraint that failed most."""
 
-    def __init__(self, problem_id: Any, index: Any, source: Any, tries: Any, line: Any=0) -> None:
+    def __init__(self, problem_id: str, index: int, source: str, tries: int, line: int = 0) -> None:
         super().__init__(problem_id, f"constraints[{index}]",
                          f"cannot be met: '{source}' was false in all of {tries} redraws", line)
         self.index = index
@@ -52,12 +53,12 @@ class UnsatisfiableConstraints(VariantError):
 class Stream:
     """SHA-256 in counter mode over a key: uint64 words, uniform floats, integers, normals."""
 
-    def __init__(self, key_bytes: Any) -> None:
+    def __init__(self, key_bytes: bytes) -> None:
         self._hash = hashlib.sha256(key_bytes)
         self._counter = 0
         self._words: list[int] = []
 
-    def uint64(self) -> Any:
+    def uint64(self) -> int:
         if not self._words:
             block = self._hash.copy()
             block.update(self._counter.to_bytes(8, "big"))
@@ -65,11 +66,11 @@ class Stream:
             self._words = list(struct.unpack(">4Q", block.digest()))[::-1]
         return self._words.pop()
 
-    def uniform(self) -> Any:
+    def uniform(self) -> float:
         """A float in [0, 1) with 53 random bits."""
         return (self.uint64() >> 11) * (1.0 / (1 << 53))
 
-    def integer(self, low: Any, high: Any) -> Any:
+    def integer(self, low: int, high: int) -> int:
         """An integer in [low, high], both included, without modulo bias."""
         count = high - low + 1
         if count <= 0:
@@ -80,25 +81,25 @@ class Stream:
             if word < limit:
                 return low + word % count
 
-    def normal(self) -> Any:
+    def normal(self) -> float:
         """A standard normal draw (Box–Muller, one value per pair of uniforms)."""
         u1, u2 = self.uniform(), self.uniform()
         return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
 
 
-def stream_key(seed: Any, assignment: Any, problem_id: Any, key: Any, parameter: Any, attempt: Any) -> Any:
+def stream_key(seed: int, assignment: str, problem_id: str, key: str, parameter: str, attempt: int) -> bytes:
     """The bytes that seed one parameter's stream."""
     return json.dumps([seed, str(assignment), problem_id, str(key), parameter, attempt],
                       separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def assignment_variant_key(bank: Any, assignment: Any) -> str:
+def assignment_variant_key(bank: Bank, assignment: str) -> str:
     """How the assignment's variants are keyed: its own `variant_key`, else the bank's default."""
     found = getattr(bank, "assignments", {}).get(str(assignment))
     return str(getattr(found, "variant_key", None) or bank.variant_key)
 
 
-def is_per_student(bank: Any, assignment: Any, problem: Any = None) -> bool:
+def is_per_student(bank: Bank, assignment: str, problem: Problem | str | None = None) -> bool:
     """True when the problem's values (or, without a problem, those of an unshared problem) differ
     from student to student in this assignment."""
     if assignment_variant_key(bank, assignment) != "student":
@@ -110,7 +111,8 @@ def is_per_student(bank: Any, assignment: Any, problem: Any = None) -> bool:
     return not bool(getattr(problem, "shared", False))
 
 
-def variant_key_for(bank: Any, assignment: Any, student: Any = None, problem: Any = None) -> str:
+def variant_key_for(bank: Bank, assignment: str, student: str | None = None,
+                    problem: Problem | str | None = None) -> str:
     """The key that selects a problem's variant; the one place that decides it.
 
     The student id when the assignment is keyed per student (its `variant_key`, else the bank's),
@@ -123,34 +125,34 @@ def variant_key_for(bank: Any, assignment: Any, student: Any = None, problem: An
     return str(assignment)
 
 
-def draw_for(bank: Any, problem: Any, assignment: Any, student: Any = None) -> dict[str, Any]:
+def draw_for(bank: Bank, problem: Problem, assignment: str, student: str | None = None) -> dict[str, Any]:
     """The values `student` (None: the instructor's copy) gets for `problem` in `assignment`."""
     return draw(bank, problem, assignment, variant_key_for(bank, assignment, student, problem))
 
 
 # --- samplers: (stream, spec, values) -> value -----------------------------------------
 
-def _resolve(value: Any, values: Any) -> Any:
+def _resolve(value: object, values: dict[str, Any]) -> Any:
     return value.evaluate(values) if isinstance(value, Expression) else value
 
 
-def _as_int(value: Any, what: Any) -> Any:
+def _as_int(value: object, what: str) -> int:
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
         raise ValueError(f"{what}: expected an integer, got {value!r}")
     return int(value)
 
 
-def _round(value: Any, decimals: Any) -> Any:
+def _round(value: float, decimals: int) -> float:
     return round(value, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def _sample_choice(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_choice(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> Any:
     options = spec["choice"]
     return copy.deepcopy(options[stream.integer(0, len(options) - 1)])
 
 
-def _sample_int(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_int(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> int:
     low, high = (_as_int(_resolve(bound, values), "int") for bound in spec["int"])
     step = _as_int(_resolve(spec.get("step", 1), values), "step")
     if step < 1:
@@ -160,28 +162,28 @@ def _sample_int(stream: Any, spec: Any, values: Any) -> Any:
     return low + step * stream.integer(0, (high - low) // step)
 
 
-def _sample_float(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_float(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> float:
     low, high = (float(_resolve(bound, values)) for bound in spec["float"])
     if low > high:
         raise ValueError(f"float: empty range [{low}, {high}]")
     return _round(low + (high - low) * stream.uniform(), spec.get("decimals", 2))
 
 
-def _shape(spec: Any, values: Any) -> Any:
+def _shape(spec: dict[str, Any], values: dict[str, Any]) -> tuple[int, ...]:
     shape = spec["shape"]
     return tuple(_as_int(_resolve(size, values), "shape") for size in shape)
 
 
-def _sample_array(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_array(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> np.ndarray:
     spec = spec["array"]
     shape = _shape(spec, values)
     count = math.prod(shape)
     dist = spec.get("dist", "normal")
     decimals = spec.get("decimals", 2)
     if dist == "int":
-        low = _as_int(_resolve(spec.get("low", 0), values), "low")
-        high = _as_int(_resolve(spec.get("high", 9), values), "high")
-        return np.array([stream.integer(low, high) for _ in range(count)], dtype=np.int64).reshape(shape)
+        int_low = _as_int(_resolve(spec.get("low", 0), values), "low")
+        int_high = _as_int(_resolve(spec.get("high", 9), values), "high")
+        return np.array([stream.integer(int_low, int_high) for _ in range(count)], dtype=np.int64).reshape(shape)
     if dist == "uniform":
         low = float(_resolve(spec.get("low", 0.0), values))
         high = float(_resolve(spec.get("high", 1.0), values))
@@ -193,7 +195,7 @@ def _sample_array(stream: Any, spec: Any, values: Any) -> Any:
     return np.array(items, dtype=float).reshape(shape)
 
 
-def _probability_row(stream: Any, classes: Any, decimals: Any) -> Any:
+def _probability_row(stream: Stream, classes: int, decimals: int) -> list[float]:
     logits = [stream.normal() for _ in range(classes)]
     top = max(logits)
     weights = [math.exp(z - top) for z in logits]
@@ -208,7 +210,7 @@ def _probability_row(stream: Any, classes: Any, decimals: Any) -> Any:
     return row + [last]
 
 
-def _sample_probabilities(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_probabilities(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> np.ndarray:
     spec = spec["probabilities"]
     shape = _shape(spec, values)
     if not shape or shape[-1] < 2:
@@ -218,7 +220,7 @@ def _sample_probabilities(stream: Any, spec: Any, values: Any) -> Any:
     return np.array(items, dtype=float).reshape(shape)
 
 
-def _sample_one_hot(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_one_hot(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> np.ndarray:
     spec = spec["one_hot"]
     classes = _as_int(_resolve(spec["classes"], values), "classes")
     batch = _as_int(_resolve(spec["batch"], values), "batch")
@@ -226,12 +228,12 @@ def _sample_one_hot(stream: Any, spec: Any, values: Any) -> Any:
     return np.eye(classes, dtype=np.int64)[labels]
 
 
-def _sample_box(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_box(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> tuple[float, float, float, float]:
     spec = spec["box"]
     size = float(_resolve(spec.get("size", 100), values))
     decimals = spec.get("decimals", 0)
 
-    def coordinate() -> Any:
+    def coordinate() -> float:
         value = _round(size * stream.uniform(), decimals)
         return int(value) if decimals == 0 else value
 
@@ -245,7 +247,7 @@ def _sample_box(stream: Any, spec: Any, values: Any) -> Any:
     return (x1, y1, x2, y2)
 
 
-def _count(stream: Any, value: Any, values: Any, what: Any) -> Any:
+def _count(stream: Stream, value: object, values: dict[str, Any], what: str) -> int:
     value = _resolve(value, values)
     if isinstance(value, list):
         low, high = (_as_int(_resolve(bound, values), what) for bound in value)
@@ -253,30 +255,33 @@ def _count(stream: Any, value: Any, values: Any, what: Any) -> Any:
     return _as_int(value, what)
 
 
-def _tokens(stream: Any, vocab: Any, length: Any) -> Any:
+def _tokens(stream: Stream, vocab: Sequence[Any], length: int) -> list[Any]:
     return [vocab[stream.integer(0, len(vocab) - 1)] for _ in range(length)]
 
 
-def _sample_tokens(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_tokens(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> list[Any]:
     spec = spec["tokens"]
     return _tokens(stream, spec["vocab"], _count(stream, spec["length"], values, "length"))
 
 
-def _sample_documents(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_documents(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> list[list[Any]]:
     spec = spec["documents"]
     count = _count(stream, spec["count"], values, "count")
     return [_tokens(stream, spec["vocab"], _count(stream, spec["length"], values, "length")) for _ in range(count)]
 
 
-def _sample_value(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_value(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> Any:
     return copy.deepcopy(spec["value"])
 
 
-def _sample_expr(stream: Any, spec: Any, values: Any) -> Any:
+def _sample_expr(stream: Stream, spec: dict[str, Any], values: dict[str, Any]) -> Any:
     return spec["expr"].evaluate(values)
 
 
-SAMPLERS = {
+# (stream, the parameter's spec, the values drawn before it) -> its value
+Sampler = Callable[[Stream, dict[str, Any], dict[str, Any]], object]
+
+SAMPLERS: dict[str, Sampler] = {
     "choice": _sample_choice,
     "int": _sample_int,
     "float": _sample_float,
@@ -291,7 +296,7 @@ SAMPLERS = {
 }
 
 
-def draw_once(seed: Any, problem: Any, assignment: Any, key: Any, attempt: Any) -> Any:
+def draw_once(seed: int, problem: Problem, assignment: str, key: str, attempt: int) -> dict[str, Any]:
     """The parameter values of one try (constraints not checked)."""
     values: dict[str, Any] = {}
     for name, param in problem.params.items():
@@ -303,7 +308,7 @@ def draw_once(seed: Any, problem: Any, assignment: Any, key: Any, attempt: Any) 
     return values
 
 
-def _first_broken_constraint(problem: Any, values: Any) -> Any:
+def _first_broken_constraint(problem: Problem, values: dict[str, Any]) -> int | None:
     for index, constraint in enumerate(problem.constraints):
         try:
             ok = is_true(constraint.evaluate(values))
@@ -315,11 +320,11 @@ def _first_broken_constraint(problem: Any, values: Any) -> Any:
     return None
 
 
-def _constraint_line(problem: Any, index: Any) -> Any:
+def _constraint_line(problem: Problem, index: int) -> int:
     return problem.lines.get(f"constraints[{index}]", problem.line)
 
 
-def draw(bank: Any, problem: Any, assignment_id: Any, key: Any=None) -> Any:
+def draw(bank: Bank, problem: Problem, assignment_id: str, key: str | None = None) -> dict[str, Any]:
     """{parameter: value} of the problem's variant for (assignment, key); deterministic.
 
     `key` defaults to variant_key_for(bank, assignment_id). Raises VariantError when a
@@ -346,14 +351,14 @@ class ClassVariants:
     student's by keying (nothing for a problem every student shares), for
     grader.kinds.grade_own_answer."""
 
-    def __init__(self, bank: Any, assignment: str, students: Any) -> None:
+    def __init__(self, bank: Bank, assignment: str, students: Iterable[str]) -> None:
         self.bank = bank
         self.assignment = str(assignment)
         self.students = tuple(sorted(set(map(str, students))))
         self._drawn: dict[tuple[str, str], dict[str, Any]] = {}
 
     @classmethod
-    def kept(cls, known: "ClassVariants | None", bank: Any, assignment: str, students: Any) -> "ClassVariants":
+    def kept(cls, known: "ClassVariants | None", bank: Bank, assignment: str, students: Iterable[str]) -> "ClassVariants":
         """`known` (with the values it drew) when it is this bank's class of the assignment, else a new one."""
         wanted = cls(bank, assignment, students)
         if known is not None and known.bank is bank and \
@@ -361,14 +366,14 @@ class ClassVariants:
             return known
         return wanted
 
-    def values(self, problem: Any, student: str) -> dict[str, Any]:
-        problem_id = getattr(problem, "id", problem)
+    def values(self, problem: Problem | str, student: str) -> dict[str, Any]:
+        problem_id = problem if isinstance(problem, str) else problem.id
         if (problem_id, student) not in self._drawn:
             self._drawn[(problem_id, student)] = draw_for(self.bank, self.bank.problems[problem_id],
                                                            self.assignment, student)
         return self._drawn[(problem_id, student)]
 
-    def others(self, problem: Any, student: str) -> Iterator[dict[str, Any]]:
+    def others(self, problem: Problem | str, student: str) -> Iterator[dict[str, Any]]:
         if not is_per_student(self.bank, self.assignment, problem):
             return
         for classmate in self.students:
