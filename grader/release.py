@@ -1,5 +1,10 @@
 """source/ -> release/ through nbgrader's generate_assignment (its Python API), then a leak check.
 
+The course's folders are where its nbgrader_config.py puts them (CoursePaths: a course may call
+source/ `src`); nbgrader generates in a scratch course the grader configures, with nbgrader's
+default layout (SOURCE_DIR, RELEASE_DIR), and the result is compared with, or copied into, the
+course's release folder.
+
 nbgrader clears the solution regions and the hidden tests, locks cells, computes the
 checksums and records the source cells (hidden tests included) in the gradebook, which
 autograding later restores. The release notebook is then checked for anything a student
@@ -24,9 +29,18 @@ from grader.course import course_config, python_scripts_on_path
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.protocol import cell_grade_id, split_grade_id
-from grader.render import SOURCE_DIR, notebook_path, points_text, problem_variants
+from grader.render import (
+    SOURCE_DIR,
+    course_paths,
+    in_course,
+    matching,
+    notebook_path,
+    points_text,
+    problem_variants,
+    release_notebook,
+)
 
-RELEASE_DIR = "release"
+RELEASE_DIR = "release"         # in the scratch course only; the course's own: CoursePaths.release
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "_grader_report", "engine.",
                 "GRADER_RESULT", "from grader")
 # A decimal rendering needs this many significant digits to count as a leak: 3 digits
@@ -53,14 +67,17 @@ def generate_assignment(config, assignment_id):
 
 
 def generate_into(course, scratch, assignment_ids, use_database, db_url=None):
-    """Generate the assignments in a scratch course (a copy of their source dirs); return its release dir.
+    """Generate the assignments in a scratch course (a copy of their source dirs, from wherever the
+    course's configuration puts them, into nbgrader's default layout); return its release dir, where
+    <release dir>/<a>/ is each assignment's release folder.
 
     With `use_database` the course's gradebook (or `db_url`) records the assignment (autograde
     needs it); otherwise nothing outside `scratch` is touched.
     """
     course, scratch = Path(course).resolve(), Path(scratch)
+    paths = course_paths(course)
     for assignment_id in assignment_ids:
-        source = course / SOURCE_DIR / assignment_id
+        source = paths.source(assignment_id)
         if not (source / f"{assignment_id}.ipynb").is_file():
             raise GraderError(f"no source notebook {source / (assignment_id + '.ipynb')}: "
                               f"run `python -m grader render` first")
@@ -69,6 +86,11 @@ def generate_into(course, scratch, assignment_ids, use_database, db_url=None):
     # leave the course alone gets a throwaway gradebook inside the scratch course.
     scratch_db = db_url if use_database else "sqlite:///" + str((scratch / "gradebook.db").resolve())
     config = course_config(course, root=scratch, db_url=scratch_db)
+    # The scratch course is the grader's: nbgrader's default layout, whatever the course calls its folders.
+    from nbgrader.coursedir import CourseDirectory
+    config.CourseDirectory.source_directory = SOURCE_DIR
+    config.CourseDirectory.release_directory = RELEASE_DIR
+    config.CourseDirectory.directory_structure = CourseDirectory.class_traits()["directory_structure"].default()
     for assignment_id in assignment_ids:
         generate_assignment(config, assignment_id)
     return scratch / RELEASE_DIR
@@ -255,11 +277,10 @@ def find_leaks(notebook, bank, assignment_id, student=None, variants=None):
     return found
 
 
-def check_no_leaks(release_dir, bank, assignment_ids):
-    """Raise GraderError listing every leak in the release notebooks under `release_dir`."""
+def check_no_leaks(notebooks, bank):
+    """Raise GraderError listing every leak in the release notebooks {assignment id: path}."""
     found = []
-    for assignment_id in assignment_ids:
-        path = notebook_path(release_dir.parent, assignment_id, release_dir.name)
+    for assignment_id, path in notebooks.items():
         notebook = nbformat.read(path, as_version=4)
         found += [f"{path.name}: {leak}" for leak in find_leaks(notebook, bank, assignment_id)]
     if found:
@@ -292,11 +313,10 @@ def compare_trees(expected_dir, actual_dir):
 
 
 def orphaned_releases(bank, course):
-    """release/<x>/ directories of assignments the bank no longer has."""
-    root = Path(course) / RELEASE_DIR
-    if not root.is_dir():
-        return []
-    return sorted(path for path in root.iterdir() if path.is_dir() and path.name not in bank.assignments)
+    """release/<x>/ directories (the course's release folder) of assignments the bank no longer has."""
+    paths = course_paths(course)
+    return [path for path in matching(course, paths.release("*"), paths)
+            if path.is_dir() and path.name not in bank.assignments]
 
 
 def assignment_ids_of(bank, requested):
@@ -311,13 +331,15 @@ def assignment_ids_of(bank, requested):
 def release(course, bank, assignment_ids):
     """Generate, leak-check, then replace release/<a>/ (all or nothing); return the files that changed."""
     course = Path(course).resolve()
+    paths = course_paths(course)
     with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
         generated = generate_into(course, Path(scratch), assignment_ids, use_database=True)
-        check_no_leaks(generated, bank, assignment_ids)
+        check_no_leaks({a: notebook_path(generated.parent, a, generated.name) for a in assignment_ids}, bank)
         changed = []
         for assignment_id in assignment_ids:
-            for difference in compare_trees(generated / assignment_id, course / RELEASE_DIR / assignment_id):
-                target = course / RELEASE_DIR / assignment_id / difference.path
+            released = paths.release(assignment_id)
+            for difference in compare_trees(generated / assignment_id, released):
+                target = released / difference.path
                 if difference.what == "not generated from source/":
                     target.unlink()
                 else:
@@ -330,7 +352,7 @@ def register_in_gradebook(course, assignment_id, db_url):
     """Record a released assignment in the gradebook at `db_url` (nbgrader's generate_assignment,
     in a scratch course), after checking that release/ is what source/ generates."""
     course = Path(course).resolve()
-    released = course / RELEASE_DIR / assignment_id
+    released = course_paths(course).release(assignment_id)
     with tempfile.TemporaryDirectory(prefix="grader-register-") as scratch:
         generated = generate_into(course, Path(scratch) / "check", [assignment_id], use_database=False)
         if not released.is_dir() or compare_trees(generated / assignment_id, released):
@@ -342,12 +364,15 @@ def register_in_gradebook(course, assignment_id, db_url):
 def check_release(course, bank, assignment_ids):
     """Differences between release/ and a fresh generation from source/ (nothing is written)."""
     course = Path(course).resolve()
+    paths = course_paths(course)
     with tempfile.TemporaryDirectory(prefix="grader-release-check-") as scratch:
         generated = generate_into(course, Path(scratch), assignment_ids, use_database=False)
-        check_no_leaks(course / RELEASE_DIR, bank,
-                       [a for a in assignment_ids if notebook_path(course, a, RELEASE_DIR).is_file()])
+        released = {a: release_notebook(course, a, paths) for a in assignment_ids}
+        check_no_leaks({a: path for a, path in released.items() if path.is_file()}, bank)
         differences = []
         for assignment_id in assignment_ids:
-            differences += [Difference(Path(RELEASE_DIR) / assignment_id / d.path, d.what)
-                            for d in compare_trees(generated / assignment_id, course / RELEASE_DIR / assignment_id)]
+            folder = paths.release(assignment_id)
+            shown = in_course(".", folder, paths)     # release/<a> relative to the course (its configured name)
+            differences += [Difference(shown / d.path, d.what)
+                            for d in compare_trees(generated / assignment_id, folder)]
         return differences

@@ -91,11 +91,14 @@ def read_record(course: Path, assignment_id: str) -> dict | None:
 
 
 def locked_cell_hashes(course: Path, assignment_id: str) -> dict[str, str]:
-    """{grade id: SHA-256 of the text} of every locked cell of the released notebooks."""
+    """{grade id: SHA-256 of the text} of every locked cell of the released notebooks (the course's
+    release folder, where its nbgrader configuration puts it)."""
     import nbformat
 
+    from grader.render import course_paths
+
     hashes = {}
-    for path in sorted((Path(course) / "release" / assignment_id).glob("*.ipynb")):
+    for path in sorted(course_paths(course).release(assignment_id).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("locked"):
@@ -148,19 +151,26 @@ def earlier_locked_cells(course: Path, assignment_id: str) -> dict[str, list[str
     return record.get("earlier_locked_cells", {})
 
 
-def count_submissions(coursedir_root: Path, assignment_id: str, submitted_dir: str = "submitted") -> int:
-    return sum(1 for path in (Path(coursedir_root) / submitted_dir).glob(f"*/{assignment_id}") if path.is_dir())
+def count_submissions(course: Path, assignment_id: str, paths=None) -> int:
+    """Students with a submitted folder of the assignment (where the course's nbgrader configuration puts it)."""
+    from grader.render import course_paths, matching
+
+    paths = paths or course_paths(course)
+    return sum(1 for path in matching(course, paths.submitted("*", assignment_id), paths) if path.is_dir())
 
 
 def changes_since_release(course: Path, bank, assignment_ids) -> list[Change]:
     """Every difference between the bank and the release records of `assignment_ids`."""
-    changes = []
+    changes, paths = [], None
     for assignment_id in assignment_ids:
         record = read_record(course, assignment_id)
         if record is None or assignment_id not in bank.assignments:
             continue
         now = record_of(bank, assignment_id)
-        submissions = count_submissions(course, assignment_id)
+        if paths is None:
+            from grader.render import course_paths
+            paths = course_paths(course)
+        submissions = count_submissions(course, assignment_id, paths)
         then_problems, now_problems = record["problems"], now["problems"]
         for problem_id, entry in now_problems.items():
             before = then_problems.get(problem_id)

@@ -23,6 +23,7 @@ import nbformat
 from grader import protocol
 from grader.bank import Bank
 from grader.bank.templates import prompt_symbols, python_literal, render_prompt, symbol_is_name
+from grader.course import CONFIG_FILE, CoursePaths, paths_of
 from grader.errors import GraderError
 from grader.files import write_atomic
 from grader.kinds import ProblemVariant, kind_of
@@ -241,13 +242,58 @@ def notebook_text(notebook: Any) -> str:
 
 
 def notebook_path(course: str | Path, assignment_id: str, directory: str = SOURCE_DIR) -> Path:
+    """DIRECTORY/<a>/<a>.ipynb under `course` in nbgrader's default layout (a scratch course the grader
+    configures; the course's own folders come from its configuration: `source_notebook`)."""
     return Path(course) / directory / assignment_id / f"{assignment_id}.ipynb"
+
+
+def course_paths(course: str | Path) -> CoursePaths:
+    """The course's paths from its nbgrader_config.py (CourseDirectory's source_directory,
+    release_directory, ...); a directory without that file has nbgrader's default layout, as
+    nbgrader itself would give it."""
+    if (Path(course) / CONFIG_FILE).is_file():
+        return paths_of(course)
+    from traitlets.config import Config
+    config = Config()
+    config.CourseDirectory.root = str(Path(course).resolve())
+    return CoursePaths(config)
+
+
+def in_course(course: str | Path, path: Path, paths: CoursePaths) -> Path:
+    """`path` (under the resolved course root) spelled under `course` as the caller gave it."""
+    try:
+        return Path(course) / path.relative_to(paths.root)
+    except ValueError:         # a folder the configuration puts outside the course
+        return path
+
+
+def matching(course: str | Path, pattern: Path, paths: CoursePaths) -> list[Path]:
+    """The paths matching `pattern` (a CoursePaths path with '*' for a name), each under `course`;
+    only the part below the course root is a glob pattern (hidden names match too, as in pathlib)."""
+    try:
+        relative = pattern.relative_to(paths.root)
+    except ValueError:
+        return sorted(Path(pattern.anchor).glob(str(pattern.relative_to(pattern.anchor))))
+    return sorted(Path(course).glob(str(relative)))
+
+
+def source_notebook(course: str | Path, assignment_id: str, paths: CoursePaths | None = None) -> Path:
+    """The assignment's source notebook, in the course's source folder (its nbgrader configuration)."""
+    paths = paths or course_paths(course)
+    return in_course(course, paths.source(assignment_id) / f"{assignment_id}.ipynb", paths)
+
+
+def release_notebook(course: str | Path, assignment_id: str, paths: CoursePaths | None = None) -> Path:
+    """The assignment's release notebook, in the course's release folder (its nbgrader configuration)."""
+    paths = paths or course_paths(course)
+    return in_course(course, paths.release(assignment_id) / f"{assignment_id}.ipynb", paths)
 
 
 def render_bank(bank: Bank, course: str | Path, assignment_ids: list[str] | None = None) -> dict[Path, str]:
     """{path: text} for every requested assignment, all rendered in memory (nothing written)."""
     assignment_ids = list(bank.assignments) if assignment_ids is None else list(assignment_ids)
-    return {notebook_path(course, assignment_id): notebook_text(render_assignment(bank, assignment_id))
+    paths = course_paths(course)
+    return {source_notebook(course, assignment_id, paths): notebook_text(render_assignment(bank, assignment_id))
             for assignment_id in assignment_ids}
 
 
@@ -259,7 +305,8 @@ def out_of_date(rendered: dict[Path, str]) -> list[Path]:
 
 def orphaned(bank: Bank, course: str | Path) -> list[Path]:
     """Notebooks this renderer wrote for assignments the bank no longer has."""
-    return [path for path in sorted((Path(course) / SOURCE_DIR).glob("*/*.ipynb"))
+    paths = course_paths(course)
+    return [path for path in matching(course, paths.source("*") / "*.ipynb", paths)
             if path.stem == path.parent.name and path.stem not in bank.assignments
             and RENDERED_MARK in path.read_text(encoding="utf-8")]
 
