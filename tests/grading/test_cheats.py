@@ -34,7 +34,7 @@ ASSIGNMENT = "fixture-a"
 FULL = 12.0
 MARKER = "elen521-cheat-marker"      # every process a cheat starts carries it in its command line
 
-pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("security")]
+pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("security"), pytest.mark.sandbox]
 
 WRONG = {
     "conv-out": "q1 = -7",

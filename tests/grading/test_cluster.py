@@ -193,6 +193,7 @@ DEATH_CLASS = {
 }
 
 
+@pytest.mark.sandbox          # grades in another process (a subprocess, Dask), sandboxed
 def test_a_worker_killed_mid_notebook_loses_no_grade_and_writes_none_twice(tmp_path, dask_processes):
     course = kit.make_course(tmp_path / "death", timeout=30)
     for student, (answers, _) in DEATH_CLASS.items():
@@ -241,6 +242,7 @@ def test_a_worker_killed_mid_notebook_loses_no_grade_and_writes_none_twice(tmp_p
     assert len(finished) == 1 and finished[0] != killed[0]
 
 
+@pytest.mark.sandbox          # grades in another process (a subprocess, Dask), sandboxed
 @pytest.mark.parametrize("flag", ["--cluster", "--scheduler"])
 def test_grade_on_a_cluster_from_the_command_line(tmp_path, flag, request):
     """`grader grade --cluster local:1` starts a LocalCluster; `--scheduler ADDRESS` uses the

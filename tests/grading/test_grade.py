@@ -163,6 +163,7 @@ def test_regrading_is_idempotent_and_one_student_can_be_regraded(graded):
         assert len(gb.find_assignment(kit.ASSIGNMENT).submissions) == len(CLASS)
 
 
+@pytest.mark.sandbox          # grades in another process (a subprocess, Dask), sandboxed
 def test_a_notebook_from_an_older_jupyter_grades_without_library_warnings(tmp_path):
     """Cells without ids (nbformat < 4.5 writers): graded as usual, and no warning on the TA's screen."""
     import json
@@ -225,6 +226,7 @@ print("RESULT " + json.dumps(result["success"]))
 """
 
 
+@pytest.mark.sandbox          # grades in another process (a subprocess, Dask), sandboxed
 @pytest.mark.parametrize("entry", ["nbgrader autograde --force", "formgrader's Autograde button"])
 def test_nbgrader_s_own_autograde_never_deletes_a_grade(tmp_path, entry):
     """The course's config routes nbgrader's Autograde (the CLI and formgrader's button, which

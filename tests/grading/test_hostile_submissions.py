@@ -37,7 +37,7 @@ from grader.grading.notebook.config import effective_config
 from grader.grading.notebook.reasons import OUT_OF_TIME_REASON
 from grader.protocol import KERNEL_DIED, OUT_OF_TIME
 
-pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("security")]
+pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("security"), pytest.mark.sandbox]
 
 SECRET = "elen521-root-only-secret"
 NOTEBOOK_BUDGET = 12          # seconds, for the whole notebook (c.ResilientExecute.notebook_timeout)

@@ -74,6 +74,7 @@ def _totals(db_url, assignment):
         return totals, len(submissions)
 
 
+@pytest.mark.sandbox          # grades in subprocesses, sandboxed
 def test_two_tas_on_two_assignments_and_a_regrade_racing_a_first_grade_lose_no_row(tmp_path, postgres):
     """Three `grader grade` processes at once on an empty database: a1 (first grade), a2, and a
     regrade of one a1 student."""
