@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from grader.grading.kernel.sandbox import (
     SHARED_ROOT,
     ForkedSandboxProcess,
     MiB,
+    PollsUntilGone,
     Sandbox,
     SandboxedProvisioner,
     SandboxedServer,
@@ -179,7 +179,7 @@ class ForkServer:
             shutil.rmtree(self.shared, ignore_errors=True)
 
 
-class ForkedProcess:
+class ForkedProcess(PollsUntilGone):
     """The Popen methods jupyter_client uses, for a kernel forked by the server (not our child).
     The server reaps its kernels at once, so a pid that is gone means the kernel exited."""
 
@@ -195,14 +195,6 @@ class ForkedProcess:
                 os.kill(self.pid, 0)
             except ProcessLookupError:
                 self.returncode = -signal.SIGKILL   # unknown: the server reaped it
-        return self.returncode
-
-    def wait(self, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.002)
         return self.returncode
 
     def send_signal(self, signum):

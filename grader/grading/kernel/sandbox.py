@@ -706,7 +706,38 @@ def _read_info_fd(read_end: int) -> int | None:
         return None             # bwrap failed; its exit status and stderr say why
 
 
-class SandboxedProcess(subprocess.Popen):
+class SignalsTheKernel:
+    """send_signal as jupyter_client expects of a sandboxed kernel's process: SIGKILL ends the
+    whole namespace (kill()), any other signal (an interrupt on a cell timeout) reaches the
+    kernel itself (command_pid()), not the sandbox around it."""
+
+    def send_signal(self, sig):
+        if sig == signal.SIGKILL:
+            return self.kill()
+        pid = self.command_pid()
+        if pid is not None and self.poll() is None:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+
+class PollsUntilGone:
+    """wait() for a process that is not our child (a fork server's): poll() until it is gone."""
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.002)
+        return self.returncode
+
+
+class SandboxedProcess(SignalsTheKernel, subprocess.Popen):
     """The Popen of `bwrap`, with what jupyter_client expects of a kernel's Popen:
     send_signal reaches the command (an interrupt reaches the kernel, not bwrap); kill ends the
     whole pid namespace; once it has exited, the socket directory and the kernel's cgroup go and
@@ -774,19 +805,6 @@ class SandboxedProcess(subprocess.Popen):
                 return None
             time.sleep(0.002)
         return None
-
-    def send_signal(self, sig):
-        if sig == signal.SIGKILL:
-            return self.kill()
-        pid = self.command_pid()
-        if pid is not None and self.poll() is None:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
 
     def kill(self):
         """SIGKILL the namespace's init: the kernel then kills everything in the namespace."""
@@ -913,7 +931,7 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
-class ForkedSandboxProcess:
+class ForkedSandboxProcess(SignalsTheKernel, PollsUntilGone):
     """The Popen methods jupyter_client uses, for a kernel forked by a sandboxed fork server.
 
     `pid` is the host pid of the kernel namespace's init (the reaper the server forked, pid 1
@@ -973,27 +991,6 @@ class ForkedSandboxProcess:
                 self.returncode = -signal.SIGKILL    # unknown: the server's namespace reaped it
                 self._finished()
         return self.returncode
-
-    def wait(self, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.002)
-        return self.returncode
-
-    def send_signal(self, sig):
-        if sig == signal.SIGKILL:
-            return self.kill()
-        pid = self.command_pid()
-        if pid is not None and self.poll() is None:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
 
     def kill(self):
         if self.poll() is None:
