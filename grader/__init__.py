@@ -3,7 +3,9 @@
 Layers, lowest first (a layer imports only the ones before it; import-linter checks it, see
 [tool.importlinter] in pyproject.toml and docs/architecture.md):
 engine → bank model → kinds → bank loader → variants → qa/validation → render → release →
-personalize → distribute → grading → feedback/report/simulate/export/exchange → commands → cli.
+personalize → distribute → grading → fairness/integrity → feedback/report/simulate/export/exchange →
+commands → cli → devtools. Inside grading, three rooms: kernel → notebook → coordinator (the kernel
+room imports neither nbgrader nor anything else of grader).
 """
 
 __version__ = "0.1.0"
