@@ -70,16 +70,19 @@ def open_gradebook(config: Config | None = None, *, db_url: str | None = None, c
 def python_scripts_on_path() -> Iterator[None]:
     """nbgrader's Gradebook runs `alembic` by name (nbgrader.api.get_alembic_version): make the
     scripts of the running Python's environment findable even when it was not activated."""
-    scripts = os.path.dirname(sys.executable)
-    old_path = os.environ.get("PATH", "")
-    if scripts in old_path.split(os.pathsep):
+    old_path = os.environ.get("PATH")
+    new_path = with_venv_on_path()["PATH"]
+    if new_path == old_path:
         yield
         return
-    os.environ["PATH"] = scripts + os.pathsep + old_path
+    os.environ["PATH"] = new_path
     try:
         yield
     finally:
-        os.environ["PATH"] = old_path
+        if old_path is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old_path
 
 
 def with_venv_on_path(env: dict | None = None) -> dict:

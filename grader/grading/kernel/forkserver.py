@@ -14,7 +14,8 @@ Two modes:
 * sandboxed (`python /opt/grader-forkserver.py --sandboxed`, run by bubblewrap, see
   sandbox.Sandbox.server_command): the server lives in a sandbox of its own (no course, no
   grader package, no network) keeping only CAP_SETUID, CAP_SETGID, CAP_SYS_ADMIN and
-  CAP_NET_ADMIN, and this file is the only part of the project it sees: it imports nothing of
+  CAP_NET_ADMIN as root (rootless none: each kernel unshares a user namespace of its own), and
+  this file is the only part of the project it sees: it imports nothing of
   `grader`. Each kernel is isolated before any student code runs (`_isolate`): a pid namespace of
   its own whose init is a reaper (so killing that init kills everything the student started,
   setsid'd or not), a mount namespace with a private /tmp, a working directory on a tmpfs of its

@@ -1,5 +1,6 @@
-"""Grading kernels in an operating-system sandbox: bubblewrap namespaces, a uid per kernel, rlimits,
-a scratch tmpfs and a cgroup per kernel.
+"""Grading kernels in an operating-system sandbox: bubblewrap namespaces, a uid per kernel (as root)
+or a user namespace per kernel (any other user), rlimits, a scratch tmpfs and, as root, a cgroup
+per kernel.
 
 A sandboxed kernel is `bwrap ... -- python -c MOUNT_SCRATCH ... setpriv ... -- prlimit ... -- python -m
 ipykernel_launcher ...`:
@@ -11,7 +12,7 @@ ipykernel_launcher ...`:
   empty read-only mount covers them, as it covers the venv's editable-install hooks), so
   `import grader`, questions.yaml, source/, submitted/, autograded/ and gradebook.db do not
   exist. Writable: a fresh per-kernel scratch directory (its working directory: a tmpfs of the
-  kernel's uid, mode 0700, limited in size and files, mounted by the shell still root inside),
+  kernel's uid, mode 0700, limited in size and files, mounted by MOUNT_SCRATCH still privileged inside),
   the kernel's own socket directory, and a private, size-limited /tmp. /proc is the kernel's own pid
   namespace's; /dev is bwrap's minimal one (null, zero, full, random, urandom, tty). The
   network namespace has only its own loopback, so no host or outside service is reachable.
@@ -34,14 +35,16 @@ Why these tools: bubblewrap is packaged by Debian and maintained, needs no daemo
 not allowed here), and takes the whole policy as arguments; nsjail and firejail are not packaged
 for this use (nsjail not at all in Debian 12); Landlock and seccomp filters restrict a process
 that already runs and would come as extras (bwrap takes a seccomp program with --seccomp).
-We run as root (here and in CI), so bwrap runs privileged without a user namespace and the kernel
-gets a real, unprivileged host uid, visible as such in the host's process table; bind sources
-need no permissions for that uid (the interpreter lives under /root/.pyenv here). Kernels talk
+As root (here and in CI), bwrap runs privileged without a user namespace and the kernel gets a
+real, unprivileged host uid, visible as such in the host's process table; bind sources need no
+permissions for that uid (the interpreter lives under /root/.pyenv here). Kernels talk
 to the grader over ipc (unix socket files) in their socket directory, bound at the same path:
 socket files cross network namespaces, TCP on loopback would not.
 
-Not root: `support()` says sandboxing is unavailable (a kernel cannot get a uid other than the
-grader's) and `grade` refuses unless the TA passes the explicit unsafe flag.
+Not root (rootless, docs/sandbox.md): bwrap runs in a user namespace and the kernel keeps the
+grader's uid inside a user namespace of its own (MOUNT_SCRATCH, or the fork server's
+_user_namespace), which also gives it an RLIMIT_NPROC count of its own; there is no cgroup per
+kernel. `support()` says which mode holds, or why neither does.
 """
 
 import errno
