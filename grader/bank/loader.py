@@ -30,6 +30,7 @@ from grader.kinds.rules import RULE_OF_OPTION, with_defaults
 from . import expressions, templates
 from .expressions import Expression, ExpressionError
 from .model import SAMPLERS, Assignment, Bank, Misconception, ParamSpec, Problem, problem_digest
+from .policy import AssignmentRules, CheckPolicy, parse_dates, parse_policy
 from .schema import bank_schema
 from .yamlio import YamlSyntaxError, line_at, load_yaml, plain
 
@@ -182,7 +183,8 @@ def parse_bank(text: str, path: str | Path = "questions.yaml") -> tuple[Bank | N
         problem_lines[problem.id] = problem.line
     known_ids = {raw.get("id") for raw in document["problems"] if isinstance(raw, dict)}
     default_key = document.get("variant_key", "assignment")
-    assignments = _build_assignments(document, bad_assignments, known_ids, issues, default_key)
+    raw_problems = {raw.get("id"): raw for raw in document["problems"] if isinstance(raw, dict)}
+    assignments = _build_assignments(document, bad_assignments, known_ids, issues, default_key, raw_problems)
     bank = Bank(path=path, course=document["course"], seed=document["seed"],
                 variant_key=default_key,
                 assignments=assignments, problems=problems)
@@ -287,7 +289,8 @@ def _check_schema(document: Any, issues: Any) -> Any:
 # --- assignments ------------------------------------------------------------------------
 
 def _build_assignments(document: Any, bad: Any, known_problem_ids: Any, issues: Any,
-                       default_key: str = "assignment") -> Any:
+                       default_key: str = "assignment", raw_problems: dict | None = None) -> Any:
+    raw_problems = raw_problems or {}
     assignments: dict[str, Assignment] = {}
     for index, raw in enumerate(document["assignments"]):
         if index in bad:
@@ -310,9 +313,34 @@ def _build_assignments(document: Any, bad: Any, known_problem_ids: Any, issues: 
             elif problem_id in seen:
                 issues.add(item_line, None, f"{label}: problems: '{problem_id}' is listed twice")
             seen.add(problem_id)
+        rules = _assignment_rules(raw, problem_ids, raw_problems, label, issues)
         assignments[raw["id"]] = Assignment(id=raw["id"], title=raw["title"], problems=problem_ids, line=line,
-                                            variant_key=raw.get("variant_key", default_key))
+                                            variant_key=raw.get("variant_key", default_key), rules=rules)
     return assignments
+
+
+def _assignment_rules(raw: Any, problem_ids: list, raw_problems: dict, label: str, issues: Issues) -> AssignmentRules:
+    """The assignment's `attempts:` and `dates:`, with its problems' own `attempts:` merged over them."""
+    attempts, dates = CheckPolicy(), None
+    if "attempts" in raw:
+        parsed, errors = parse_policy(raw["attempts"], raw.lines["attempts"])
+        for line, message in errors:
+            issues.add(line, None, f"{label}: {message}")
+        attempts = parsed or attempts
+    if "dates" in raw:
+        dates, errors = parse_dates(raw["dates"], raw.lines["dates"])
+        for line, message in errors:
+            issues.add(line, None, f"{label}: {message}")
+    overrides = []
+    for problem_id in problem_ids:
+        own = raw_problems.get(problem_id)
+        if isinstance(own, dict) and "attempts" in own:
+            parsed, errors = parse_policy(own["attempts"], getattr(own, "lines", {}).get("attempts", 0), base=attempts)
+            for line, message in errors:
+                issues.add(line, problem_id, message)
+            if parsed is not None:
+                overrides.append((problem_id, parsed))
+    return AssignmentRules(attempts=attempts, dates=dates, overrides=tuple(overrides))
 
 
 def _did_you_mean(word: Any, candidates: Any) -> Any:

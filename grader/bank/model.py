@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .expressions import Expression
+from .policy import AssignmentRules
 
 SECTIONS = (
     "losses", "activations", "backprop", "batchnorm", "regularization", "initialization", "cnn",
@@ -113,6 +114,7 @@ class Assignment:
     problems: list
     line: int = 0
     variant_key: str = "assignment"   # the assignment's own `variant_key`, else the bank's
+    rules: AssignmentRules = field(default_factory=AssignmentRules)   # checks before the deadline, dates
 
 
 @dataclass

@@ -125,6 +125,8 @@ PROBLEM = {
         # purpose, or a margin (a relative move of the numbers) that qa checks no variant comes within;
         # its value is checked by grader.validation.ties_issue, for a clearer message
         "ties": {"type": ["string", "number"]},
+        # this problem's own checks before the deadline, over its assignments' (grader.bank.policy)
+        "attempts": {"type": "object"},
     },
 }
 
@@ -137,6 +139,9 @@ ASSIGNMENT = {
         "title": {"type": "string"},
         "variant_key": {"enum": list(VARIANT_KEYS)},
         "problems": {"type": "array", "items": {"type": "string"}},
+        # checks before the deadline and the dates: checked by grader.bank.policy, for clearer messages
+        "attempts": {"type": "object"},
+        "dates": {"type": "object"},
     },
 }
 
