@@ -173,8 +173,13 @@ def decode_answer(body: str) -> Any:
         raise in_kernel.CodecError(f"not JSON: {exc}") from None
     if not isinstance(data, dict) or set(data) != {"problem", "answer"}:
         raise in_kernel.CodecError("a report holds exactly problem and answer")
+    return decode_plain(data["answer"])
+
+
+def decode_plain(encoded: Any) -> Any:
+    """The answer from its plain data (a report's "answer", a check's); in_kernel.CodecError when malformed."""
     try:
-        return _typed(in_kernel.decode(data["answer"]))
+        return _typed(in_kernel.decode(encoded))
     except RecursionError:
         raise in_kernel.CodecError("nested too deeply") from None
 
