@@ -26,9 +26,9 @@ from grader.attempts.rules import answers_count
 from grader.attempts.store import Attempt, Store, TryTaken, answer_digest
 from grader.bank import Bank
 from grader.bank.policy import REVEALS, CheckPolicy, duration_text
-from grader.grading.kernel.in_kernel import CodecError
+from grader.grading.kernel.in_kernel import CodecError, encode
 from grader.grading.notebook.answers import decode_plain
-from grader.kinds import grade_answer
+from grader.kinds import grade_answer, kind_of
 from grader.kinds.rules import band_words
 from grader.protocol import Code, Result
 from grader.variants import draw, variant_key_for
@@ -124,6 +124,17 @@ class Checker:
         except TryTaken:
             return Reply.refused(429, "another check of this problem was being recorded: try again", 1.0)
         return Reply(200, self._verdict(problem, policy, result, attempt, len(counted) + (try_number is not None)))
+
+    def cases(self, student: str, assignment: str, problem_id: str, practice: int | None = None) -> Reply:
+        """The argument lists a function answer is called on before it is checked (inputs are not
+        secret: grading sends the same to the kernel); {"cases": null} for an answer that is a value."""
+        found = self._problem(assignment, problem_id)
+        if isinstance(found, Reply):
+            return found
+        problem, _ = found
+        key = practice_key(student, practice) if practice else variant_key_for(self.bank, assignment, student, problem)
+        cases = kind_of(problem).report_cases(problem, self._draw(assignment, problem_id, key))
+        return Reply(200, {"problem": problem_id, "cases": None if cases is None else encode(cases)})
 
     def attempts_of(self, student: str, assignment: str) -> Reply:
         """The student's own checks of the assignment (verdicts as they were told; never the answer key)."""
