@@ -51,6 +51,14 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of our own for the whole session (.ci/run installs Debian's postgresql)."""
+    from grader.devtools.pgserver import PrivatePostgres
+    with PrivatePostgres(durable=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def fixture_bank():
     """The small bank of tests/fixtures/render/bank.yaml: one problem of every kind."""
     return load_bank(render_kit.FIXTURE_BANK)

@@ -1,5 +1,5 @@
-"""Servers the cluster and gradebook tests start themselves: a private PostgreSQL server, and a
-Dask scheduler with two workers, each a separate OS process on loopback."""
+"""Servers the cluster tests start themselves: a Dask scheduler with two workers, each a separate OS
+process on loopback (the private PostgreSQL server is tests/conftest.py's `postgres`)."""
 
 import os
 import signal
@@ -9,14 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.devtools.pgserver import PrivatePostgres, free_port
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    """A PostgreSQL server of our own for the whole session (.ci/run installs Debian's postgresql)."""
-    with PrivatePostgres(durable=False) as server:
-        yield server
+from grader.devtools.pgserver import free_port
 
 
 class DaskProcesses:
