@@ -1,4 +1,8 @@
-"""python -m grader export moodle|qti ASSIGNMENT | --problems IDS --variants N [--out FILE]."""
+"""python -m grader export moodle|qti ASSIGNMENT | --problems IDS --variants N [--out FILE].
+
+The bank's `attempts:` and `dates:` go along where the format has a place for them (Moodle: each
+question's penalty and tries; Canvas: the quiz's attempts and dates); the printed notes say what the
+LMS's quiz settings must add and where the LMS cannot follow the bank's credit list."""
 
 from grader.errors import GraderError
 
@@ -32,16 +36,18 @@ def run(args):
     bank = load_bank(args.bank)
     selection = select(bank, args.assignment, _problem_ids(args.problems))
     if args.format == "moodle":
-        from grader.export.moodle import export_moodle, weights_note
+        from grader.export.moodle import export_moodle, moodle_policy_notes, weights_note
 
         data, exported, skipped, uneven = export_moodle(bank, selection, args.variants, args.cloze_weights)
         notes = [weights_note(uneven, args.cloze_weights)] if uneven else []
+        notes += moodle_policy_notes(bank, selection, exported)
     else:
-        from grader.export.qti import export_qti
+        from grader.export.qti import canvas_policy_notes, export_qti
 
         data, exported, skipped, credit_lost = export_qti(bank, selection, args.variants)
         notes = [f"Canvas gives no partial credit to numerical answers: misconception credit of "
                  f"{', '.join(credit_lost)} is lost (their feedback is kept)"] if credit_lost else []
+        notes += canvas_policy_notes(bank, selection, exported)
     if not exported:
         raise GraderError(f"export {args.format}: none of the problems can be exported "
                           f"({'; '.join(f'{pid}: {why}' for pid, why in skipped)})")

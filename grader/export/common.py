@@ -1,5 +1,6 @@
 """What every export needs: which problems, their pre-drawn variants, Moodle/Canvas-style tolerances,
-and the prompt as HTML with its LaTeX kept for the target's math renderer."""
+the checks-before-the-deadline policy each problem is exported with, and the prompt as HTML with its
+LaTeX kept for the target's math renderer."""
 
 import html
 import itertools
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from markdown_it import MarkdownIt
 
+from grader.bank.policy import AssignmentRules, CheckPolicy
 from grader.bank.templates import render_prompt
 from grader.errors import GraderError
 from grader.kinds import grade_answer
@@ -57,6 +59,30 @@ def select(bank, assignment=None, problem_ids=None):
     if not items:
         raise ExportError("name an assignment or --problems ID[,ID...]")
     return Selection(f"{bank.course}: " + ", ".join(p.id for _, p in items), items)
+
+
+# --- checks before the deadline (the bank's attempts: and dates:, grader.bank.policy) -------------
+
+def policy_of(bank, assignment_id, problem) -> CheckPolicy:
+    """The policy `problem` is exported with: its assignment's `attempts:` with the problem's own merged
+    over it; the default (no checks) for a problem drawn for no assignment."""
+    found = bank.assignments.get(assignment_id)
+    return found.rules.policy_for(problem.id) if found is not None else CheckPolicy()
+
+
+def quiz_rules(bank, selection) -> AssignmentRules | None:
+    """The rules of the one assignment every exported problem is drawn for (a whole assignment, or
+    --problems that all come from one), whose quiz-level settings (attempts, dates) a quiz can carry;
+    None when the problems come from several assignments."""
+    assignments = {assignment_id for assignment_id, _ in selection.items}
+    if len(assignments) != 1:
+        return None
+    found = bank.assignments.get(next(iter(assignments)))
+    return found.rules if found is not None else None
+
+
+def percents(shares):
+    return ", ".join(f"{share:.0%}" for share in shares)
 
 
 def variant_keys(count):

@@ -36,15 +36,28 @@ the teacher sets (a random-question slot starts at 1).
 
 Prompts are HTML with their LaTeX kept as Moodle's TeX and MathJax filters read it: display math
 in $$…$$, inline math in \\(…\\).
+
+Checks before the deadline (the bank's `attempts:`, `moodle_tries`): Moodle's behaviour "Interactive
+with multiple tries" gives a question one try more than it has hints (qbehaviour_interactive:
+_triesleft starts at count(hints) + 1) and takes `penalty` off the answer's fraction for each try
+before the one that is graded: fraction − (tries before) × penalty, at least 0. A problem with
+`checks: N` gets N hints (N checks and the submission: N + 1 tries, as in the notebook, where an
+answer never checked counts as one more try after the checks made) and the smallest penalty that never
+gives more than the bank's credit list at any of those tries. A problem with no checks keeps penalty 0
+and no hints (one try). Which behaviour the quiz uses, how many quiz attempts it allows, its dates
+and its review options are the quiz's settings, not the question bank's: the export prints what to
+set (`moodle_policy_notes`).
 """
 
 import html
 import math
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 
 from lxml import etree
 
+from grader.bank.policy import duration_text
 from grader.kinds.choice import as_key_set
 from grader.kinds.rules import rule_for
 
@@ -60,7 +73,10 @@ from .common import (
     nominal_tolerance,
     number_text,
     option_feedback,
+    percents,
+    policy_of,
     prompt_html,
+    quiz_rules,
     refuse_unless_same_grades,
     table_cells,
 )
@@ -414,6 +430,116 @@ MOODLE_BY_KIND = {
 }
 
 
+# --- checks before the deadline -----------------------------------------------------------------
+
+PENALTY_DIGITS = 7        # Moodle stores a question's penalty as a decimal with 7 places
+HINT_HTML = "<p>Not right yet: check your working and try again.</p>"
+
+
+@dataclass(frozen=True)
+class MoodleTries:
+    """A problem's checks as Moodle's interactive behaviour holds them."""
+
+    hints: int                  # Moodle's tries are hints + 1: the checks and the submission
+    penalty: float              # taken off the fraction for each try before the graded one
+    ours: tuple                 # the share the notebook keeps at try 1 … hints + 1
+    moodle: tuple               # the share Moodle keeps at each of those tries (a fully right answer)
+
+    @property
+    def exact(self):
+        return all(abs(a - b) <= GRADE_SLACK for a, b in zip(self.ours, self.moodle))
+
+    @property
+    def penalty_text(self):
+        return f"{self.penalty:.{PENALTY_DIGITS}f}".rstrip("0").rstrip(".")
+
+
+def moodle_tries(policy):
+    """The hints and penalty of a problem with `policy` (grader.bank.policy.CheckPolicy), or None when
+    it has no checks (today's single try, penalty 0).
+
+    Moodle has one penalty per question: after k wrong tries a right answer keeps 1 − k·penalty (at
+    least 0). The bank has a share per try (the last entry repeating), which a single penalty can
+    only follow when the steps are equal. The rule: the smallest penalty that never gives more than
+    the bank at any try the problem allows (tries 2 … checks + 1):
+
+        penalty = max over n of (1 − credit(n)) / (n − 1),   rounded to Moodle's 7 decimals
+
+    so Moodle never gives a student more than the notebook would (a student can only lose where the
+    list is not a straight line, e.g. its repeated last entry). Equal steps (1, 0.75, 0.5, …) and a
+    list of 1s (checks at no cost: penalty 0) are exact. A first try below 1 cannot be expressed
+    (Moodle's first try keeps the whole fraction). The penalty is subtracted from the answer's
+    fraction, where the notebook multiplies the answer's credit by the share: a partly right answer
+    (a misconception's credit, some of a Cloze question's boxes) loses the whole penalty in Moodle."""
+    if policy.checks <= 0:
+        return None
+    tries = policy.checks + 1
+    ours = tuple(policy.credit_of_try(n) for n in range(1, tries + 1))
+    needed = [(1 - ours[n - 1]) / (n - 1) for n in range(2, tries + 1)]
+    penalty = round(min(1.0, max([0.0, *needed])), PENALTY_DIGITS)
+    moodle = tuple(max(0.0, 1 - (n - 1) * penalty) for n in range(1, tries + 1))
+    return MoodleTries(hints=policy.checks, penalty=penalty, ours=ours, moodle=moodle)
+
+
+def apply_tries(question, tries):
+    """Set a question's penalty and give it one hint per check (Moodle keeps a hint only with text)."""
+    if tries is None:
+        return question
+    question.find("penalty").text = tries.penalty_text
+    for _ in range(tries.hints):
+        _text(question, "hint", HINT_HTML, html_format=True)
+    return question
+
+
+def moodle_policy_notes(bank, selection, exported):
+    """Lines for the export's output: what the question bank cannot carry (the quiz's behaviour,
+    attempts, dates, review options) and the problems whose credit list Moodle's single penalty does
+    not follow (what they lose or gain, try by try). Empty without checks and dates."""
+    notes = []
+    chosen = set(exported)
+    policies = [(problem.id, policy_of(bank, assignment_id, problem)) for assignment_id, problem in selection.items
+                if problem.id in chosen]
+    checked = [(problem_id, policy, moodle_tries(policy)) for problem_id, policy in policies if policy.checks > 0]
+    if checked:
+        reveals = sorted({policy.reveal for _, policy, _ in checked})
+        notes.append("Moodle's question bank holds each question's tries (a hint per check: checks + 1 tries) and its "
+                     "penalty per wrong try; the quiz decides the rest: set 'How questions behave' to 'Interactive "
+                     "with multiple tries' (other behaviours ignore tries and penalties) and 'Attempts allowed' to 1 "
+                     "(a new quiz attempt would start the tries again on other variants)")
+        feedback = ("untick 'Specific feedback' under 'During the attempt' (reveal: verdict: right or not only)"
+                    if reveals == ["verdict"] else
+                    "tick 'Specific feedback' under 'During the attempt' (the misconceptions' feedback; Moodle has "
+                    "no error band, so reveal: band shows the same)" if "verdict" not in reveals else
+                    "the problems' reveal levels differ (" + ", ".join(reveals) + "), and 'Specific feedback' under "
+                    "'During the attempt' is one quiz setting: tick it for misconception/band, untick it for verdict")
+        notes.append(f"Moodle review options: {feedback}; never tick 'Right answer' during the attempt (a check "
+                     f"never shows the expected value)")
+        groups = {}
+        for problem_id, _policy, tries in checked:
+            if not tries.exact:
+                groups.setdefault((tries.ours, tries.moodle, tries.penalty_text), []).append(problem_id)
+        for (ours, moodle, penalty), problem_ids in groups.items():
+            changes = []
+            for number, (mine, theirs) in enumerate(zip(ours, moodle), start=1):
+                if abs(mine - theirs) > GRADE_SLACK:
+                    verb = "loses" if theirs < mine else "gains"
+                    changes.append(f"try {number} {verb} {abs(mine - theirs):.0%}")
+            notes.append(f"Moodle takes one penalty per wrong try and cannot follow the credit list of "
+                         f"{', '.join(problem_ids)}: at tries 1–{len(ours)} the notebook keeps {percents(ours)}, "
+                         f"Moodle (penalty {penalty}) {percents(moodle)} of a right answer ({'; '.join(changes)})")
+    rules = quiz_rules(bank, selection)
+    if rules is not None and rules.dates is not None:
+        dates = rules.dates
+        steps = "; ".join(f"until {duration_text(step.until)} after it, {step.credit:.0%}" for step in dates.late)
+        late = (f" Moodle's quiz has no late credit steps ({steps}): work handed in after the due date keeps its "
+                f"whole credit there unless the quiz closes at the due date." if steps else "")
+        notes.append(f"Moodle's question bank carries no dates: set the quiz's 'Close the quiz' to "
+                     f"{dates.closes().isoformat(timespec='minutes')} (due {dates.due.isoformat(timespec='minutes')}"
+                     f"{', the end of the late timeline' if steps else ''}); a student's extension is a user "
+                     f"override.{late}")
+    return notes
+
+
 # --- the file ---------------------------------------------------------------------------------
 
 def _category(course, assignment_id, problem_id):
@@ -427,15 +553,16 @@ def export_moodle(bank, selection, count, weights="points"):
     Cloze boxes are weighed (WEIGHT_MODES, `cloze_weights`). uneven: with "points", [(problem id,
     boxes weighing 0, boxes)] for the problems whose Cloze boxes do not all weigh the same in some
     variant; with "equal", [(problem id, points, sorted Cloze marks)] where a variant's mark is not
-    the points."""
+    the points. Each question's penalty and hints follow its problem's checks (`moodle_tries`)."""
     if weights not in WEIGHT_MODES:
         raise ExportError(f"Cloze weights: expected one of {', '.join(WEIGHT_MODES)}, got {weights!r}")
     quiz = etree.Element("quiz")
     exported, skipped, uneven = [], [], []
     for assignment_id, problem in selection.items:
         convert = MOODLE_BY_KIND[problem.kind]
+        tries = moodle_tries(policy_of(bank, assignment_id, problem))
         try:
-            questions = [convert(problem, variant, weights)
+            questions = [apply_tries(convert(problem, variant, weights), tries)
                          for variant in draw_variants(bank, problem, assignment_id, count)]
         except Skip as reason:
             skipped.append((problem.id, str(reason)))

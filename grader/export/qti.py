@@ -24,10 +24,31 @@ What Canvas Classic Quizzes can grade, per kind (`QTI_BY_KIND`):
   (fill-in-multiple-blanks compares text).
 - function -> skipped: Canvas cannot run a student's Python function.
 
+Checks before the deadline and dates (the bank's `attempts:` and `dates:`, `canvas_attempts`): a
+Canvas Classic Quiz has no check of one question; its attempts are whole-quiz attempts, each graded
+and shown to the student on submission, each drawing its own variant from every question group. The
+nearest thing to "N checks, then the submission" (N + 1 tries of each answer, the last one graded
+without a check) is N + 1 quiz attempts, so the quiz allows the assignment's `checks` + 1 attempts (1
+without checks, as before): `cc_maxattempts` in the assessment's qtimetadata, which Canvas' QTI
+importer reads as the quiz's allowed attempts. Canvas keeps one policy per quiz: a problem whose own
+`checks` differ from its assignment's, the credit list (Canvas keeps the highest attempt, whole), and
+the reveal levels are not carried, and the export says so (`canvas_policy_notes`).
+
+With more than one attempt or with `dates:`, the package also holds Canvas' quiz settings file,
+`<assessment>/assessment_meta.xml` (the file Canvas' own QTI export writes, which its importer reads
+for a resource of type "…learning-application-resource" at that path): `allowed_attempts` (the same
+number), `due_at` (the due date), `lock_at` (when the late timeline ends: the due date plus the last
+late step), `quiz_type` assignment (a graded quiz, so that the dates belong to its assignment),
+`points_possible`, `scoring_policy` keep_highest, and with checks `show_correct_answers` false (an
+attempt never shows the expected values). Dates are written in UTC, as Canvas writes them. Canvas'
+importer sets every field of that file it finds missing to nothing, so the file states them all.
+Without checks or dates the package is what it was: no settings file, one attempt.
+
 The IMS QTI 1.2 XSD (ims_qtiasiv1p2p1.xsd) ships in no PyPI, npm or Debian package we could find,
 so the tests check the structure Canvas' importer reads instead of validating against the XSD.
 """
 
+import datetime as dt
 import hashlib
 import html
 import zipfile
@@ -49,7 +70,10 @@ from .common import (
     nominal_tolerance,
     number_text,
     option_feedback,
+    percents,
+    policy_of,
     prompt_html,
+    quiz_rules,
     refuse_unless_same_grades,
     window,
 )
@@ -57,6 +81,10 @@ from .common import (
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 QTI_SCHEMA = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2 http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"
 CP_NS = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
+CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
+CANVAS_SCHEMA = "http://canvas.instructure.com/xsd/cccv1p0 https://canvas.instructure.com/xsd/cccv1p0.xsd"
+ASSESSMENT_META = "assessment_meta.xml"
+META_RESOURCE_TYPE = "associatedcontent/imscc_xmlv1p1/learning-application-resource"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)   # fixed: the same bank gives the same bytes
 
@@ -246,13 +274,13 @@ def _group(problem, items):
     return section
 
 
-def assessment_xml(title, assessment_id, groups):
+def assessment_xml(title, assessment_id, groups, attempts=1):
     root = etree.Element("questestinterop", nsmap={None: QTI_NS, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", QTI_SCHEMA)
     assessment = _sub(root, "assessment", ident=assessment_id, title=title)
     field = _sub(_sub(assessment, "qtimetadata"), "qtimetadatafield")
     _sub(field, "fieldlabel", "cc_maxattempts")
-    _sub(field, "fieldentry", "1")
+    _sub(field, "fieldentry", str(attempts))
     root_section = _sub(assessment, "section", ident="root_section")
     root_section.extend(groups)
     _qualify(root, QTI_NS)
@@ -266,16 +294,95 @@ def _qualify(root, namespace):
             element.tag = f"{{{namespace}}}{element.tag}"
 
 
-def manifest_xml(assessment_id):
+def manifest_xml(assessment_id, with_meta=False):
     root = etree.Element("manifest", identifier=ident("manifest", assessment_id), nsmap={None: CP_NS})
     metadata = _sub(root, "metadata")
     _sub(metadata, "schema", "IMS Content")
     _sub(metadata, "schemaversion", "1.1.3")
     _sub(root, "organizations")
-    resource = _sub(_sub(root, "resources"), "resource", identifier=assessment_id, type="imsqti_xmlv1p2")
+    resources = _sub(root, "resources")
+    resource = _sub(resources, "resource", identifier=assessment_id, type="imsqti_xmlv1p2")
     _sub(resource, "file", href=f"{assessment_id}/{assessment_id}.xml")
+    if with_meta:
+        meta_id = ident("meta", assessment_id)
+        _sub(resource, "dependency", identifierref=meta_id)
+        meta = _sub(resources, "resource", identifier=meta_id, type=META_RESOURCE_TYPE,
+                    href=f"{assessment_id}/{ASSESSMENT_META}")
+        _sub(meta, "file", href=f"{assessment_id}/{ASSESSMENT_META}")
     _qualify(root, CP_NS)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# --- checks before the deadline and dates ------------------------------------------------------
+
+def canvas_attempts(policy):
+    """A Canvas quiz's allowed attempts for an assignment's `attempts:` (grader.bank.policy.CheckPolicy).
+
+    Canvas attempts are whole-quiz attempts, each graded on submission with its own variants; the
+    notebook's problem allows `checks` checks and then the submission, which counts as one more try.
+    So: checks + 1 attempts, and 1 (today's value) without checks."""
+    return policy.checks + 1 if policy.checks > 0 else 1
+
+
+def canvas_time(when):
+    """A timezone-aware datetime as Canvas' export writes one: UTC, to the second, no offset."""
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def meta_xml(title, assessment_id, rules, attempts, points):
+    """Canvas' assessment_meta.xml: the quiz settings its QTI importer reads next to the assessment."""
+    root = etree.Element("quiz", identifier=assessment_id, nsmap={None: CANVAS_NS, "xsi": XSI})
+    root.set(f"{{{XSI}}}schemaLocation", CANVAS_SCHEMA)
+    _sub(root, "title", title)
+    if rules.dates is not None:
+        _sub(root, "due_at", canvas_time(rules.dates.due))
+        _sub(root, "lock_at", canvas_time(rules.dates.closes()))
+    _sub(root, "quiz_type", "assignment")
+    _sub(root, "points_possible", number_text(points))
+    _sub(root, "scoring_policy", "keep_highest")
+    _sub(root, "allowed_attempts", str(attempts))
+    if attempts > 1:
+        _sub(root, "show_correct_answers", "false")
+    _qualify(root, CANVAS_NS)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def canvas_policy_notes(bank, selection, exported):
+    """Lines for the export's output: what of the bank's checks and dates a Canvas quiz cannot carry.
+    Empty without checks and dates."""
+    notes = []
+    chosen = set(exported)
+    policies = [(problem.id, policy_of(bank, assignment_id, problem)) for assignment_id, problem in selection.items
+                if problem.id in chosen]
+    rules = quiz_rules(bank, selection)
+    if rules is None:
+        checked = [problem_id for problem_id, policy in policies if policy.checks > 0]
+        if checked:
+            notes.append(f"the problems come from several assignments, and a Canvas quiz has one number of "
+                         f"attempts: the quiz allows 1, and the checks of {', '.join(checked)} are not exported")
+        return notes
+    quiz = rules.attempts
+    attempts = canvas_attempts(quiz)
+    if attempts > 1:
+        notes.append(f"Canvas attempts are whole-quiz attempts: the quiz allows {attempts} ({quiz.checks} checks and "
+                     f"the submission), each graded on submission and each drawing other variants of every problem; "
+                     f"correct answers are not shown")
+        if any(share < 1 for share in quiz.credit[:attempts]):
+            notes.append(f"Canvas keeps the highest attempt whole, so the credit list ({percents(quiz.credit)} by the "
+                         f"try an answer is first right at) is not applied: an answer right at a later attempt "
+                         f"keeps all its points in Canvas")
+    differ = [f"{problem_id} ({policy.checks})" for problem_id, policy in policies if policy.checks != quiz.checks]
+    if differ:
+        notes.append(f"a Canvas quiz has one number of attempts, from the assignment's checks ({quiz.checks}): the "
+                     f"problems' own checks of {', '.join(differ)} are not exported")
+    if rules.dates is not None:
+        dates = rules.dates
+        notes.append(f"Canvas quiz due {canvas_time(dates.due)} UTC, locked at {canvas_time(dates.closes())} UTC "
+                     f"(the end of the late timeline); "
+                     + ("Canvas' deduction for late work is the course's late policy, not the quiz's: the late "
+                        "steps are not exported, and " if dates.late else "")
+                     + "after the lock the quiz closes (no practice on fresh numbers)")
+    return notes
 
 
 def _zip(files):
@@ -290,7 +397,8 @@ def _zip(files):
 
 
 def export_qti(bank, selection, count):
-    """(zip bytes, exported problem ids, [(skipped id, reason)], [ids whose misconception credit is lost])."""
+    """(zip bytes, exported problem ids, [(skipped id, reason)], [ids whose misconception credit is lost]).
+    The quiz's attempts and dates follow the assignment's `attempts:` and `dates:` (module docstring)."""
     groups, exported, skipped, credit_lost = [], [], [], []
     for assignment_id, problem in selection.items:
         convert = QTI_BY_KIND[problem.kind]
@@ -304,6 +412,14 @@ def export_qti(bank, selection, count):
         if _question_type(items[0]) == "numerical_question" and any(m.credit for m in problem.misconceptions):
             credit_lost.append(problem.id)
     assessment_id = ident("assessment", selection.title)
-    files = [("imsmanifest.xml", manifest_xml(assessment_id)),
-             (f"{assessment_id}/{assessment_id}.xml", assessment_xml(selection.title, assessment_id, groups))]
+    rules = quiz_rules(bank, selection)
+    attempts = canvas_attempts(rules.attempts) if rules is not None else 1
+    with_meta = rules is not None and (attempts > 1 or rules.dates is not None)
+    files = [("imsmanifest.xml", manifest_xml(assessment_id, with_meta)),
+             (f"{assessment_id}/{assessment_id}.xml",
+              assessment_xml(selection.title, assessment_id, groups, attempts))]
+    if with_meta:
+        points = sum(problem.points for _, problem in selection.items if problem.id in exported)
+        files.append((f"{assessment_id}/{ASSESSMENT_META}",
+                      meta_xml(selection.title, assessment_id, rules, attempts, points)))
     return _zip(files), exported, skipped, credit_lost
