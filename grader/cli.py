@@ -18,6 +18,8 @@ COMMANDS = [
     ("render", "write nbgrader source notebooks under source/ from the bank"),
     ("release", "run nbgrader generate_assignment: source/ -> release/"),
     ("distribute", "deliver per-student notebooks: JupyterHub home folders, a zip or a folder for an LMS"),
+    ("serve-checks", "serve the check-my-answer API: students check answers before the deadline, within the "
+                     "policy (docs/checks.md)"),
     ("simulate", "write a synthetic class of submissions under submitted/"),
     ("roster", "who is on the roster and why; `roster import FILE` imports it into nbgrader's students table"),
     ("doctor", "which sandbox mode grading uses here, what is missing, and a real sandboxed kernel start"),
