@@ -15,6 +15,7 @@ No reply holds the expected value, the key, or anyone else's checks.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.attempts.rules import answers_count
-from grader.attempts.store import Attempt, Store, TryTaken, answer_digest
+from grader.attempts.store import Attempt, Extension, GroupRecorder, Store, TryTaken, answer_digest
 from grader.bank import Bank
 from grader.bank.policy import REVEALS, CheckPolicy, duration_text
 from grader.grading.kernel.in_kernel import CodecError, encode
@@ -35,6 +36,7 @@ from grader.variants import draw, variant_key_for
 
 MAX_BODY = 256 * 1024          # bytes of one check's request: far more than any answer of the bank
 MAX_PRACTICE_VARIANT = 1_000_000
+EXTENSIONS_FRESH_FOR = 5.0     # seconds a service trusts its copy of the extensions (`grader extend` elsewhere)
 FORMAT_CODES = frozenset({Code.WRONG_TYPE, Code.WRONG_SHAPE, Code.NOT_FINITE, Code.NOT_AN_OPTION,
                           Code.WRONG_COUNT, Code.RAISED})   # what the format checks tell anyway
 
@@ -59,16 +61,56 @@ def practice_key(student: str, number: int) -> str:
     return f"{student}/practice/{number}"
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A graded check waiting to be recorded, and the reply it gets once it is."""
+
+    attempt: Attempt
+    reply: dict[str, Any]
+
+
 @dataclass
 class Checker:
     bank: Bank
     store: Store
     clock: Callable[[], float] = time.time
+    recorder: GroupRecorder | None = None      # check_async's writer (a service's; tests call check)
     _values: dict[tuple[str, str, str], dict] = field(default_factory=dict)
+    # A student's checks of a problem, read from the database once and then kept up to date by this
+    # service's own records: another service recording meanwhile makes a try TryTaken, and the copy is read again.
+    _tried: dict[tuple[str, str, str], list[Attempt]] = field(default_factory=dict)
+    _extensions: dict[str, tuple[float, dict]] = field(default_factory=dict)
 
     # --- what a student may ask ------------------------------------------------------------------
 
     def check(self, student: str, body: bytes) -> Reply:
+        """One check, recorded before it is answered."""
+        pending = self.prepare(student, body)
+        if isinstance(pending, Reply):
+            return pending
+        try:
+            self.store.record(pending.attempt)
+        except TryTaken:
+            return self.settle(pending, recorded=False)
+        return self.settle(pending, recorded=True)
+
+    async def check_async(self, student: str, body: bytes) -> Reply:
+        """`check` for an event loop: the record goes to `recorder` (a GroupRecorder: one commit for the
+        checks that arrive together), and the loop serves other students while it is written."""
+        pending = self.prepare(student, body)
+        if isinstance(pending, Reply):
+            return pending
+        assert self.recorder is not None, "check_async needs the Checker's recorder"
+        try:
+            recorded = await asyncio.wrap_future(self.recorder.submit(pending.attempt))
+        except Exception:
+            self._forget(pending)
+            raise
+        return self.settle(pending, recorded=recorded)
+
+    def prepare(self, student: str, body: bytes) -> Reply | Pending:
+        """A refusal, or the graded check with its try taken in this service's copy (so that a second
+        check arriving before this one is on disk counts after it, or waits its interval)."""
         if len(body) > MAX_BODY:
             return Reply.refused(413, f"the answer is too big to check ({len(body):,} bytes; at most {MAX_BODY:,})")
         try:
@@ -91,9 +133,9 @@ class Checker:
             return Reply.refused(400, f"the answer could not be read: {exc}"[:300])
         now = self.clock()
         rules = self.bank.assignments[assignment].rules
-        extension = self.store.extension(assignment, student)
+        extension = self._extension(assignment, student, now)
         counting = answers_count(rules, _moment(now), extension.seconds if extension else 0.0)
-        tried = self.store.attempts(assignment, student, problem_id)
+        tried = self._tried_of(assignment, student, problem_id)
         if tried and now - tried[-1].at < policy.interval:
             wait = policy.interval - (now - tried[-1].at)
             return Reply.refused(429, f"too soon: checks of {problem_id} are at least {duration_text(policy.interval)} "
@@ -119,11 +161,20 @@ class Checker:
                           variant=key, answer_digest=answer_digest(encoded), answer=encoded,
                           fraction=result.fraction, correct=result.correct, misconception=result.misconception,
                           code=result.code, keeps=keeps)
-        try:
-            self.store.record(attempt)
-        except TryTaken:
-            return Reply.refused(429, "another check of this problem was being recorded: try again", 1.0)
-        return Reply(200, self._verdict(problem, policy, result, attempt, len(counted) + (try_number is not None)))
+        tried.append(attempt)
+        return Pending(attempt, self._verdict(problem, policy, result, attempt, len(counted) + (try_number is not None)))
+
+    def settle(self, pending: Pending, recorded: bool) -> Reply:
+        """The reply to a prepared check once the database took it (or refused its try: another service
+        recorded that try meanwhile; this service's copy is read again at the next check)."""
+        if recorded:
+            return Reply(200, pending.reply)
+        self._forget(pending)
+        return Reply.refused(429, "another check of this problem was being recorded: try again", 1.0)
+
+    def _forget(self, pending: Pending) -> None:
+        one = pending.attempt
+        self._tried.pop((one.assignment, one.student, one.problem), None)
 
     def cases(self, student: str, assignment: str, problem_id: str, practice: int | None = None) -> Reply:
         """The argument lists a function answer is called on before it is checked (inputs are not
@@ -176,6 +227,19 @@ class Checker:
             return Reply.refused(404, f"{assignment} has no problem {problem_id!r}")
         return self.bank.problems[problem_id], found.rules.policy_for(problem_id)
 
+    def _tried_of(self, assignment: str, student: str, problem_id: str) -> list[Attempt]:
+        key = (assignment, student, problem_id)
+        if key not in self._tried:
+            self._tried[key] = self.store.attempts(assignment, student, problem_id)
+        return self._tried[key]
+
+    def _extension(self, assignment: str, student: str, now: float) -> Extension | None:
+        read_at, extensions = self._extensions.get(assignment, (None, {}))
+        if read_at is None or not 0 <= now - read_at < EXTENSIONS_FRESH_FOR:
+            extensions = self.store.extensions(assignment)
+            self._extensions[assignment] = (now, extensions)
+        return extensions.get(student)
+
     def _draw(self, assignment: str, problem_id: str, key: str) -> dict:
         cache_key = (assignment, problem_id, key)
         if cache_key not in self._values:
@@ -188,7 +252,7 @@ class Checker:
         dates = self.bank.assignments[assignment].rules.dates
         if dates is None:
             return None
-        extension = self.store.extension(assignment, student)
+        extension = self._extension(assignment, student, self.clock())
         return dates.closes(extension.seconds if extension else 0.0)
 
     def _verdict(self, problem: Any, policy: CheckPolicy, result: Result, attempt: Attempt, used: int) -> dict:

@@ -71,3 +71,17 @@ def test_the_newest_extension_is_in_force(tmp_path):
     assert store.extension("a", "ada").seconds == 2 * 86400
     assert store.extension("a", "bo") is None
     assert set(store.extensions("a")) == {"ada"}
+
+
+def test_a_group_commit_records_each_check_once_and_tells_which_try_was_taken(db_url):
+    from grader.attempts.store import GroupRecorder
+    store = Store(db_url, "elen521")
+    store.record(attempt(try_number=2))
+    recorder = GroupRecorder(store)
+    futures = [recorder.submit(attempt(try_number=number)) for number in (1, 2, 3)]
+    futures += [recorder.submit(attempt(student=f"s{i}", try_number=1)) for i in range(50)]
+    outcomes = [future.result(timeout=30) for future in futures]
+    recorder.close()
+    assert outcomes == [True, False, True] + [True] * 50
+    assert sorted(one.try_number for one in store.attempts("a", "ada")) == [1, 2, 3]
+    assert len(store.attempts("a")) == 53
