@@ -63,6 +63,9 @@ class Answer:
     what: str            # correct | misconception:<id> | wrong | empty | copied | <breakage>
     fraction: float      # of the problem's points, expected
     points: float
+    value: Any = None    # the value written, when the cell assigns one (what a check sends)
+    share: float = 1.0   # what the checks made before submitting leave of the points (simulate_checks)
+    checks: list = field(default_factory=list)   # the verdicts of the checks made, in order
 
 
 @dataclass
@@ -74,11 +77,11 @@ class SimulatedStudent:
 
     @property
     def expected_score(self):
-        return sum(a.fraction * a.points for a in self.answers)
+        return sum(a.fraction * a.points * a.share for a in self.answers)
 
     def planned_points(self, problem_ids) -> float:
         """The planned score on these problems only (e.g. the per-student ones)."""
-        return sum(a.fraction * a.points for a in self.answers if a.problem in set(problem_ids))
+        return sum(a.fraction * a.points * a.share for a in self.answers if a.problem in set(problem_ids))
 
 
 def student_ids(count: int) -> list[str]:
@@ -103,20 +106,20 @@ def answer_for(variant: ProblemVariant, what: str, rng: random.Random, classmate
     """(cell source, Answer) for one problem (`classmates`: as for _fraction)."""
     problem, points, kind = variant.problem, float(variant.problem.points), variant.kind
     if what == "correct":
-        return kind.correct_source(variant), Answer(problem.id, "correct", 1.0, points)
+        return kind.correct_source(variant), Answer(problem.id, "correct", 1.0, points, variant.expected)
     if what == "misconception":
         for misconception in problem.misconceptions:
             value = kind.misconception_value(variant, misconception)
             if value is not None:
                 return (_value_answer(variant, value),
                         Answer(problem.id, f"misconception:{misconception.id}",
-                               _fraction(variant, value, classmates), points))
+                               _fraction(variant, value, classmates), points, value))
         what = "wrong"
     if what == "wrong":
         value = kind.wrong_value(variant)
         if value is not None:
             return _value_answer(variant, value), Answer(problem.id, "wrong", _fraction(variant, value, classmates),
-                                                         points)
+                                                         points, value)
         return None, Answer(problem.id, "empty", 0.0, points)
     if what == "empty":
         return None, Answer(problem.id, "empty", 0.0, points)
@@ -238,6 +241,64 @@ def simulate_class(bank, course: Path, assignment: str, students: int, seed: int
         write_atomic(path, text)
         class_plan.append(SimulatedStudent(student, profile, answers, neighbour if profile == "copied" else ""))
     return class_plan
+
+
+# --- checks before the deadline (grader.service.check, through the caller's `check`) ------------------
+
+CHECKING = ("none", "none", "final", "wrong-then-final")   # how a student uses a problem's checks
+
+
+def simulate_checks(bank, assignment: str, class_plan: list, check, encode, seed: int = 521) -> int:
+    """Students of ordinary profiles check answers before submitting, through `check(student, body)`
+    (a grader.service.check.Checker's, so what is recorded is what the service records; `encode`: the
+    kernel's encoder of plain data): per problem with checks, none, the answer they hand in, or first
+    a wrong value and then that answer. Each Answer's `share` is set from the bank's credit list by this
+    plan's own count of the tries (not by grader.attempts.rules, which grading uses): a right answer keeps
+    the credit of its first right check, anything else that of one try more than the checks made.
+    Returns the number of checks recorded. Function answers are not checked here (their checks call
+    the student's code in the kernel)."""
+    import json
+
+    rules = bank.assignments[assignment].rules
+    made = 0
+    for simulated in class_plan:
+        if simulated.profile not in ORDINARY:
+            continue
+        for answer in simulated.answers:
+            policy = rules.policy_for(answer.problem)
+            problem = bank.problems[answer.problem]
+            if policy.checks <= 0 or answer.value is None or problem.kind == "function":
+                continue
+            how = _rng(seed, assignment, simulated.student, "checks", answer.problem).choice(CHECKING)
+            values = {"none": [], "final": [answer.value]}.get(how)
+            if values is None:
+                wrong = _a_wrong_value(bank, assignment, simulated.student, problem)
+                values = [answer.value] if wrong is None else [wrong, answer.value]
+            for value in values[:policy.checks]:
+                body = json.dumps({"assignment": assignment, "problem": answer.problem, "answer": encode(value)})
+                reply = check(simulated.student, body.encode())
+                if reply.status != 200:
+                    raise GraderError(f"simulate: {simulated.student}'s check of {answer.problem} was refused: "
+                                      f"{reply.body.get('error')}")
+                answer.checks.append(reply.body["verdict"])
+                made += 1
+            answer.share = _planned_share(policy.credit, answer.checks, answer.fraction >= 1.0)
+    return made
+
+
+def _a_wrong_value(bank, assignment: str, student: str, problem) -> Any:
+    variant = next(v for v in problem_variants(bank, assignment, student) if v.problem.id == problem.id)
+    for misconception in problem.misconceptions:
+        value = variant.kind.misconception_value(variant, misconception)
+        if value is not None:
+            return value
+    return variant.kind.wrong_value(variant)
+
+
+def _planned_share(credit: tuple, verdicts: list, right: bool) -> float:
+    firsts = [number for number, verdict in enumerate(verdicts, 1) if verdict == "right"]
+    number = firsts[0] if right and firsts else len(verdicts) + 1
+    return float(credit[min(number, len(credit)) - 1])
 
 
 # --- classes for the integrity benchmark (grader.integrity, make bench-integrity) ---------------------
