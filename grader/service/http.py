@@ -14,11 +14,15 @@ a token's first request costs a Hub round trip) and requires the service's acces
 JupyterHub's own HubAuthenticated does; `CourseTokens` looks up the no-hub token `distribute`
 issued (grader.attempts.store: only digests are stored).
 
-Why the Checker runs on a small thread pool and not on the event loop: its work is synchronous
-database I/O (SQLite may wait up to its busy timeout for a grading run's write lock), which would
-otherwise stall every other request, health checks included. Concurrent checks are still
-correct: the store's unique (assignment, problem, student, try) constraint lets only one of two
-racing checks take a try, and the loser gets the Checker's own 429 ("try again"), nothing recorded.
+Concurrency: a check is prepared on the event loop (Checker.check_async: decode, draw, grade, and
+take its try in the Checker's copy of the student's checks; synchronous and quick, and one at a
+time, so two checks of one problem arriving together count one after the other) and recorded by
+the Checker's GroupRecorder on a thread of its own (one commit for the checks that arrive
+together) while the loop serves other requests. Another service process on the same database
+cannot spend the same try either: the store's unique (assignment, problem, student, try)
+constraint lets one of two racing records in, and the other check gets the Checker's own 429
+("try again"), nothing recorded. The read-only requests (status, attempts) and the no-hub token
+look-up read the database on a small thread pool, so a slow database never stalls the loop.
 
 Bodies: a check's body is streamed and refused with 413 as soon as its declared length, or what
 has arrived, passes MAX_BODY; nothing larger is ever held in memory (the server's own
@@ -44,7 +48,7 @@ from grader.errors import GraderError
 from grader.service.check import MAX_BODY, MAX_PRACTICE_VARIANT, Checker, Reply
 
 SERVICE_NAME = "grader-checks"
-WORKER_THREADS = 4                 # checks in progress at once (database writes; grading them is quick)
+WORKER_THREADS = 4                 # database reads in progress at once (status, attempts, token look-ups)
 SERVER_MAX_BODY = 2 * MAX_BODY     # tornado closes a connection whose body passes this (check refuses at MAX_BODY)
 _AUTHORIZATION = re.compile(r"^\s*(?:token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
 
@@ -140,7 +144,7 @@ class Service:
     executor: ThreadPoolExecutor
 
     async def run(self, method: Any, *args: Any) -> Reply:
-        """One Checker call on the pool (see the module's docstring)."""
+        """One read-only Checker call on the pool (see the module's docstring)."""
         return await IOLoop.current().run_in_executor(self.executor, method, *args)
 
 
@@ -239,7 +243,7 @@ class CheckHandler(JSONHandler):
         student = await self.authenticated_student()
         if student is None:
             return
-        self.send_reply(await self.service.run(self.service.checker.check, student, b"".join(self._chunks)))
+        self.send_reply(await self.service.checker.check_async(student, b"".join(self._chunks)))
 
 
 class StatusHandler(JSONHandler):
@@ -268,7 +272,7 @@ class CasesHandler(JSONHandler):
                 self.send_json(400, {"error": f"practice: a round number from 1 to {MAX_PRACTICE_VARIANT:,}"})
                 return
             practice = int(practice_text)
-        self.send_reply(await self.service.run(self.service.checker.cases, student, assignment, problem, practice))
+        self.send_reply(self.service.checker.cases(student, assignment, problem, practice))   # drawing only: on the loop
 
 
 class NotFoundHandler(JSONHandler):
@@ -311,17 +315,23 @@ class Listening:
 
 async def serve(checker: Checker, authentication_for: Any, ip: str, port: int, prefix: str,
                 on_listening: Any, stop: asyncio.Event) -> None:
-    """Serve until `stop` is set, then stop accepting, let checks in progress finish their database
-    writes, and return. `authentication_for(executor)` makes the Authentication (it may need the pool)."""
+    """Serve until `stop` is set, then stop accepting, let the checks already graded reach the
+    database, and return. `authentication_for(executor)` makes the Authentication (it may need the
+    pool). The Checker gets a GroupRecorder of its store unless it has one (then the caller closes it)."""
     from tornado.netutil import bind_sockets
 
+    from grader.attempts.store import GroupRecorder
+
     executor = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="grader-check")
-    service = Service(checker, authentication_for(executor), executor)
     try:
         sockets = bind_sockets(port, address=ip)
     except OSError as exc:
         executor.shutdown()
         raise GraderError(f"cannot listen on {ip}:{port}: {exc.strerror}") from None
+    own_recorder = checker.recorder is None
+    if own_recorder:
+        checker.recorder = GroupRecorder(checker.store)
+    service = Service(checker, authentication_for(executor), executor)
     server = HTTPServer(make_application(service, prefix), max_body_size=SERVER_MAX_BODY)
     server.add_sockets(sockets)
     bound = sockets[0].getsockname()[1]
@@ -332,4 +342,6 @@ async def serve(checker: Checker, authentication_for: Any, ip: str, port: int, p
     finally:
         server.stop()
         await server.close_all_connections()
+        if own_recorder:
+            checker.recorder.close()         # the checks it holds are written first
         executor.shutdown(wait=True)
