@@ -16,6 +16,14 @@ for every roster student (grader.personalize) and records what each was given
 * no hub: `--zip FILE` (or `--folder DIR`) writes one notebook per student, with a manifest.csv
   of student, name, e-mail and file for an LMS upload or a mail merge.
 
+Checks without a hub (`--checks-url URL`, when the assignment allows checks): each student also
+gets `.grader-checks.json` {"url", "token"} beside their notebook (mode 0600), the course token the
+check service (`grader serve-checks --no-hub`) knows them by. A token is the student's for the
+whole course, and only its SHA-256 is kept (grader.attempts.store), so it cannot be handed out
+twice: a student who already holds one keeps it (--homes finds it in their home folder and writes
+it again), and only --force issues new ones (the old stop working). manifest.csv never holds a
+token: it is the file staff mail-merge or upload, so it names each student's token file instead.
+
 Grading never trusts the notebook: the student is the submission's folder name, and their
 variant is redrawn from it (grader.variants.variant_key_for).
 """
@@ -27,7 +35,7 @@ import io
 import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -372,6 +380,101 @@ def released_notebooks(course: str | Path, assignment: str, students: list[str])
 
 # --- delivery -----------------------------------------------------------------------------------------
 
+# --- no-hub check tokens ------------------------------------------------------------------------------
+
+CHECKS_FILE = ".grader-checks.json"     # beside the notebook: the notebook reads it when GRADER_CHECKS_* are unset
+MAX_CHECKS_FILE = 4096                  # bytes of a token file read back from a student's home
+
+
+def assignment_has_checks(bank: Bank, assignment: str) -> bool:
+    rules = bank.assignments[assignment].rules
+    return any(rules.policy_for(problem).checks > 0 for problem in bank.assignments[assignment].problems)
+
+
+def checks_service_url(url: str) -> str:
+    """The service's base URL as the notebook joins 'api/check' to it (ending in '/')."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise GraderError(f"--checks-url {url!r}: not the check service's base URL (e.g. "
+                          f"'https://checks.example.edu/' or 'http://10.0.0.5:8765/'; no query)")
+    return url if url.endswith("/") else url + "/"
+
+
+def checks_request(bank: Bank, assignment: str, url: str) -> str:
+    """The base URL of a --checks-url that can be honoured; GraderError (before anything is written
+    or issued) when it is no base URL or the assignment has no problem with checks."""
+    url = checks_service_url(url)
+    if not assignment_has_checks(bank, assignment):
+        raise GraderError(f"--checks-url: {assignment!r} has no problem with checks (attempts.checks in "
+                          f"{bank.path.name if bank.path else 'the bank'}): nothing to check; nothing written, "
+                          f"no token issued")
+    return url
+
+
+def checks_file_text(url: str, token: str) -> str:
+    return json.dumps({"url": url, "token": token}, indent=1) + "\n"
+
+
+def _students_holding_tokens(store) -> set[str]:
+    from sqlalchemy import select
+
+    from grader.attempts.store import tokens_table
+    with store.engine.connect() as connection:
+        return set(connection.execute(select(tokens_table.c.student)).scalars())
+
+
+@dataclass
+class CheckTokens:
+    url: str
+    tokens: dict[str, str]          # student -> the token their file holds
+    issued: list[str]               # students given a new token now
+    not_given: list[str]            # why a student got no file (holds a token not found again; no --force)
+
+
+def check_tokens(course: str | Path, bank: Bank, assignment: str, students: list[str], url: str,
+                 force: bool = False, found: dict[str, str] | None = None, whole: bool = False) -> CheckTokens:
+    """The token each of `students` gets: `found[student]` (their token read back, e.g. from their
+    home) when it is still theirs, else a new one for a student who holds none; a student who holds
+    one that was not found gets none (listed in not_given), unless `force`, which issues new tokens
+    to all of them (the old stop working). GraderError, nothing issued, when the assignment has no
+    checks, the URL is no base URL, or (`whole`: a zip or folder, made whole or not at all) a
+    student would get none."""
+    from grader.attempts.store import Store
+
+    url = checks_request(bank, assignment, url)
+    store = Store.of_course(course_config(course))
+    holding = _students_holding_tokens(store)
+    kept = {student: token for student, token in (found or {}).items()
+            if not force and student in students and store.student_of_token(token) == student}
+    to_issue = [student for student in students if student not in kept and (force or student not in holding)]
+    not_given = [student for student in students if student not in kept and student not in to_issue]
+    if whole and not_given:
+        names = ", ".join(not_given[:10]) + (" ..." if len(not_given) > 10 else "")
+        raise GraderError(f"{len(not_given)} student(s) already hold a check token from an earlier distribution "
+                          f"({names}); only its digest is kept, so it cannot be written again. Their earlier "
+                          f"{CHECKS_FILE} still works (for every assignment: it goes beside the new notebook), or "
+                          f"pass --force to issue everyone new tokens (the old stop working). Nothing was written.")
+    tokens = dict(kept)
+    tokens.update({student: store.issue_token(student) for student in to_issue})
+    return CheckTokens(url, tokens, to_issue, not_given)
+
+
+def _token_in_home(home: Path) -> str | None:
+    """A token file the student has from an earlier distribution (any assignment's folder)."""
+    for path in sorted(home.glob(f"*/{CHECKS_FILE}")):
+        try:
+            if path.is_symlink() or path.stat().st_size > MAX_CHECKS_FILE:
+                continue
+            token = json.loads(path.read_text(encoding="utf-8")).get("token")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(token, str) and token:
+            return token
+    return None
+
+
 def home_target(pattern: str, student: str, assignment: str) -> Path:
     """Where `nbgrader fetch_assignment` run in the student's folder puts the notebook."""
     if "{student}" not in pattern:
@@ -392,16 +495,24 @@ def _give_to_owner_of(home: Path, paths: list[Path]) -> None:
 class Delivery:
     delivered: list[Path]
     unchanged: list[Path]
-    skipped: list[str]            # why a student got nothing
+    skipped: list[str]            # why a student got nothing (or no token file)
+    check_files: list[Path] = field(default_factory=list)   # CHECKS_FILE written (--checks-url)
+    tokens_issued: int = 0
 
 
 def deliver_to_homes(course: str | Path, assignment: str, students: list[str], pattern: str,
-                     force: bool = False) -> Delivery:
+                     force: bool = False, checks_url: str | None = None, bank: Bank | None = None) -> Delivery:
     """Copy each student's notebook into their home folder (the pattern with {student}). A home
     that does not exist is skipped and listed; a notebook already there that differs (the student
     has started, or it has an earlier wording) is kept and listed, unless `force` replaces it; the
-    other students get theirs all the same."""
+    other students get theirs all the same. With `checks_url` (and the bank), each student with a
+    home also gets CHECKS_FILE beside the notebook (check_tokens: their token found in their home
+    is written again; `force` issues new ones)."""
     sources = released_notebooks(course, assignment, students)
+    if checks_url is not None:
+        if bank is None:
+            raise GraderError("deliver_to_homes: checks_url needs the bank (which problems have checks)")
+        checks_request(bank, assignment, checks_url)
     result = Delivery([], [], [])
     plan = []
     for student, source in sources.items():
@@ -423,38 +534,69 @@ def deliver_to_homes(course: str | Path, assignment: str, students: list[str], p
         write_atomic(target, data)
         _give_to_owner_of(home, [target.parent, target] if new_folder else [target])
         result.delivered.append(target)
+    if checks_url is not None and bank is not None:
+        homes = {Path(pattern.format(student=student)): student for student in sources}
+        with_home = [student for home, student in homes.items() if home.is_dir()]
+        found = {student: token for home, student in homes.items() if home.is_dir()
+                 for token in [_token_in_home(home)] if token}
+        tokens = check_tokens(course, bank, assignment, with_home, checks_url, force, found)
+        for student in tokens.not_given:
+            result.skipped.append(f"{student}: holds a check token but no {CHECKS_FILE} of it was found in their "
+                                  f"home; --force issues them a new one")
+        for student, token in tokens.tokens.items():
+            home = Path(pattern.format(student=student))
+            target = home_target(pattern, student, assignment).parent / CHECKS_FILE
+            new_folder = not target.parent.exists()
+            write_atomic(target, checks_file_text(tokens.url, token), mode=0o600)
+            _give_to_owner_of(home, [target.parent, target] if new_folder else [target])
+            result.check_files.append(target)
+        result.tokens_issued = len(tokens.issued)
     return result
 
 
-def manifest_csv(course: str | Path, assignment: str, students: list[str]) -> str:
+def manifest_csv(course: str | Path, assignment: str, students: list[str], with_checks: bool = False) -> str:
+    """The mail-merge / LMS list: never a token (with checks, the name of each student's token file)."""
     names = {entry.id: entry for entry in roster_entries(course)}
     entries = [names.get(student, RosterEntry(student)) for student in students]
-    return csv_text(["student", "first_name", "last_name", "email", "file"],
-                    [[entry.id, entry.first_name, entry.last_name, entry.email, f"{entry.id}/{assignment}.ipynb"]
-                     for entry in entries])
+    header = ["student", "first_name", "last_name", "email", "file"] + (["checks_file"] if with_checks else [])
+    return csv_text(header, [[entry.id, entry.first_name, entry.last_name, entry.email, f"{entry.id}/{assignment}.ipynb"]
+                             + ([f"{entry.id}/{CHECKS_FILE}"] if with_checks else []) for entry in entries])
 
 
-def export_zip(course: str | Path, assignment: str, students: list[str], target: Path) -> Path:
-    """One zip: <student>/<assignment>.ipynb per student and manifest.csv; deterministic bytes."""
+def export_zip(course: str | Path, assignment: str, students: list[str], target: Path,
+               checks: CheckTokens | None = None) -> Path:
+    """One zip: <student>/<assignment>.ipynb per student and manifest.csv; deterministic bytes.
+    With `checks`, <student>/.grader-checks.json too (mode 0600 when unzipped)."""
     sources = released_notebooks(course, assignment, students)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for student, source in sorted(sources.items()):
             archive.writestr(zipfile.ZipInfo(f"{student}/{assignment}.ipynb", ZIP_TIMESTAMP), source.read_bytes(),
                              compress_type=zipfile.ZIP_DEFLATED)
-        archive.writestr(zipfile.ZipInfo("manifest.csv", ZIP_TIMESTAMP), manifest_csv(course, assignment, sorted(sources)),
+            if checks is not None:
+                info = zipfile.ZipInfo(f"{student}/{CHECKS_FILE}", ZIP_TIMESTAMP)
+                info.external_attr = 0o100600 << 16
+                archive.writestr(info, checks_file_text(checks.url, checks.tokens[student]),
+                                 compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(zipfile.ZipInfo("manifest.csv", ZIP_TIMESTAMP),
+                         manifest_csv(course, assignment, sorted(sources), with_checks=checks is not None),
                          compress_type=zipfile.ZIP_DEFLATED)
-    write_atomic(target, buffer.getvalue())
+    write_atomic(target, buffer.getvalue(), mode=0o600 if checks is not None else 0o644)
     return target
 
 
-def export_folder(course: str | Path, assignment: str, students: list[str], target: Path) -> list[Path]:
-    """<target>/<student>/<assignment>.ipynb per student and <target>/manifest.csv."""
+def export_folder(course: str | Path, assignment: str, students: list[str], target: Path,
+                  checks: CheckTokens | None = None) -> list[Path]:
+    """<target>/<student>/<assignment>.ipynb per student and <target>/manifest.csv (with `checks`,
+    <target>/<student>/.grader-checks.json, mode 0600)."""
     sources = released_notebooks(course, assignment, students)
     written = []
     for student, source in sorted(sources.items()):
         path = Path(target) / student / f"{assignment}.ipynb"
         write_atomic(path, source.read_bytes())
         written.append(path)
-    write_atomic(Path(target) / "manifest.csv", manifest_csv(course, assignment, sorted(sources)))
+        if checks is not None:
+            write_atomic(path.parent / CHECKS_FILE, checks_file_text(checks.url, checks.tokens[student]), mode=0o600)
+    write_atomic(Path(target) / "manifest.csv",
+                 manifest_csv(course, assignment, sorted(sources), with_checks=checks is not None))
     return written
