@@ -7,6 +7,14 @@ and the test cell (visible format checks, the problem's public checks (grader.ki
 the hidden call that reports the answer to the grading process: grader/grading/notebook/answers.py).
 The public checks' helper is defined once, in the notebook's locked setup cell (`setup_source`).
 
+Checks before the deadline (#21): a problem whose policy allows checks (the bank's `attempts:`,
+`policy_for(problem).checks > 0`) says so in its prompt's "How it is checked." paragraph, and its test
+cell ends with `_check_button("<problem>", lambda: <answer variable>)`, after the hidden tests: the
+setup cell of such a notebook defines `_check_button` (CHECK_BUTTON_SOURCE), which shows a Check
+button when a check service is configured (a click, never running the cell, sends a check; the
+button's code comes from the service: grader/service/client.py says why) and otherwise prints one
+line. A notebook without checkable problems is rendered exactly as before.
+
 Rendering is deterministic: cell ids derive from grade ids, JSON keys are sorted and
 nothing depends on the clock, so re-rendering an unchanged bank gives the same bytes.
 """
@@ -14,6 +22,7 @@ nothing depends on the clock, so re-rendering an unchanged bank gives the same b
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +31,7 @@ import nbformat
 
 from grader import protocol
 from grader.bank import Bank
+from grader.bank.policy import CheckPolicy
 from grader.bank.templates import prompt_symbols, python_literal, render_prompt, symbol_is_name
 from grader.course import CONFIG_FILE, CoursePaths, paths_of
 from grader.errors import GraderError
@@ -42,6 +52,51 @@ SETUP_SOURCE = "import numpy as np"
 HINTS_MARK, ANSWER_MARK, CHECKED_MARK = "**Hints**", "**Your answer.**", "**How it is checked.**"
 INPUTS_LINE = "The cell below defines"        # then each variable of the inputs cell
 PROMPT_TAIL_MARKS = (HINTS_MARK, ANSWER_MARK, CHECKED_MARK)
+CHECK_BUTTON = "_check_button"           # the setup cell's helper a checkable problem's test cell calls
+# The setup cell's helper of a notebook with checkable problems. Plain Python: it finds the course's
+# check service (grader/service/client.py's docstring: where, and why the client is fetched from it),
+# fetches the button's code once per kernel (a failure is retried after 30 s, not at every cell of a
+# top-to-bottom run) and shows the button; without a service or ipywidgets it prints one line. Like
+# `_public_check`, it never stops the cell. Nothing here sends a check: only a click on the button does.
+CHECK_BUTTON_SOURCE = """\
+# Check my answer: problems that may be checked before the deadline get a Check button under their
+# test cell when the course runs a check service. Running a cell never sends a check: only a click
+# does. Without a service, the answer is checked when the assignment is graded.
+def {helper}(problem_id, read_answer):
+    import json, os, time, urllib.request
+    url = os.environ.get("GRADER_CHECKS_URL")
+    token = os.environ.get("GRADER_CHECKS_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN")
+    try:
+        if not url and os.path.isfile(".grader-checks.json"):
+            with open(".grader-checks.json", encoding="utf-8") as file:
+                found = json.load(file)
+            url, token = found.get("url"), found.get("token")
+        import ipywidgets
+    except Exception:
+        url = None
+    if not url or not token:
+        print({unavailable})
+        return
+    state = {helper}.__dict__
+    if "client" not in state and time.time() >= state.get("retry_at", 0):
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/client.py", timeout=5) as reply:
+                client = {{"__name__": "grader_check_client"}}
+                exec(compile(reply.read().decode("utf-8"), "grader_check_client.py", "exec"), client)
+            state["client"] = client
+        except Exception as exc:
+            state["retry_at"], state["why"] = time.time() + 30, exc
+    if "client" not in state:
+        print(f"The check service cannot be reached now ({{state.get('why')}}): run this cell again later "
+              f"for the Check button. This answer is checked when the assignment is graded in any case.")
+        return
+    try:
+        state["client"]["show_button"](url, token, {assignment}, problem_id, read_answer)
+    except Exception as exc:
+        print(f"The Check button cannot be shown ({{type(exc).__name__}}: {{exc}}). This answer is checked "
+              f"when the assignment is graded in any case.")"""
+UNAVAILABLE = ("Checking before the deadline is not available here: this answer is checked when the "
+               "assignment is graded.")
 
 
 # --- notebook cells -------------------------------------------------------------------------
@@ -87,7 +142,9 @@ def points_text(points: float) -> str:
     return plural(float(points), "point")
 
 
-def prompt_markdown(variant: ProblemVariant) -> str:
+def prompt_markdown(variant: ProblemVariant, policy: CheckPolicy | None = None) -> str:
+    """The problem's locked prompt cell; with a `policy` that allows checks, "How it is checked." also
+    says how many checks it allows before the deadline and what they cost (CheckPolicy.describe)."""
     problem = variant.problem
     parts = [f"## Problem {variant.number}: {problem.title} ({points_text(problem.points)})",
              render_prompt(problem, variant.values).strip(), *variant.kind.prompt_parts(variant)]
@@ -97,7 +154,8 @@ def prompt_markdown(variant: ProblemVariant) -> str:
         parts.append(f"{HINTS_MARK}\n\n" + "\n".join(f"- {hint}" for hint in problem.hints))
     parts.append(f"{ANSWER_MARK} {variant.kind.answer_instructions(variant)}")
     statement = variant.kind.rule_statement(variant)
-    parts.append(f"{CHECKED_MARK} {statement[0].upper()}{statement[1:]}.")
+    checks = f" {policy.describe()}" if policy is not None and policy.checks > 0 else ""
+    parts.append(f"{CHECKED_MARK} {statement[0].upper()}{statement[1:]}.{checks}")
     return "\n\n".join(parts)
 
 
@@ -116,7 +174,9 @@ def inputs_source(variant: ProblemVariant) -> str:
     return "\n".join(f"{name} = {python_literal(variant.values[name])}" for name in variant.input_names)
 
 
-def test_source(variant: ProblemVariant, assignment_id: str) -> str:
+def test_source(variant: ProblemVariant, assignment_id: str, checkable: bool = False) -> str:
+    """The test cell; a `checkable` problem's ends with the Check button's line (after the hidden
+    tests: it runs once the format checks passed, and nbgrader's release keeps it)."""
     problem = variant.problem
     return "\n".join([
         "# Format checks. The values are checked when the assignment is graded.",
@@ -125,7 +185,14 @@ def test_source(variant: ProblemVariant, assignment_id: str) -> str:
         "### BEGIN HIDDEN TESTS",
         report_call(problem.id, variant.variable, problem.digest),
         "### END HIDDEN TESTS",
+        *([check_button_call(problem.id, variant.variable)] if checkable else []),
     ])
+
+
+def check_button_call(problem_id: str, variable: str) -> str:
+    """The test cell's last line for a problem that may be checked before the deadline: the answer
+    is read when the button is clicked (`lambda`), not when the cell runs."""
+    return f"{CHECK_BUTTON}({json.dumps(problem_id)}, lambda: {variable})"
 
 
 @dataclass(frozen=True)
@@ -142,16 +209,19 @@ class CellSpec:
     points: float | None = None
 
 
-def problem_cell_specs(variant: ProblemVariant, assignment_id: str, locked_only: bool = False) -> list[CellSpec]:
-    """Prompt, inputs (when the problem has some), answer (unless `locked_only`) and test cell of one problem."""
+def problem_cell_specs(variant: ProblemVariant, assignment_id: str, locked_only: bool = False,
+                       policy: CheckPolicy | None = None) -> list[CellSpec]:
+    """Prompt, inputs (when the problem has some), answer (unless `locked_only`) and test cell of one
+    problem; `policy`: its checks before the deadline (the assignment's rules), None for none."""
     pid = variant.problem.id
-    cells = [CellSpec(protocol.grade_id(pid, Role.PROMPT), "markdown", prompt_markdown(variant), locked=True)]
+    checkable = policy is not None and policy.checks > 0
+    cells = [CellSpec(protocol.grade_id(pid, Role.PROMPT), "markdown", prompt_markdown(variant, policy), locked=True)]
     if variant.input_names:
         cells.append(CellSpec(protocol.grade_id(pid, Role.INPUTS), "code", inputs_source(variant), locked=True))
     if not locked_only:
         solution = "\n".join(["### BEGIN SOLUTION", *variant.kind.solution_lines(variant), "### END SOLUTION"])
         cells.append(CellSpec(protocol.grade_id(pid, Role.ANSWER), "code", solution, solution=True))
-    cells.append(CellSpec(protocol.grade_id(pid, Role.TEST), "code", test_source(variant, assignment_id),
+    cells.append(CellSpec(protocol.grade_id(pid, Role.TEST), "code", test_source(variant, assignment_id, checkable),
                           locked=True, grade=True, points=variant.problem.points))
     return cells
 
@@ -187,25 +257,48 @@ def problem_variants(bank: Bank, assignment_id: str, student: str | None = None)
     return variants
 
 
+def checkable_problems(bank: Bank, assignment_id: str) -> list[str]:
+    """The assignment's problems whose policy allows checks before the deadline (the bank's `attempts:`)."""
+    rules = bank.assignments[assignment_id].rules
+    return [problem_id for problem_id in bank.assignments[assignment_id].problems
+            if rules.policy_for(problem_id).checks > 0]
+
+
 def title_markdown(bank: Bank, assignment_id: str) -> str:
+    """The title cell; with `dates:`, the due date and late credit (Dates.describe), and with checkable
+    problems, a sentence on the Check button."""
     assignment = bank.assignments[assignment_id]
     problems = [bank.problems[problem_id] for problem_id in assignment.problems]
     total = sum(float(problem.points) for problem in problems)
     checks = ("it checks the answer's format and, where a problem has them, prints public checks "
               "(properties every right answer has, never its value)"
               if any(problem.checks for problem in problems) else "it checks the answer's format only")
-    return (f"# {bank.course}: {assignment.title}\n\n"
+    text = (f"# {bank.course}: {assignment.title}\n\n"
             f"{plural(len(problems), 'problem')}, {points_text(total)}. Write each answer in the cell marked "
             f"for it, then run the test cell below it: {checks}. "
             f"The values are checked when the assignment is graded: nbgrader's Validate runs every cell "
             f"and lists the ones that raise an error, and never checks a value.")
+    checkable = len(checkable_problems(bank, assignment_id))
+    if checkable:
+        which = "Every problem" if checkable == len(problems) else f"{plural(checkable, 'problem')} of {len(problems)}"
+        text += (f" {which} may also be checked before the deadline, where the course runs a check service: "
+                 f"its test cell then shows a Check button, and only a click on it sends a check (its prompt "
+                 f"says how many it allows).")
+    if assignment.rules.dates is not None:
+        text += f"\n\n{assignment.rules.dates.describe()}"
+    return text
 
 
 def setup_source(bank: Bank, assignment_id: str) -> str:
-    """The locked setup cell: numpy, and the public checks' helper when a problem has checks (defined
-    once here, not in every test cell; plain Python and numpy: grading kernels have no grader)."""
+    """The locked setup cell: numpy, the public checks' helper when a problem has public checks, and
+    the Check button's helper when a problem may be checked before the deadline (each defined once
+    here, not in every test cell; plain Python and numpy: grading kernels have no grader)."""
     problems = [bank.problems[problem_id] for problem_id in bank.assignments[assignment_id].problems]
-    return "\n\n".join([SETUP_SOURCE, *(["\n".join(setup_lines(problems))] if setup_lines(problems) else [])])
+    parts = [SETUP_SOURCE, *(["\n".join(setup_lines(problems))] if setup_lines(problems) else [])]
+    if checkable_problems(bank, assignment_id):
+        parts.append(CHECK_BUTTON_SOURCE.format(helper=CHECK_BUTTON, unavailable=json.dumps(UNAVAILABLE),
+                                                  assignment=json.dumps(assignment_id)))
+    return "\n\n".join(parts)
 
 
 def assignment_cell_specs(bank: Bank, assignment_id: str, student: str | None = None,
@@ -214,10 +307,11 @@ def assignment_cell_specs(bank: Bank, assignment_id: str, student: str | None = 
     with `locked_only` its locked cells; `variants`: that student's problem_variants, when drawn."""
     if variants is None:
         variants = problem_variants(bank, assignment_id, student)
+    rules = bank.assignments[assignment_id].rules
     cells = [CellSpec("title", "markdown", title_markdown(bank, assignment_id), locked=True),
              CellSpec("setup", "code", setup_source(bank, assignment_id), locked=True)]
     for variant in variants:
-        cells.extend(problem_cell_specs(variant, assignment_id, locked_only))
+        cells.extend(problem_cell_specs(variant, assignment_id, locked_only, rules.policy_for(variant.problem.id)))
     return cells
 
 
