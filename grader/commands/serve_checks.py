@@ -51,6 +51,7 @@ def listen_address(ip, port, hub, environment):
 
 def run(args):
     import asyncio
+    import logging
     import signal
 
     from sqlalchemy.engine import make_url
@@ -61,6 +62,9 @@ def run(args):
     from grader.service.check import Checker
     from grader.service.http import CourseTokens, hub_tokens_from_environment, serve
 
+    # tornado's access log (method, path, status, client; never a token) and any error, on stderr
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("tornado.access").setLevel(logging.INFO)
     hub = bool(os.environ.get("JUPYTERHUB_API_TOKEN")) if args.hub is None else args.hub
     ip, port = listen_address(args.ip, args.port, hub, os.environ)
     bank = load_bank(args.bank)
