@@ -236,8 +236,9 @@ def code_strings(source):
                      if isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
-def problem_leaks(notebook, variant):
-    """Expected values shown in the problem's release cells beyond what each cell's role explains."""
+def problem_leaks(notebook, variant, policy_text=""):
+    """Expected values shown in the problem's release cells beyond what each cell's role explains
+    (`policy_text`: the assignment's checks policy for the problem, which its prompt states)."""
     problem = variant.problem
     expected = [leaf for value in release_expected(variant) for leaf in leaves(value)]
     numbers = [leaf for leaf in expected if isinstance(leaf, (int, float)) and not isinstance(leaf, bool)]
@@ -245,7 +246,7 @@ def problem_leaks(notebook, variant):
     found = []
     for cell in problem_cells(notebook, problem.id):
         role = cell_role(cell)
-        allowed = allowed_text(variant, role)
+        allowed = allowed_text(variant, role) + ("\n" + policy_text if role == "prompt" else "")
         allowed_numbers = {token_value(token) for token in number_tokens(allowed)}
         where = f"{problem.id} cell {cell.metadata.nbgrader.grade_id}"
         for token in number_tokens(cell.source):
@@ -272,8 +273,9 @@ def find_leaks(notebook, bank, assignment_id, student=None, variants=None):
             found += [f"cell {grade_id}: contains {marker!r}" for marker in LEAK_MARKERS if marker in text]
             found += [f"cell {grade_id}: contains the digest {digest}" for digest in sorted(digests)
                       if digest in text]
+    rules = bank.assignments[assignment_id].rules
     for variant in variants if variants is not None else problem_variants(bank, assignment_id, student):
-        found += problem_leaks(notebook, variant)
+        found += problem_leaks(notebook, variant, rules.policy_for(variant.problem.id).describe())
     return found
 
 

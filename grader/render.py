@@ -285,7 +285,7 @@ def title_markdown(bank: Bank, assignment_id: str) -> str:
                  f"its test cell then shows a Check button, and only a click on it sends a check (its prompt "
                  f"says how many it allows).")
     if assignment.rules.dates is not None:
-        text += f"\n\n{assignment.rules.dates.describe()}"
+        text += f"\n\n{assignment.rules.dates.describe(checks=bool(checkable))}"
     return text
 
 

@@ -84,11 +84,14 @@ class Dates:
                 return step.credit
         return 0.0
 
-    def describe(self) -> str:
+    def describe(self, checks: bool = True) -> str:
+        """The timeline in one sentence (`checks`: whether the assignment has checks to mention)."""
         text = f"Due {self.due.isoformat(timespec='minutes')}"
         for step in self.late:
             text += f"; until {duration_text(step.until)} after it, answers keep {step.credit:.0%}"
-        return text + "; after that, checks are practice on fresh numbers and count for nothing."
+        after = "answers count for nothing" + (
+            "; the Check button then gives practice on fresh numbers, which counts for nothing" if checks else "")
+        return f"{text}; after that, {after}."
 
 
 @dataclass(frozen=True)
