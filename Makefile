@@ -8,10 +8,13 @@ STUDENTS   ?= 30
 # KaTeX for the preview site, unpacked from the npm package (no CDN): grader/export/preview.py
 KATEX_VERSION := 0.19.1
 KATEX         := grader/export/static/katex
+# configurable-http-proxy, JupyterHub's proxy, for the hub browser tests (tests/hub_kit.py)
+CHP_VERSION := 5.3.0
+CHP         := .node/node_modules/.bin/configurable-http-proxy
 
 .PHONY: install demo test bench bench-personalize bench-cluster bench-integrity validate qa render release preview clean
 
-install: $(STAMP) $(KATEX)/katex.min.js
+install: $(STAMP) $(KATEX)/katex.min.js $(CHP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +27,16 @@ $(KATEX)/katex.min.js:
 	cd $(KATEX) && npm pack --silent katex@$(KATEX_VERSION) > /dev/null \
 	  && tar -xzf katex-$(KATEX_VERSION).tgz --strip-components=2 package/dist && rm katex-$(KATEX_VERSION).tgz
 
+# --prefix would also move npm's global config (its cafile) to .node/etc/npmrc: keep the machine's
+$(CHP):
+	npm install --silent --no-save --no-audit --no-fund --globalconfig "$$(npm config get globalconfig)" \
+	  --prefix .node configurable-http-proxy@$(CHP_VERSION)
+
 ## The main job, end to end, on the embedded SQLite gradebook.
 demo: $(STAMP) $(KATEX)/katex.min.js
 	$(PY) -m grader demo --assignment $(ASSIGNMENT) --students $(STUDENTS)
 
-test: $(STAMP) $(KATEX)/katex.min.js
+test: $(STAMP) $(KATEX)/katex.min.js $(CHP)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
