@@ -26,6 +26,8 @@ COMMANDS = [
     ("grade", "autograde every submission of an assignment, in parallel"),
     ("answers", "one student's numbers, expected answers and misconception values, for a regrade request "
                 "(printed to stdout only, never written to a file)"),
+    ("extend", "give one student more time on an assignment (recorded, and mirrored into nbgrader's extension)"),
+    ("attempts", "the checks students made before the deadline: one student's log, or counts per student"),
     ("feedback", "write one HTML feedback page per student"),
     ("report", "grades (nbgrader, Canvas and Moodle CSV), per-problem CSV, item analysis and plots"),
     ("demo", "render, release, simulate, grade, feedback and report, end to end"),

@@ -26,6 +26,7 @@ from traitlets import Any, default
 from grader.course import CoursePaths, open_gradebook
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
+from grader.grading.notebook.answers import share_reason
 from grader.kinds.rules import band_words
 from grader.math_markup import markdown_math, markdown_math_inline
 from grader.protocol import KERNEL_DIED, OUT_OF_TIME, Role, cell_grade_id, notebook_results, problem_of
@@ -52,6 +53,8 @@ class ProblemFeedback:
     answer: str = ""             # the student's own answer cell (theirs; not shown for secret problems)
     statement: str = ""          # the problem as the student's own prompt cell states it (their numbers)
     inputs: str = ""             # the student's own inputs cell (their arrays), when the problem has one
+    share_reason: str = ""       # why the points are a share of what the answer earns (checks, lateness)
+    checks: str = ""             # "2 of 3 checks used": an assignment with checks before the deadline
 
 
 def _cell_errors(nb, role: str) -> dict[str, str]:
@@ -162,6 +165,10 @@ def problem_feedback(problem_id, score, max_score, result, error_name, spec, *,
         item.message = no_result_message(answer_error, error_name, answered)
         return item
     item.rule = result.get("rule") or ""
+    message, item.share_reason = share_reason(result)
+    if item.share_reason:            # the points are a share of what the answer earns: its verdict is the answer's
+        fraction = float(result.get("fraction") or 0)
+        item.status = status = "right" if result.get("correct") else ("partial" if fraction > 0 else "wrong")
     misconception = result.get("misconception")
     parts = [p for p in result.get("parts") or [] if isinstance(p, dict)]
     if misconception:
@@ -169,7 +176,7 @@ def problem_feedback(problem_id, score, max_score, result, error_name, spec, *,
         for known in getattr(spec, "misconceptions", []) or []:
             if known.id == misconception:
                 item.misconception_feedback = known.feedback
-    message = (result.get("message") or "").strip()
+    message = message.strip()
     item.parts = [_format_part(p, item.misconception_feedback) for p in parts] if status != "right" else []
     if item.parts and message:        # each cell is listed below: the summary keeps its count ("7 of 8 cells are right")
         message = message.split("; ", 1)[0].rstrip(".") + "."
@@ -255,6 +262,42 @@ def submission_times(config, assignment: str, student: str, db_url: str | None =
             "due": f"{due:%Y-%m-%d %H:%M} UTC" if due else "", "late": lateness_text(late) if late > 0 else ""}
 
 
+def checks_used(config, bank, assignment: str, student: str, db_url: str | None = None) -> dict[str, str]:
+    """{problem: "2 of 3 checks used"} for the problems of an assignment with checks before the deadline:
+    the student's counted checks made by the time they handed in, as grading counted them
+    (grader.grading.coordinator.checks.counted_tries); {} without checks, a bank or a gradebook."""
+    import copy
+
+    from grader.attempts.store import Store
+    from grader.grading.coordinator.checks import counted_tries, uses_checks
+
+    if bank is None or assignment not in bank.assignments or not student:
+        return {}
+    found = bank.assignments[assignment]
+    if not uses_checks(found.rules, found.problems):
+        return {}
+    if db_url and not config.CourseDirectory.get("db_url"):
+        config = copy.deepcopy(config)
+        config.CourseDirectory.db_url = db_url
+    if not config.CourseDirectory.get("db_url"):
+        return {}
+    from nbgrader.api import MissingEntry
+    try:
+        with open_gradebook(config) as gb:
+            handed_in = gb.find_submission(assignment, student).timestamp
+    except (MissingEntry, OSError, ValueError):
+        handed_in = None
+    tries = {one.problem: one for one in counted_tries(Store.of_course(config).attempts(assignment, student),
+                                                        handed_in)}
+    used = {}
+    for problem in found.problems:
+        allowed = found.rules.policy_for(problem).checks
+        if allowed > 0:
+            made = tries[problem].checks if problem in tries else 0
+            used[problem] = f"{made} of {allowed} check{'s' if allowed != 1 else ''} used before handing in"
+    return used
+
+
 def review_list(config, student: str, bank, db_url: str | None = None) -> list:
     """The "what to review" list (grader.fairness.review_sections): the sheet's sections whose problems cost
     `student` points, over every assignment the gradebook has graded for them; section names and points
@@ -309,7 +352,11 @@ class FeedbackPage(Exporter):
         assignment = info.get("assignment", "")
         title = bank.assignments[assignment].title if bank is not None and assignment in bank.assignments \
             else assignment
-        page = render_page(info.get("student", ""), assignment, title, notebook_feedback(nb, bank),
+        problems = notebook_feedback(nb, bank)
+        used = checks_used(self.config, bank, assignment, info.get("student", ""), info.get("db_url"))
+        for item in problems:
+            item.checks = used.get(item.problem, "")
+        page = render_page(info.get("student", ""), assignment, title, problems,
                            info.get("late_penalty", 0.0),
                            submission_times(self.config, assignment, info.get("student", ""), info.get("db_url")),
                            review_list(self.config, info.get("student", ""), bank, info.get("db_url")))

@@ -17,7 +17,9 @@ and reports/gradebook-all-assignments.csv, nbgrader's export of the whole gradeb
 
 Item analysis per problem: mean score, % full marks, the upper-lower 27 % discrimination index
 (mean fraction of the top 27 % of students by total minus that of the bottom 27 %), and the most
-frequent misconception (from the GRADER_RESULT lines of the autograded notebooks).
+frequent misconception (from the GRADER_RESULT lines of the autograded notebooks); for an assignment
+with checks before the deadline, the checks used (in all, and per graded student), the % of those who
+checked whose first check was right, and the misconceptions the checks met (check_columns).
 """
 
 import csv
@@ -412,19 +414,66 @@ def write_reports(config, assignment: str, title: str | None = None, canvas_grad
     rows = item_analysis(students, problems, table, max_points, misconceptions,
                          variants_in_play(config, assignment, students, problems))
     # fairness.csv, reliability.csv, fairness.png; per problem: its variants' difficulty (grader.fairness)
-    fair = write_fairness_reports(folder, course_bank(config), assignment, students, problems, table, max_points)
+    bank = course_bank(config)
+    fair = write_fairness_reports(folder, bank, assignment, students, problems, table, max_points)
     for r in rows:
         r.update(fair["columns"].get(r["problem"], dict.fromkeys(FAIRNESS_ITEM_COLUMNS, "")))
+    checks = assignment_checks(config, bank, assignment, problems, students)
+    check_header = CHECK_ITEM_COLUMNS if checks is not None else ()
+    for r in rows:
+        if checks is not None:
+            r.update(checks.get(r["problem"], dict.fromkeys(CHECK_ITEM_COLUMNS, "")))
     write_atomic(folder / "item-analysis.csv", _csv_bytes(
         ["problem", "max_points", "mean", "full_marks_pct", "discrimination", "top_misconception", "count",
-         "variants", *FAIRNESS_ITEM_COLUMNS],
+         "variants", *FAIRNESS_ITEM_COLUMNS, *check_header],
         [[r["problem"], f"{r['max_points']:g}", f"{r['mean']:.3f}", f"{r['full_marks_pct']:.1f}",
           f"{r['discrimination']:.3f}", r["top_misconception"], r["top_misconception_count"], r["variants"],
-          *(r[column] for column in FAIRNESS_ITEM_COLUMNS)]
+          *(r[column] for column in FAIRNESS_ITEM_COLUMNS), *(r[column] for column in check_header)]
          for r in rows]))
     _plots(folder, assignment, students, problems, table, max_points, rows)
     return {"folder": folder, "rows": rows, "students": len(students), "grade_rows": grade_rows, "lms_notes": lms_notes,
-            "fairness": fair["fairness"], "reliability": fair["reliability"]}
+            "fairness": fair["fairness"], "reliability": fair["reliability"], "checks": checks is not None}
+
+
+# the item analysis' columns from the checks students made before the deadline (an assignment with checks only)
+CHECK_ITEM_COLUMNS = ("checks_used", "checks_per_student", "first_check_right_pct", "check_misconceptions")
+
+
+def check_columns(attempts, problems: list[str], students: list[str]) -> dict[str, dict]:
+    """{problem: CHECK_ITEM_COLUMNS} from the assignment's checks (grader.attempts.store.Attempt), the
+    counted ones only (practice checks have no try number): how many checks were used, per graded
+    student on average, the % of students whose first check was right among those who checked, and
+    the misconceptions the checks met ("id: count", most met first)."""
+    counted = [one for one in attempts if one.try_number is not None]
+    columns = {}
+    for problem in problems:
+        mine = [one for one in counted if one.problem == problem]
+        first = {}
+        for one in sorted(mine, key=lambda one: one.try_number):
+            first.setdefault(one.student, one.correct)
+        met = Counter(one.misconception for one in mine if one.misconception)
+        columns[problem] = {
+            "checks_used": len(mine),
+            "checks_per_student": f"{len(mine) / len(students):.2f}" if students else "",
+            "first_check_right_pct": f"{100 * sum(first.values()) / len(first):.1f}" if first else "",
+            "check_misconceptions": "; ".join(f"{name}: {count}" for name, count in
+                                              sorted(met.items(), key=lambda kv: (-kv[1], kv[0]))),
+        }
+    return columns
+
+
+def assignment_checks(config, bank, assignment: str, problems: list[str], students: list[str]) -> dict[str, dict] | None:
+    """check_columns of an assignment whose problems may be checked before the deadline; None for one
+    without checks (its report is as it was)."""
+    from grader.attempts.store import Store
+    from grader.grading.coordinator.checks import uses_checks
+
+    if bank is None or assignment not in bank.assignments:
+        return None
+    found = bank.assignments[assignment]
+    if not uses_checks(found.rules, found.problems):
+        return None
+    return check_columns(Store.of_course(config).attempts(assignment), problems, students)
 
 
 # the item analysis' columns from grader.fairness: the permutation test's p-value, the hardest and easiest

@@ -10,7 +10,7 @@ import pytest
 
 from grader.grading import grade_assignment
 from grader.grading.notebook.config import effective_config
-from grader.report import discrimination_index, write_reports
+from grader.report import check_columns, discrimination_index, write_reports
 
 
 def test_discrimination_index_by_hand():
@@ -20,6 +20,25 @@ def test_discrimination_index_by_hand():
     assert discrimination_index(item, totals) == pytest.approx(1.0 - 0.0)
     item = np.array([1, 0, 1, 0, 0, 0, 0, 1, 0, 1], dtype=float)   # bottom 3: 2/3, top 3: 2/3
     assert discrimination_index(item, totals) == pytest.approx(0.0)
+
+
+def test_check_columns_by_hand():
+    """Counted checks only; the first-check rate among the students who checked; misconceptions by count."""
+    from grader.attempts.store import Attempt
+
+    def check(student, problem, try_number, correct, misconception=None):
+        return Attempt(assignment="a1", problem=problem, student=student, at=float(try_number or 99),
+                       try_number=try_number, variant="a1", answer_digest="", answer="", fraction=float(correct),
+                       correct=correct, misconception=misconception, code="", keeps=1.0)
+
+    attempts = [check("s1", "p1", 2, True), check("s1", "p1", 1, False, "m1"),      # first (try 1) wrong
+                check("s2", "p1", 1, True), check("s3", "p1", 1, False, "m2"), check("s3", "p1", 2, False, "m1"),
+                check("s3", "p1", None, False, "m3")]                                 # practice: not counted
+    columns = check_columns(attempts, ["p1", "p2"], ["s1", "s2", "s3", "s4"])
+    assert columns["p1"] == {"checks_used": 5, "checks_per_student": "1.25", "first_check_right_pct": "33.3",
+                             "check_misconceptions": "m1: 2; m2: 1"}
+    assert columns["p2"] == {"checks_used": 0, "checks_per_student": "0.00", "first_check_right_pct": "",
+                             "check_misconceptions": ""}
 
 
 @pytest.mark.nbgrader
@@ -43,6 +62,7 @@ def test_reports_of_a_graded_class(tmp_path):
     assert rows["p1"]["top_misconception"] == "ceil-not-floor"
     item = {r["problem"]: r for r in csv.DictReader((folder / "item-analysis.csv").open())}
     assert item["p1"]["variant_p"] == "" and item["p1"]["alpha_if_deleted"] != ""   # 3 students: not tested
+    assert "checks_used" not in item["p1"] and not result["checks"]     # no checks in the bank: no check columns
     assert list(csv.DictReader((folder / "reliability.csv").open()))[0]["students"] == "3"
     assert result["reliability"]["problems"] == len(rows)
     for png in ("score-histogram.png", "problems.png", "fairness.png"):

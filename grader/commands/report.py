@@ -21,12 +21,20 @@ def print_item_analysis(result, console=None):
     from rich.table import Table
 
     table = Table(title=f"item analysis ({result['students']} students)")
+    checks = result.get("checks", False)
     for column in ("problem", "mean / max", "% full marks", "discrimination", "top misconception"):
         table.add_column(column)
+    if checks:        # an assignment with checks before the deadline
+        for column in ("checks (per student)", "% first check right", "misconceptions met checking"):
+            table.add_column(column)
     for r in result["rows"]:
         top = f"{r['top_misconception']} ({r['top_misconception_count']})" if r["top_misconception"] else ""
-        table.add_row(r["problem"], f"{r['mean']:.2f} / {r['max_points']:g}", f"{r['full_marks_pct']:.0f}",
-                      f"{r['discrimination']:.2f}", top)
+        cells = [r["problem"], f"{r['mean']:.2f} / {r['max_points']:g}", f"{r['full_marks_pct']:.0f}",
+                 f"{r['discrimination']:.2f}", top]
+        if checks:
+            cells += [f"{r['checks_used']} ({r['checks_per_student']})", str(r["first_check_right_pct"]),
+                      r["check_misconceptions"]]
+        table.add_row(*cells)
     (console or Console()).print(table)
 
 

@@ -12,6 +12,7 @@ retried when the database aborts it to break a deadlock or a serialization confl
 
 import functools
 import time
+from datetime import timezone
 from pathlib import Path
 
 from nbgrader import utils
@@ -66,14 +67,50 @@ def source_cells(gb: Gradebook, assignment: str, notebook: str) -> dict[str, str
     return {cell.name: cell.source for cell in found.source_cells}
 
 
-def prepare_submissions(gb: Gradebook, assignment: str, students: dict[str, str | None]) -> None:
-    """Create or update each student and their submission ({student: timestamp or None})."""
+def prepare_submissions(gb: Gradebook, assignment: str, students: dict[str, str | None],
+                        extensions: dict[str, float] | None = None) -> None:
+    """Create or update each student and their submission ({student: timestamp or None}); a student
+    of `extensions` ({student: seconds}, the course database's, given with `grader extend`) gets that
+    extension on nbgrader's submission row too (nbgrader keeps extensions there), however the row came
+    about: `grader extend` before the student handed in had no row to write it to."""
     for student, timestamp in students.items():
         gb.update_or_create_student(student)
         if timestamp:
             gb.update_or_create_submission(assignment, student, timestamp=timestamp)
         else:
             gb.update_or_create_submission(assignment, student)
+        if student in (extensions or {}):
+            grant_extension(gb, assignment, student, extensions[student])
+
+
+def grant_extension(gb: Gradebook, assignment: str, student: str, seconds: float) -> None:
+    """nbgrader's own extension of the student's submission (Gradebook.grant_extension: it replaces
+    any earlier one; 0 removes it)."""
+    if _extension_seconds(gb.find_submission(assignment, student)) != seconds:
+        gb.grant_extension(assignment, student, minutes=seconds / 60)
+
+
+def _extension_seconds(submission) -> float:
+    return submission.extension.total_seconds() if submission.extension is not None else 0.0
+
+
+def extensions(gb: Gradebook, assignment: str, students: list[str]) -> dict[str, float]:
+    """{student: seconds} of the extensions nbgrader's submission rows of `students` hold."""
+    found = {}
+    for submission in gb.find_assignment(assignment).submissions:
+        if submission.student_id in students and submission.extension is not None:
+            found[submission.student_id] = _extension_seconds(submission)
+    return found
+
+
+def set_duedate(gb: Gradebook, assignment: str, due) -> None:
+    """The assignment's due date in nbgrader (naive UTC, as nbgrader stores it): the bank's `dates.due`,
+    so that nbgrader's lateness (total_seconds_late, its late penalty, the feedback page's "due")
+    agrees with the bank's timeline."""
+    naive = due.astimezone(timezone.utc).replace(tzinfo=None) if due.tzinfo is not None else due
+    found = gb.find_assignment(assignment)
+    if found.duedate != naive:
+        gb.update_or_create_assignment(assignment, duedate=naive)
 
 
 def retry_transient(write):

@@ -19,12 +19,14 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
 
+from grader.attempts.store import Store
 from grader.bank import Bank
 from grader.course import BANK_FILENAME, open_gradebook
 from grader.distribute import grading_roster, roster_status
 from grader.errors import GraderError, suggestion
 from grader.files import write_atomic
 from grader.grading.coordinator import gradebook as gbops
+from grader.grading.coordinator.checks import StudentChecks, class_checks, uses_policy
 from grader.grading.coordinator.mode import Mode, choose_mode, record_mode
 from grader.grading.coordinator.submission import (
     FolderLimits,
@@ -146,17 +148,23 @@ class Staged(NamedTuple):
 
 
 def plan_tasks(assignment: str, staged: list[Staged], release: Path, earlier: dict[str, list[str]],
-               classmates: list[str], workers: int) -> list[GradeTask]:
+               classmates: list[str], workers: int, checks: dict[str, StudentChecks] | None = None) -> list[GradeTask]:
     """The run's tasks, one per staged notebook: the one place a GradeTask is built, for local workers
     and Dask alike (tasks.py). `release`: the assignment's release folder; `earlier`: the locked cells'
     texts of earlier releases (grader.release_record); `classmates`: the class whose numbers a copied
-    answer may be; the last `workers` tasks start no next kernel (no notebook follows them)."""
+    answer may be; the last `workers` tasks start no next kernel (no notebook follows them);
+    `checks`: {student: their checks, submission time and extension} for an assignment with checks or
+    dates (checks.class_checks), None for one without."""
     earlier_hashes = tuple((grade_id, tuple(hashes)) for grade_id, hashes in sorted(earlier.items()))
     the_class = tuple(classmates)
+    none = StudentChecks()
     return [GradeTask(student=one.student, assignment=assignment, notebook=one.notebook,
                       submitted=str(one.submitted), workdir=str(one.workdir),
                       release=str(release / f"{one.notebook}.ipynb"), earlier=earlier_hashes,
-                      classmates=the_class, prestart_next=index < len(staged) - workers)
+                      classmates=the_class, prestart_next=index < len(staged) - workers,
+                      tries=(checks or {}).get(one.student, none).tries,
+                      submitted_at=(checks or {}).get(one.student, none).submitted_at,
+                      extension=(checks or {}).get(one.student, none).extension)
             for index, one in enumerate(staged)]
 
 
@@ -245,6 +253,10 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
         if not gbops.has_assignment(config, assignment):
             from grader.release import register_in_gradebook
             register_in_gradebook(course, assignment, db_url)
+    # The course database's record of checks and extensions (grader extend), read before the
+    # gradebook's session opens: its tables are made on first use.
+    store = Store.of_course(config)
+    extensions = store.extensions(assignment)
     run_dir = tempfile.TemporaryDirectory(prefix="grader-run-")   # the run's own copies: staged notebooks, snapshot
     with run_dir, open_gradebook(config) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy autoflush warnings; harmless, and not ours to fix
@@ -261,8 +273,16 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 if reason:
                     outcomes[student].reasons.append(reason)
             submitted_root = Path(coursedir.root) / coursedir.submitted_directory
-            gbops.prepare_submissions(gb, assignment, {s: submission_time(submitted_root, s, assignment)
-                                                       for s in submissions})
+            handed_in = {s: submission_time(submitted_root, s, assignment) for s in submissions}
+            rules = bank.assignments[assignment].rules
+            if rules.dates is not None:          # nbgrader's lateness (and its late penalty) from the bank's due date
+                gbops.set_duedate(gb, assignment, rules.dates.due)
+            gbops.prepare_submissions(gb, assignment, handed_in,
+                                      {s: e.seconds for s, e in extensions.items() if s in submissions})
+            checks = None
+            if uses_policy(rules, bank.assignments[assignment].problems):
+                checks = class_checks(store, rules, assignment, bank.assignments[assignment].problems, handed_in,
+                                      gbops.extensions(gb, assignment, list(submissions)))
         ready: list[Staged] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
         earlier = earlier_locked_cells(course, assignment)
@@ -282,7 +302,7 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 for notebook in notebooks:
                     gbops.record_zero(gb, assignment, student, notebook, needs_review=True)
                 ready = [one for one in ready if one.student != student]
-        tasks = plan_tasks(assignment, ready, release, earlier, classmates, workers)
+        tasks = plan_tasks(assignment, ready, release, earlier, classmates, workers, checks)
 
         recorded = set()
 

@@ -12,10 +12,18 @@ so it can neither change a grade nor another problem's feedback.
 Exactly one report of the cell's own problem is graded. None (the answer was not defined, a
 visible check failed, the cell timed out, the output was suppressed) or more than one is 0 with
 a reason, kept as one error output of ours.
+
+An assignment with checks or dates (grader.bank.policy): the points earned are multiplied by the
+problem's share (grader.attempts.rules.problem_share: the credit of the try the answer was first
+checked right at, the late timeline moved by the student's extension), and the reason is the last
+line of the result's message (`with_share`; `share_reason` reads it back for the feedback page), so
+the gradebook, the student's summary line, the feedback page and report all carry the same points.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import json
 from dataclasses import dataclass, field
@@ -27,6 +35,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from traitlets import Bool
 
+from grader.attempts.rules import ProblemTries, Share, problem_share
 from grader.bank import Bank, load_bank
 from grader.errors import GraderError
 from grader.grading.kernel import in_kernel
@@ -79,6 +88,9 @@ class StudentKey:
     assignment: str
     student: str
     classmates: ClassVariants | None = None    # whose numbers a copied answer may be
+    tries: tuple[ProblemTries, ...] = ()       # the student's counted checks (GradeTask.tries)
+    submitted_at: dt.datetime | None = None    # when the notebook was handed in (GradeTask.submitted_at)
+    extension: float = 0.0                     # the student's extension in seconds (GradeTask.extension)
     _values: dict[str, dict] = field(default_factory=dict)
     _locked_specs: list | None = None      # the student's locked cells, rendered once
 
@@ -95,6 +107,12 @@ class StudentKey:
     def classmates_values(self, problem_id: str):
         """The values of this problem that the student's classmates were given (lazily)."""
         return self.classmates.others(problem_id, self.student) if self.classmates is not None else ()
+
+    def share(self, problem_id: str, correct: bool) -> Share:
+        """What the problem's points are multiplied by under the assignment's checks and dates, and why."""
+        tries = next((one for one in self.tries if one.problem == problem_id), None)
+        return problem_share(self.bank.assignments[self.assignment].rules, problem_id, tries, correct,
+                             self.submitted_at, self.extension)
 
     @property
     def per_student(self) -> bool:
@@ -213,6 +231,34 @@ def graded_outputs(result: Result, summary: str, execution_count: int | None) ->
                          data={"text/plain": repr(float(result.points))})]
 
 
+SHARE_SEPARATOR = "\n"      # the share's reason is the message's last line (a reason has no newline)
+
+
+def with_share(result: Result, share: Share) -> Result:
+    """`result` with its points multiplied by `share` and the reason as the message's last line; as
+    it is when the share takes nothing (1) or there are no points to take."""
+    if share.share >= 1 or result.points <= 0:
+        return result
+    reason = share.reason[:1].upper() + share.reason[1:] + "."
+    return dataclasses.replace(result, points=round(result.points * share.share, 6),
+                               message=f"{result.message}{SHARE_SEPARATOR}{reason}")
+
+
+def share_reason(result: dict) -> tuple[str, str]:
+    """(the kind's message, the share's reason or "") of a GRADER_RESULT's JSON, as with_share wrote
+    it: a reason is there only when the points are below what the fraction earns."""
+    message = str(result.get("message") or "")
+    try:
+        earned = round(float(result.get("fraction") or 0) * float(result.get("max_points") or 0), 6)
+        reduced = float(result.get("points") or 0) < earned - 1e-9
+    except (TypeError, ValueError):
+        reduced = False
+    if not reduced or SHARE_SEPARATOR not in message:
+        return message, ""
+    kind_message, _, reason = message.rpartition(SHARE_SEPARATOR)
+    return kind_message, reason
+
+
 def summary_line(problem, result: Result) -> str:
     """The line the student reads under the test cell (never the expected value)."""
     return f"{problem.id}: {result.points:g}/{float(problem.points):g} points. {result.message}".rstrip()
@@ -242,6 +288,7 @@ def grade_test_cell(cell, key: StudentKey) -> list[NotebookNode]:
     except in_kernel.CodecError as exc:
         return [error_output(BAD_REPORT, f"the answer to {problem_id} could not be read: {exc}"[:300])]
     result = grade_own_answer(problem, answer, key.values(problem_id), key.classmates_values(problem_id))
+    result = with_share(result, key.share(problem_id, result.correct))
     return graded_outputs(result, summary_line(problem, result), cell.get("execution_count"))
 
 

@@ -335,7 +335,8 @@ class NotebookGrader:
             nb = nbformat.from_dict(nb)     # nbgrader's repairs may add plain dicts; later steps read attributes
             bank = self.bank if self.bank is not None else course_bank(self.bank_path)
             self.classmates = ClassVariants.kept(self.classmates, bank, task.assignment, task.classmates)
-            key = StudentKey(bank, task.assignment, task.student, self.classmates)
+            key = StudentKey(bank, task.assignment, task.student, self.classmates, tries=task.tries,
+                             submitted_at=task.submitted_at, extension=task.extension)
             personalize_locked_cells(nb, key)
             self.key = key
             resources["metadata"] = {"name": task.notebook, "path": task.workdir}

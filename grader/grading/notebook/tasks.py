@@ -12,8 +12,11 @@ the earlier releases: a copied table kept its points there, #20.)
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 from typing import TypedDict
+
+from grader.attempts.rules import ProblemTries
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class GradeTask:
     earlier: tuple[tuple[str, tuple[str, ...]], ...]
     classmates: tuple[str, ...]   # the class: a copied answer is the answer to one of their numbers
     prestart_next: bool           # start the next kernel while this notebook runs
+    # The assignment's checks and dates (grader.attempts.rules; empty for an assignment without them):
+    tries: tuple[ProblemTries, ...] = ()        # the student's counted checks, per problem checked
+    submitted_at: dt.datetime | None = None     # when the notebook was handed in (UTC); None: unknown
+    extension: float = 0.0                      # seconds the student's due date is moved by
 
     def earlier_hashes(self) -> dict[str, tuple[str, ...]]:
         """`earlier` as reasons.edited_locked_cells reads it: {grade id: hashes}."""
