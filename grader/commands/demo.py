@@ -80,8 +80,12 @@ def run(args):
     console.rule("simulate")
     plan = simulate_class(bank, course, assignment, args.students)
     console.print(f"{len(plan)} submissions under submitted/<student>/{assignment}/")
-    console.rule("grade")
     config = effective_config(course)
+    made = simulate_checks_before_the_deadline(bank, config, assignment, plan)
+    if made:
+        console.print(f"{made} checks before the deadline, recorded as the check service records them "
+                      f"(`grader serve-checks`; `grader attempts {assignment}` lists them)")
+    console.rule("grade")
     config.Execute.timeout = args.timeout
     from grader.grading.kernel.sandbox import support
     sandbox = support()
@@ -115,6 +119,26 @@ def run(args):
                   f"({len(pages)} pages, nbgrader's feedback files)\n"
                   f"reports:    {result['folder']}/ (grades.csv, problems.csv, item-analysis.csv, *.png)")
     return 1 if mismatches else 0
+
+
+def simulate_checks_before_the_deadline(bank, config, assignment, plan) -> int:
+    """The ordinary simulated students check some answers first, through the service's own Checker on
+    the demo's gradebook database, a minute and a second apart (the bank's interval is a minute);
+    grading then applies the credit of each try. Nothing for an assignment without checks."""
+    import time
+
+    from grader.attempts.store import Store
+    from grader.grading.kernel.in_kernel import encode
+    from grader.service.check import Checker
+    from grader.simulate import simulate_checks
+
+    rules = bank.assignments[assignment].rules
+    if not any(rules.policy_for(problem).checks > 0 for problem in bank.assignments[assignment].problems):
+        return 0
+    moments = iter(range(10 ** 9))
+    start = time.time() - 86400
+    checker = Checker(bank, Store.of_course(config), clock=lambda: start + 61 * next(moments))
+    return simulate_checks(bank, assignment, plan, checker.check, encode)
 
 
 def print_copied(console, bank, assignment, plan, outcomes):
