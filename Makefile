@@ -12,7 +12,7 @@ KATEX         := grader/export/static/katex
 CHP_VERSION := 5.3.0
 CHP         := .node/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install demo test bench bench-personalize bench-cluster bench-integrity validate qa render release preview clean
+.PHONY: install demo test bench bench-personalize bench-cluster bench-integrity bench-checks validate qa render release preview clean
 
 install: $(STAMP) $(KATEX)/katex.min.js $(CHP)
 
@@ -53,6 +53,10 @@ bench-cluster: $(STAMP)
 ## Simulated classes with known copying through grader/integrity.py: recall, precision, direction, false positives.
 bench-integrity: $(STAMP)
 	$(PY) -m grader.devtools bench-integrity --students 60
+
+## Simulated students checking answers against a running check service (serve-checks --no-hub): checks/s, p50/p99, vs a kernel.
+bench-checks: $(STAMP)
+	$(PY) -m grader.devtools bench-checks --assignment $(ASSIGNMENT) --students 200
 
 validate: $(STAMP)
 	$(PY) -m grader validate

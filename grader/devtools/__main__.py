@@ -1,5 +1,5 @@
 """`python -m grader.devtools TOOL`: benchmarks for developers, kept out of the course's CLI
-(the make targets bench, bench-personalize, bench-cluster and bench-integrity call them). Each tool is a module
+(the make targets bench, bench-personalize, bench-cluster, bench-integrity and bench-checks call them). Each tool is a module
 here with `add_arguments(parser)` and `run(args) -> int`, as the course's commands are."""
 
 import sys
@@ -12,6 +12,8 @@ TOOLS = [
     ("bench-cluster", "local workers against a Dask LocalCluster of 1 and 2, on SQLite and PostgreSQL"),
     ("bench-integrity", "simulated classes with known copying: recall, precision and false positives of the "
                         "integrity report"),
+    ("bench-checks", "simulated students checking answers against a running check service: checks/s and "
+                     "latency, against the same check done by running a kernel"),
 ]
 
 if __name__ == "__main__":

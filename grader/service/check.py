@@ -94,10 +94,16 @@ class Checker:
             return self.settle(pending, recorded=False)
         return self.settle(pending, recorded=True)
 
-    async def check_async(self, student: str, body: bytes) -> Reply:
+    async def check_async(self, student: str, body: bytes, executor: Any = None) -> Reply:
         """`check` for an event loop: the record goes to `recorder` (a GroupRecorder: one commit for the
-        checks that arrive together), and the loop serves other students while it is written."""
-        pending = self.prepare(student, body)
+        checks that arrive together), and the loop serves other students while it is written. What
+        `prepare` would read from the database (the student's checks of the problem, the first time;
+        the extensions, when the copy is stale) is read first on `executor` (None: the loop's default),
+        so that a database read never stalls the loop."""
+        request = self._request(body)
+        if not isinstance(request, Reply):
+            await self._read_ahead(student, request, executor)
+        pending = self._prepare(student, request)
         if isinstance(pending, Reply):
             return pending
         assert self.recorder is not None, "check_async needs the Checker's recorder"
@@ -108,9 +114,32 @@ class Checker:
             raise
         return self.settle(pending, recorded=recorded)
 
+    async def _read_ahead(self, student: str, request: dict, executor: Any) -> None:
+        """Read into this service's copies what `prepare` will need of the database and does not have
+        (nothing for a request it refuses before reading)."""
+        assignment, problem_id = request["assignment"], request["problem"]
+        found = self._problem(assignment, problem_id)
+        if isinstance(found, Reply) or found[1].checks <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = self.clock()
+        read_at, _ = self._extensions.get(assignment, (None, {}))
+        if read_at is None or not 0 <= now - read_at < EXTENSIONS_FRESH_FOR:
+            extensions = await loop.run_in_executor(executor, self.store.extensions, assignment)
+            self._extensions[assignment] = (now, extensions)
+        key = (assignment, student, problem_id)
+        if key not in self._tried:
+            tried = await loop.run_in_executor(executor, self.store.attempts, assignment, student, problem_id)
+            self._tried.setdefault(key, tried)   # another check of it read (and maybe used) its copy first
+
     def prepare(self, student: str, body: bytes) -> Reply | Pending:
         """A refusal, or the graded check with its try taken in this service's copy (so that a second
         check arriving before this one is on disk counts after it, or waits its interval)."""
+        return self._prepare(student, self._request(body))
+
+    @staticmethod
+    def _request(body: bytes) -> Reply | dict:
+        """The check's request read from its body, or the refusal of a body that is not one."""
         if len(body) > MAX_BODY:
             return Reply.refused(413, f"the answer is too big to check ({len(body):,} bytes; at most {MAX_BODY:,})")
         try:
@@ -120,6 +149,11 @@ class Checker:
         if not isinstance(request, dict) or not isinstance(request.get("assignment"), str) \
                 or not isinstance(request.get("problem"), str) or "answer" not in request:
             return Reply.refused(400, "a check holds an assignment, a problem and an answer")
+        return request
+
+    def _prepare(self, student: str, request: Reply | dict) -> Reply | Pending:
+        if isinstance(request, Reply):
+            return request
         assignment, problem_id = request["assignment"], request["problem"]
         found = self._problem(assignment, problem_id)
         if isinstance(found, Reply):

@@ -243,7 +243,8 @@ class CheckHandler(JSONHandler):
         student = await self.authenticated_student()
         if student is None:
             return
-        self.send_reply(await self.service.checker.check_async(student, b"".join(self._chunks)))
+        self.send_reply(await self.service.checker.check_async(student, b"".join(self._chunks),
+                                                                   self.service.executor))
 
 
 class StatusHandler(JSONHandler):
