@@ -8,7 +8,9 @@ first recorded before the restructure around problem kinds (commit ffb6da8) and 
 for intended changes, each checked field by field: the feedback wording (#12), a table handed in
 from a classmate's numbers scoring 0 (student022, #9), the inputs line naming the prompt's symbols,
 the feedback page typesetting the prompts' Markdown and math (#19: only `feedback` changed, every score,
-result and reason the same).
+result and reason the same), the homework's checks before the deadline (#21: each feedback page's problems
+gain "Checks: 0 of 3 checks used before handing in." and cnn-detection's item-analysis.csv four check
+columns; every score, result and reason the same; student011's timing-dependent entry kept as recorded).
 Record on an idle machine: student011's 200000 printed lines must finish within TIMEOUT.
 
     python tests/golden_class.py            # rewrite the fixture (only when a change is intended)
