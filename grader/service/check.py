@@ -168,9 +168,9 @@ class Checker:
         now = self.clock()
         rules = self.bank.assignments[assignment].rules
         extension = self._extension(assignment, student, now)
-        counting = answers_count(rules, _moment(now), extension.seconds if extension else 0.0)
+        counting = answers_count(rules, moment(now), extension.seconds if extension else 0.0)
         tried = self._tried_of(assignment, student, problem_id)
-        if tried and now - tried[-1].at < policy.interval:
+        if policy.interval > 0 and tried and now - tried[-1].at < policy.interval:
             wait = policy.interval - (now - tried[-1].at)
             return Reply.refused(429, f"too soon: checks of {problem_id} are at least {duration_text(policy.interval)} "
                                       f"apart; try again in {duration_text(round(wait))}", wait)
@@ -188,7 +188,7 @@ class Checker:
             if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PRACTICE_VARIANT:
                 return Reply.refused(400, f"practice: a round number from 1 to {MAX_PRACTICE_VARIANT:,}")
             try_number, key = None, practice_key(student, number)
-        result = grade_answer(problem, answer, self._draw(assignment, problem_id, key))
+        result = grade_answer(problem, answer, self.draw(assignment, problem_id, key))
         encoded = json.dumps(request["answer"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         keeps = policy.credit_of_try(try_number) if try_number is not None else 0.0
         attempt = Attempt(assignment=assignment, problem=problem_id, student=student, at=now, try_number=try_number,
@@ -218,14 +218,14 @@ class Checker:
             return found
         problem, _ = found
         key = practice_key(student, practice) if practice else variant_key_for(self.bank, assignment, student, problem)
-        cases = kind_of(problem).report_cases(problem, self._draw(assignment, problem_id, key))
+        cases = kind_of(problem).report_cases(problem, self.draw(assignment, problem_id, key))
         return Reply(200, {"problem": problem_id, "cases": None if cases is None else encode(cases)})
 
     def attempts_of(self, student: str, assignment: str) -> Reply:
         """The student's own checks of the assignment (verdicts as they were told; never the answer key)."""
         if assignment not in self.bank.assignments:
             return Reply.refused(404, f"no assignment {assignment!r}")
-        rows = [{"problem": one.problem, "at": _moment(one.at).isoformat(timespec="seconds"),
+        rows = [{"problem": one.problem, "at": moment(one.at).isoformat(timespec="seconds"),
                  "try": one.try_number, "practice": one.practice, "verdict": _verdict_word(one.fraction, one.correct)}
                 for one in self.store.attempts(assignment, student)]
         return Reply(200, {"assignment": assignment, "attempts": rows})
@@ -237,7 +237,7 @@ class Checker:
         now = self.clock()
         found = self.bank.assignments[assignment]
         extension = self.store.extension(assignment, student)
-        counting = answers_count(found.rules, _moment(now), extension.seconds if extension else 0.0)
+        counting = answers_count(found.rules, moment(now), extension.seconds if extension else 0.0)
         tried = self.store.attempts(assignment, student)
         problems = {}
         for problem_id in found.problems:
@@ -274,7 +274,7 @@ class Checker:
             self._extensions[assignment] = (now, extensions)
         return extensions.get(student)
 
-    def _draw(self, assignment: str, problem_id: str, key: str) -> dict:
+    def draw(self, assignment: str, problem_id: str, key: str) -> dict:
         cache_key = (assignment, problem_id, key)
         if cache_key not in self._values:
             if len(self._values) > 100_000:
@@ -317,5 +317,5 @@ def _verdict_word(fraction: float, correct: bool) -> str:
     return "right" if correct else ("partly right" if fraction > 0 else "not right")
 
 
-def _moment(seconds: float) -> dt.datetime:
+def moment(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)

@@ -168,7 +168,7 @@ def refusal_words(status, body, retry_after=None):
 
 def label(left, practice):
     if practice:
-        return "Check my answer (practice)"
+        return "Check my practice answer"
     if left is None:
         return "Check my answer"
     return "Check my answer (none left)" if left == 0 else f"Check my answer ({left} left)"
@@ -186,36 +186,73 @@ def status_of(service, assignment, problem_id):
     return found.get("left"), bool(body.get("practice"))
 
 
+def practice_words(body):
+    """A practice round as the student reads it: the problem on fresh numbers and what to do."""
+    return (f"Practice round {body.get('round')} (counts for nothing): the problem on fresh numbers.\n\n"
+            f"{body.get('prompt', '')}\n\nIts inputs, to run in a cell of your own:\n\n{body.get('inputs', '')}\n\n"
+            f"Assign your answer to these numbers as before, then click Check.")
+
+
+def fetch_practice(service, assignment, problem_id, number):
+    """(words to show, round shown or None): practice round `number` of the problem, from the service."""
+    try:
+        status, body, retry = service.call(
+            "GET", "api/practice/" + service.path(assignment, problem_id) + f"?round={number}")
+    except Unreachable as why:
+        return f"No practice: the check service cannot be reached ({why}).", None
+    if status != 200:
+        return refusal_words(status, body, retry), None
+    return practice_words(body), number
+
+
 def show_button(url, token, assignment, problem_id, read_answer, opener=None):
-    """Display "Check my answer (N left)" with an Output below it; a click checks the answer then."""
+    """Display "Check my answer (N left)" with an Output below it; a click checks the answer then.
+    After the deadline (the service says practice), the first click shows practice round 1 (fresh
+    numbers), later clicks check answers to it, and "New numbers" moves to the next round."""
     import ipywidgets
     from IPython.display import display
 
     service = Service(url, token, opener)
     left, practice = status_of(service, assignment, problem_id)
-    button = ipywidgets.Button(description=label(left, practice), tooltip=(
+    shown = {"round": None}
+    button = ipywidgets.Button(description="Practice on fresh numbers" if practice else label(left, practice), tooltip=(
         "Send this answer to be checked now (each click counts as one check)"),
         layout=ipywidgets.Layout(width="auto"))
+    fresh = ipywidgets.Button(description="New numbers", layout=ipywidgets.Layout(
+        width="auto", display=None if practice else "none"))
     output = ipywidgets.Output()
 
-    def on_click(_clicked):
-        button.disabled = True
+    def say(words):
         output.outputs = ()
-        output.append_stdout("Checking…\n")
+        output.append_stdout(words + "\n")
+
+    def show_round(number):
+        words, number_shown = fetch_practice(service, assignment, problem_id, number)
+        if number_shown is not None:
+            shown["round"] = number_shown
+            button.description = label(None, True)
+        say(words)
+
+    def on_click(_clicked):
+        if practice and shown["round"] is None:
+            show_round(1)
+            return
+        button.disabled = True
+        say("Checking…")
         try:
-            words, body = check_once(service, assignment, problem_id, read_answer, 1 if practice else None)
+            words, body = check_once(service, assignment, problem_id, read_answer, shown["round"])
         except Exception as exc:  # noqa: BLE001 (a student's kernel: say it, never a traceback)
             words, body = f"Not checked: {type(exc).__name__}: {exc}", None
         finally:
             button.disabled = False
         if body is not None:
             button.description = label(body.get("checks_left"), bool(body.get("practice")))
-        output.outputs = ()
-        output.append_stdout(words + "\n")
+        say(words)
 
     button.on_click(on_click)
+    fresh.on_click(lambda _clicked: show_round((shown["round"] or 0) + 1))
     BUTTONS[problem_id] = (button, output)
-    display(ipywidgets.VBox([button, output]))
+    display(ipywidgets.VBox([ipywidgets.HBox([button, fresh]), output]))
 
 
 # --- what the service serves (in the grader, never in a kernel) --------------------------------------

@@ -32,6 +32,7 @@ max_body_size cuts a connection off at twice that).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import re
@@ -46,6 +47,8 @@ from tornado.ioloop import IOLoop
 from grader.attempts.store import Store
 from grader.errors import GraderError
 from grader.service.check import MAX_BODY, MAX_PRACTICE_VARIANT, Checker, Reply
+from grader.service.client import client_source
+from grader.service.practice import practice_round
 
 SERVICE_NAME = "grader-checks"
 WORKER_THREADS = 4                 # database reads in progress at once (status, attempts, token look-ups)
@@ -276,6 +279,49 @@ class CasesHandler(JSONHandler):
         self.send_reply(self.service.checker.cases(student, assignment, problem, practice))   # drawing only: on the loop
 
 
+def _round(handler: JSONHandler, name: str) -> int | None | Reply:
+    """The practice round named by the query argument `name` (None without one), or the refusal."""
+    text = handler.get_query_argument(name, None)
+    if text is None:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PRACTICE_VARIANT:
+        return Reply.refused(400, f"{name}: a round number from 1 to {MAX_PRACTICE_VARIANT:,}")
+    return int(text)
+
+
+class PracticeHandler(JSONHandler):
+    """The problem on a practice round's numbers, once answers stop counting (grader.service.practice)."""
+
+    async def get(self, assignment: str, problem: str) -> None:
+        student = await self.authenticated_student()
+        if student is None:
+            return
+        number = _round(self, "round")
+        if isinstance(number, Reply):
+            self.send_reply(number)
+            return
+        self.send_reply(await self.service.run(practice_round, self.service.checker, student, assignment, problem,
+                                               number or 1))
+
+
+class ClientHandler(web.RequestHandler):
+    """The notebook's client code (grader/service/client.py with the answer codec), for any caller: it
+    holds no data, and a notebook fetches it before it has shown anything."""
+
+    def initialize(self, service: Service) -> None:
+        self.service = service
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/x-python; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(client_text())
+
+
+@functools.lru_cache(maxsize=1)
+def client_text() -> str:
+    return client_source()
+
+
 class NotFoundHandler(JSONHandler):
     def prepare(self) -> None:
         self.send_json(404, {"error": f"no such route: {self.request.method} {self.request.path} "
@@ -298,6 +344,8 @@ def make_application(service: Service, prefix: str = "/") -> web.Application:
         (base + rf"api/status/{part}", StatusHandler),
         (base + rf"api/attempts/{part}", AttemptsHandler),
         (base + rf"api/cases/{part}/{part}", CasesHandler),
+        (base + rf"api/practice/{part}/{part}", PracticeHandler),
+        (base + r"client\.py", ClientHandler),
     ]
     if prefix != "/":
         handlers.append((re.escape(prefix.rstrip("/")), AboutHandler))
