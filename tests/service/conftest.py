@@ -25,7 +25,3 @@ def service_course(tmp_path, template_gradebook):
     root = make_service_course(tmp_path / "course")
     shutil.copyfile(template_gradebook, root / "gradebook.db")
     return root
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "server: starts the check service as a subprocess (real HTTP on 127.0.0.1)")
