@@ -236,20 +236,28 @@ def render_page(student, assignment, title, problems, late_penalty: float = 0.0,
         review=review or [])
 
 
+def _with_db_url(config, db_url: str | None):
+    """`config` with `db_url` (the one nbgrader's GetGrades read) when the configuration leaves the
+    gradebook to nbgrader's default; `config` itself otherwise."""
+    import copy
+
+    if db_url and not config.CourseDirectory.get("db_url"):
+        config = copy.deepcopy(config)
+        config.CourseDirectory.db_url = db_url
+    return config
+
+
 def submission_times(config, assignment: str, student: str, db_url: str | None = None) -> dict:
     """{"handed_in", "due", "late"} as the page says them, from the course's gradebook (`db_url`: the one
     nbgrader's GetGrades read, when the configuration leaves it to nbgrader's default): the
     submission's time, the due date with the student's extension, how late ("" when on time); {} when
     unknown."""
-    import copy
 
     from nbgrader.api import MissingEntry
 
     from grader.grading.coordinator.gradebook import lateness_text
 
-    if db_url and not config.CourseDirectory.get("db_url"):
-        config = copy.deepcopy(config)
-        config.CourseDirectory.db_url = db_url
+    config = _with_db_url(config, db_url)
     if not config.CourseDirectory.get("db_url"):
         return {}
     try:
@@ -266,7 +274,6 @@ def checks_used(config, bank, assignment: str, student: str, db_url: str | None 
     """{problem: "2 of 3 checks used"} for the problems of an assignment with checks before the deadline:
     the student's counted checks made by the time they handed in, as grading counted them
     (grader.grading.coordinator.checks.counted_tries); {} without checks, a bank or a gradebook."""
-    import copy
 
     from grader.attempts.store import Store
     from grader.grading.coordinator.checks import counted_tries, uses_checks
@@ -276,9 +283,7 @@ def checks_used(config, bank, assignment: str, student: str, db_url: str | None 
     found = bank.assignments[assignment]
     if not uses_checks(found.rules, found.problems):
         return {}
-    if db_url and not config.CourseDirectory.get("db_url"):
-        config = copy.deepcopy(config)
-        config.CourseDirectory.db_url = db_url
+    config = _with_db_url(config, db_url)
     if not config.CourseDirectory.get("db_url"):
         return {}
     from nbgrader.api import MissingEntry
@@ -302,15 +307,11 @@ def review_list(config, student: str, bank, db_url: str | None = None) -> list:
     """The "what to review" list (grader.fairness.review_sections): the sheet's sections whose problems cost
     `student` points, over every assignment the gradebook has graded for them; section names and points
     only, never a value. [] without a bank or a gradebook."""
-    import copy
-
     from grader.fairness import review_sections
 
     if bank is None or not student:
         return []
-    if db_url and not config.CourseDirectory.get("db_url"):
-        config = copy.deepcopy(config)
-        config.CourseDirectory.db_url = db_url
+    config = _with_db_url(config, db_url)
     if not config.CourseDirectory.get("db_url"):
         return []
     scores = []

@@ -252,7 +252,6 @@ async def _read_reply(reader):
 
 async def _run_phase(port, requests, total, connections, phase, check_verdicts):
     import asyncio
-    import json
     import time
 
     next_index = 0
@@ -267,12 +266,7 @@ async def _run_phase(port, requests, total, connections, phase, check_verdicts):
                 started = time.perf_counter()
                 writer.write(request.data)
                 status, body = await _read_reply(reader)
-                phase.latencies.append(time.perf_counter() - started)
-                phase.statuses[status] = phase.statuses.get(status, 0) + 1
-                if status == 200 and check_verdicts:
-                    verdict = json.loads(body).get("verdict")
-                    if (verdict == "right") != request.right:
-                        phase.wrong_verdicts.append((request, body))
+                _count(phase, request, time.perf_counter() - started, status, body, check_verdicts)
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             phase.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
@@ -281,12 +275,21 @@ async def _run_phase(port, requests, total, connections, phase, check_verdicts):
     await asyncio.gather(*(one_connection() for _ in range(connections)))
 
 
+def _count(phase, request, latency, status, body, check_verdicts):
+    """One reply in the phase's figures; a 200 whose verdict disagrees with grading's is kept aside."""
+    import json
+
+    phase.latencies.append(latency)
+    phase.statuses[status] = phase.statuses.get(status, 0) + 1
+    if status == 200 and check_verdicts and (json.loads(body).get("verdict") == "right") != request.right:
+        phase.wrong_verdicts.append((request, body))
+
+
 async def _run_paced(port, requests, total, connections, rate, phase, check_verdicts):
     """`total` checks sent at `rate` per second whatever the replies (an open loop: students do not wait
     for each other), each on a free connection of a pool; a check's latency counts from when it was
     due, so a check that waits for a free connection, or for the service, is not hidden."""
     import asyncio
-    import json
 
     loop = asyncio.get_running_loop()
     pool = asyncio.Queue()
@@ -304,12 +307,7 @@ async def _run_paced(port, requests, total, connections, rate, phase, check_verd
             pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
             return
         pool.put_nowait((reader, writer))
-        phase.latencies.append(loop.time() - due)
-        phase.statuses[status] = phase.statuses.get(status, 0) + 1
-        if status == 200 and check_verdicts:
-            verdict = json.loads(body).get("verdict")
-            if (verdict == "right") != request.right:
-                phase.wrong_verdicts.append((request, body))
+        _count(phase, request, loop.time() - due, status, body, check_verdicts)
 
     start = loop.time() + 0.05
     tasks, sent = [], 0
