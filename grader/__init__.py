@@ -3,8 +3,8 @@
 Layers, lowest first (a layer imports only the ones before it; import-linter checks it, see
 [tool.importlinter] in pyproject.toml and docs/architecture.md):
 engine → bank model → kinds → bank loader → variants → qa/validation → render → release →
-personalize → distribute → grading → fairness/integrity → feedback/report/simulate/export/exchange →
-commands → cli → devtools. Inside grading, three rooms: kernel → notebook → coordinator (the kernel
+personalize → attempts → distribute → grading → fairness/integrity →
+feedback/report/simulate/export/exchange/service → commands → cli → devtools. Inside grading, three rooms: kernel → notebook → coordinator (the kernel
 room imports neither nbgrader nor anything else of grader).
 """
 
