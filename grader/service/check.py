@@ -196,7 +196,11 @@ class Checker:
                           fraction=result.fraction, correct=result.correct, misconception=result.misconception,
                           code=result.code, keeps=keeps)
         tried.append(attempt)
-        return Pending(attempt, self._verdict(problem, policy, result, attempt, len(counted) + (try_number is not None)))
+        # what a right answer keeps when submitted: grading's rule, the credit of the first try checked right
+        first_right = next((one.try_number for one in counted if one.correct), try_number)
+        kept = policy.credit_of_try(first_right) if try_number is not None else 0.0
+        return Pending(attempt, self._verdict(problem, policy, result, attempt, len(counted) + (try_number is not None),
+                                              kept))
 
     def settle(self, pending: Pending, recorded: bool) -> Reply:
         """The reply to a prepared check once the database took it (or refused its try: another service
@@ -289,7 +293,8 @@ class Checker:
         extension = self._extension(assignment, student, self.clock())
         return dates.closes(extension.seconds if extension else 0.0)
 
-    def _verdict(self, problem: Any, policy: CheckPolicy, result: Result, attempt: Attempt, used: int) -> dict:
+    def _verdict(self, problem: Any, policy: CheckPolicy, result: Result, attempt: Attempt, used: int,
+                 kept: float) -> dict:
         level = REVEALS.index(policy.reveal)
         words = [_verdict_word(result.fraction, result.correct).capitalize() + "."]
         if result.code in FORMAT_CODES:
@@ -302,7 +307,7 @@ class Checker:
         if attempt.practice:
             words.append("Practice: this check counts for nothing.")
         elif result.correct:
-            words.append(f"Submitted as it is, it keeps {attempt.keeps:.0%} of its points.")
+            words.append(f"Submitted as it is, it keeps {kept:.0%} of its points.")
         body = {"problem": problem.id, "verdict": _verdict_word(result.fraction, result.correct),
                 "message": " ".join(word for word in words if word), "practice": attempt.practice,
                 "try": attempt.try_number, "keeps": attempt.keeps if not attempt.practice else None,

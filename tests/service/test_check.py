@@ -99,6 +99,20 @@ def test_a_right_answer_keeps_the_credit_of_its_try(course):
     assert_reveals_nothing(right, expected)
 
 
+def test_a_right_answer_checked_again_is_told_the_credit_of_its_first_right_check(course):
+    """Grading keeps the credit of the try first checked right (grader.attempts.rules): a later check
+    of a right answer says that share, not its own try's."""
+    bank, store, clock, checker = course
+    expected, _ = expected_mse(bank, "mse")
+    send(checker, {"assignment": "hw", "problem": "mse", "answer": expected * 2})
+    clock.now += 1
+    assert "keeps 80% of its points" in send(checker, {"assignment": "hw", "problem": "mse", "answer": expected}).body["message"]
+    clock.now += 1
+    again = send(checker, {"assignment": "hw", "problem": "mse", "answer": expected})
+    assert (again.body["verdict"], again.body["try"], again.body["keeps"]) == ("right", 3, CREDIT[2])
+    assert "Submitted as it is, it keeps 80% of its points." in again.body["message"], again.body["message"]
+
+
 def test_the_interval_between_checks(course):
     bank, store, clock, checker = course
     expected, _ = expected_mse(bank, "slow")
