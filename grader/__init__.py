@@ -4,8 +4,9 @@ Layers, lowest first (a layer imports only the ones before it; import-linter che
 [tool.importlinter] in pyproject.toml and docs/architecture.md):
 engine → bank model → kinds → bank loader → variants → qa/validation → render → release →
 personalize → attempts → distribute → grading → fairness/integrity →
-feedback/report/simulate/export/exchange/service → commands → cli → devtools. Inside grading, three rooms: kernel → notebook → coordinator (the kernel
-room imports neither nbgrader nor anything else of grader).
+feedback/report/simulate/export/exchange/service → commands → cli → devtools. Inside grading, three
+rooms: kernel → notebook → coordinator (the kernel room imports neither nbgrader nor anything else of
+grader).
 """
 
 __version__ = "0.1.0"

@@ -63,7 +63,9 @@ class Answer:
     what: str            # correct | misconception:<id> | wrong | empty | copied | <breakage>
     fraction: float      # of the problem's points, expected
     points: float
-    value: Any = None    # the value written, when the cell assigns one (what a check sends)
+    # the value written, when the cell assigns one (what a check sends); not compared: it may be an array,
+    # and the cell's source, which it is written from, is
+    value: Any = field(default=None, compare=False, repr=False)
     share: float = 1.0   # what the checks made before submitting leave of the points (simulate_checks)
     checks: list = field(default_factory=list)   # the verdicts of the checks made, in order
 

@@ -2,13 +2,16 @@
 file, line and what is wrong."""
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
 from grader.bank import BankError, load_bank_text
 
-SHIPPED = (Path(__file__).parents[2] / "questions.yaml").read_text(encoding="utf-8")
+# the shipped bank without its homework's own `attempts:` lines: these tests give the policy themselves
+SHIPPED = re.sub(r"(?m)^    attempts: \{[^\n]*\}\n", "",
+                 (Path(__file__).parents[2] / "questions.yaml").read_text(encoding="utf-8"))
 HEADER = "  - id: cnn-detection\n    title: CNNs and object detection\n"
 
 
