@@ -417,14 +417,6 @@ def checks_file_text(url: str, token: str) -> str:
     return json.dumps({"url": url, "token": token}, indent=1) + "\n"
 
 
-def _students_holding_tokens(store) -> set[str]:
-    from sqlalchemy import select
-
-    from grader.attempts.store import tokens_table
-    with store.engine.connect() as connection:
-        return set(connection.execute(select(tokens_table.c.student)).scalars())
-
-
 @dataclass
 class CheckTokens:
     url: str
@@ -445,7 +437,7 @@ def check_tokens(course: str | Path, bank: Bank, assignment: str, students: list
 
     url = checks_request(bank, assignment, url)
     store = Store.of_course(course_config(course))
-    holding = _students_holding_tokens(store)
+    holding = store.students_with_tokens()
     kept = {student: token for student, token in (found or {}).items()
             if not force and student in students and store.student_of_token(token) == student}
     to_issue = [student for student in students if student not in kept and (force or student not in holding)]

@@ -243,6 +243,11 @@ class Store:
                                                       "issued": time.time()})
         return token
 
+    def students_with_tokens(self) -> set[str]:
+        """The students who hold a token (whose tokens a new distribution would replace)."""
+        with self.engine.connect() as connection:
+            return set(connection.execute(select(tokens_table.c.student)).scalars())
+
     def student_of_token(self, token: str) -> str | None:
         query = select(tokens_table.c.student).where(tokens_table.c.digest == token_digest(token))
         with self.engine.connect() as connection:

@@ -85,3 +85,12 @@ def test_a_group_commit_records_each_check_once_and_tells_which_try_was_taken(db
     assert outcomes == [True, False, True] + [True] * 50
     assert sorted(one.try_number for one in store.attempts("a", "ada")) == [1, 2, 3]
     assert len(store.attempts("a")) == 53
+
+
+def test_who_holds_a_token(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'gradebook.db'}", "elen521")
+    assert store.students_with_tokens() == set()
+    store.issue_token("ada")
+    store.issue_token("ada")
+    store.issue_token("bo")
+    assert store.students_with_tokens() == {"ada", "bo"}
