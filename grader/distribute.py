@@ -386,11 +386,6 @@ CHECKS_FILE = ".grader-checks.json"     # beside the notebook: the notebook read
 MAX_CHECKS_FILE = 4096                  # bytes of a token file read back from a student's home
 
 
-def assignment_has_checks(bank: Bank, assignment: str) -> bool:
-    rules = bank.assignments[assignment].rules
-    return any(rules.policy_for(problem).checks > 0 for problem in bank.assignments[assignment].problems)
-
-
 def checks_service_url(url: str) -> str:
     """The service's base URL as the notebook joins 'api/check' to it (ending in '/')."""
     from urllib.parse import urlsplit
@@ -406,7 +401,7 @@ def checks_request(bank: Bank, assignment: str, url: str) -> str:
     """The base URL of a --checks-url that can be honoured; GraderError (before anything is written
     or issued) when it is no base URL or the assignment has no problem with checks."""
     url = checks_service_url(url)
-    if not assignment_has_checks(bank, assignment):
+    if not bank.assignments[assignment].checkable():
         raise GraderError(f"--checks-url: {assignment!r} has no problem with checks (attempts.checks in "
                           f"{bank.path.name if bank.path else 'the bank'}): nothing to check; nothing written, "
                           f"no token issued")

@@ -257,13 +257,6 @@ def problem_variants(bank: Bank, assignment_id: str, student: str | None = None)
     return variants
 
 
-def checkable_problems(bank: Bank, assignment_id: str) -> list[str]:
-    """The assignment's problems whose policy allows checks before the deadline (the bank's `attempts:`)."""
-    rules = bank.assignments[assignment_id].rules
-    return [problem_id for problem_id in bank.assignments[assignment_id].problems
-            if rules.policy_for(problem_id).checks > 0]
-
-
 def title_markdown(bank: Bank, assignment_id: str) -> str:
     """The title cell; with `dates:`, the due date and late credit (Dates.describe), and with checkable
     problems, a sentence on the Check button."""
@@ -278,7 +271,7 @@ def title_markdown(bank: Bank, assignment_id: str) -> str:
             f"for it, then run the test cell below it: {checks}. "
             f"The values are checked when the assignment is graded: nbgrader's Validate runs every cell "
             f"and lists the ones that raise an error, and never checks a value.")
-    checkable = len(checkable_problems(bank, assignment_id))
+    checkable = len(assignment.checkable())
     if checkable:
         which = "Every problem" if checkable == len(problems) else f"{plural(checkable, 'problem')} of {len(problems)}"
         text += (f" {which} may also be checked before the deadline, where the course runs a check service: "
@@ -295,7 +288,7 @@ def setup_source(bank: Bank, assignment_id: str) -> str:
     here, not in every test cell; plain Python and numpy: grading kernels have no grader)."""
     problems = [bank.problems[problem_id] for problem_id in bank.assignments[assignment_id].problems]
     parts = [SETUP_SOURCE, *(["\n".join(setup_lines(problems))] if setup_lines(problems) else [])]
-    if checkable_problems(bank, assignment_id):
+    if bank.assignments[assignment_id].checkable():
         parts.append(CHECK_BUTTON_SOURCE.format(helper=CHECK_BUTTON, unavailable=json.dumps(UNAVAILABLE),
                                                   assignment=json.dumps(assignment_id)))
     return "\n\n".join(parts)

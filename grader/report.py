@@ -466,12 +466,8 @@ def assignment_checks(config, bank, assignment: str, problems: list[str], studen
     """check_columns of an assignment whose problems may be checked before the deadline; None for one
     without checks (its report is as it was)."""
     from grader.attempts.store import Store
-    from grader.grading.coordinator.checks import uses_checks
 
-    if bank is None or assignment not in bank.assignments:
-        return None
-    found = bank.assignments[assignment]
-    if not uses_checks(found.rules, found.problems):
+    if bank is None or assignment not in bank.assignments or not bank.assignments[assignment].checkable():
         return None
     return check_columns(Store.of_course(config).attempts(assignment), problems, students)
 

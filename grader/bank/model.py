@@ -116,6 +116,10 @@ class Assignment:
     variant_key: str = "assignment"   # the assignment's own `variant_key`, else the bank's
     rules: AssignmentRules = field(default_factory=AssignmentRules)   # checks before the deadline, dates
 
+    def checkable(self) -> list[str]:
+        """The problems whose policy allows checks before the deadline (`attempts:`), in order."""
+        return [problem for problem in self.problems if self.rules.policy_for(problem).checks > 0]
+
 
 @dataclass
 class Problem:

@@ -132,8 +132,7 @@ def simulate_checks_before_the_deadline(bank, config, assignment, plan) -> int:
     from grader.service.check import Checker
     from grader.simulate import simulate_checks
 
-    rules = bank.assignments[assignment].rules
-    if not any(rules.policy_for(problem).checks > 0 for problem in bank.assignments[assignment].problems):
+    if not bank.assignments[assignment].checkable():
         return 0
     moments = iter(range(10 ** 9))
     start = time.time() - 86400

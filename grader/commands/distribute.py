@@ -36,7 +36,6 @@ def run(args):
     from grader.bank import load_bank
     from grader.distribute import (
         CHECKS_FILE,
-        assignment_has_checks,
         check_tokens,
         checks_request,
         deliver_to_homes,
@@ -52,7 +51,7 @@ def run(args):
     students = students_to_release(args.course, args.student)
     if args.checks_url is not None:
         checks_request(bank, args.assignment, args.checks_url)       # refused before anything is written
-    elif assignment_has_checks(bank, args.assignment):
+    elif bank.assignments[args.assignment].checkable():
         print(f"note: {args.assignment} allows checks; without a hub, give --checks-url so that students get "
               f"their course token ({CHECKS_FILE})")
     if args.homes:

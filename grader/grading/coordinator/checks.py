@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from grader.attempts.rules import ProblemTries
 from grader.attempts.store import Attempt, Extension, Store
-from grader.bank.policy import AssignmentRules
+from grader.bank.model import Assignment
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,9 @@ class StudentChecks:
     extension: float = 0.0                      # seconds the student's due date is moved by
 
 
-def uses_checks(rules: AssignmentRules, problems: Iterable[str]) -> bool:
-    """True when any problem of the assignment may be checked before the deadline."""
-    return any(rules.policy_for(problem).checks > 0 for problem in problems)
-
-
-def uses_policy(rules: AssignmentRules, problems: Iterable[str]) -> bool:
+def uses_policy(assignment: Assignment) -> bool:
     """True when grading must read checks or dates: the assignment has `dates:` or a problem has checks."""
-    return rules.dates is not None or uses_checks(rules, problems)
+    return assignment.rules.dates is not None or bool(assignment.checkable())
 
 
 def as_utc(when: dt.datetime | None) -> dt.datetime | None:
@@ -62,17 +57,17 @@ def counted_tries(attempts: Iterable[Attempt], submitted_at: dt.datetime | None 
                  for problem, checks in sorted(made.items()))
 
 
-def class_checks(store: Store, rules: AssignmentRules, assignment: str, problems: list[str],
-                 submitted: dict[str, dt.datetime | None],
+def class_checks(store: Store, assignment: Assignment, submitted: dict[str, dt.datetime | None],
+                 extensions: dict[str, Extension],
                  nbgrader_extensions: dict[str, float] | None = None) -> dict[str, StudentChecks]:
     """{student: StudentChecks} for the students of `submitted` ({student: when handed in}): the
-    store read once (not once per student). A student's extension is the store's (`grader extend`),
-    else the one nbgrader's gradebook holds (`nbgrader_extensions`, seconds), else none."""
+    store's checks read once (not once per student). A student's extension is the store's
+    (`extensions`, as the run read them for nbgrader's rows: `grader extend`), else the one nbgrader's
+    gradebook holds (`nbgrader_extensions`, seconds), else none."""
     by_student: dict[str, list[Attempt]] = {}
-    if uses_checks(rules, problems):
-        for attempt in store.attempts(assignment):
+    if assignment.checkable():
+        for attempt in store.attempts(assignment.id):
             by_student.setdefault(attempt.student, []).append(attempt)
-    extensions: dict[str, Extension] = store.extensions(assignment)
     found = {}
     for student, when in submitted.items():
         extension = extensions.get(student)

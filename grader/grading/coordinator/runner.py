@@ -274,14 +274,14 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                     outcomes[student].reasons.append(reason)
             submitted_root = Path(coursedir.root) / coursedir.submitted_directory
             handed_in = {s: submission_time(submitted_root, s, assignment) for s in submissions}
-            rules = bank.assignments[assignment].rules
-            if rules.dates is not None:          # nbgrader's lateness (and its late penalty) from the bank's due date
-                gbops.set_duedate(gb, assignment, rules.dates.due)
+            found = bank.assignments[assignment]
+            if found.rules.dates is not None:    # nbgrader's lateness (and its late penalty) from the bank's due date
+                gbops.set_duedate(gb, assignment, found.rules.dates.due)
             gbops.prepare_submissions(gb, assignment, handed_in,
                                       {s: e.seconds for s, e in extensions.items() if s in submissions})
             checks = None
-            if uses_policy(rules, bank.assignments[assignment].problems):
-                checks = class_checks(store, rules, assignment, bank.assignments[assignment].problems, handed_in,
+            if uses_policy(found):
+                checks = class_checks(store, found, handed_in, extensions,
                                       gbops.extensions(gb, assignment, list(submissions)))
         ready: list[Staged] = []
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
