@@ -17,6 +17,7 @@ and no network. Everything else (answers, messages, labels, the rule) is escaped
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
@@ -247,51 +248,59 @@ def _with_db_url(config, db_url: str | None):
     return config
 
 
-def submission_times(config, assignment: str, student: str, db_url: str | None = None) -> dict:
-    """{"handed_in", "due", "late"} as the page says them, from the course's gradebook (`db_url`: the one
-    nbgrader's GetGrades read, when the configuration leaves it to nbgrader's default): the
-    submission's time, the due date with the student's extension, how late ("" when on time); {} when
-    unknown."""
+@dataclass(frozen=True)
+class Submission:
+    """What nbgrader's gradebook holds of a student's submission, as the page uses it."""
 
+    handed_in: datetime | None   # naive UTC, as nbgrader keeps it; None when unknown
+    due: datetime | None         # the due date with the student's extension; None without one
+    seconds_late: float
+
+
+def submission_of(config, assignment: str, student: str, db_url: str | None = None) -> Submission | None:
+    """The student's submission from the course's gradebook (`db_url`: the one nbgrader's GetGrades read,
+    when the configuration leaves it to nbgrader's default); None when unknown. Read once per page."""
     from nbgrader.api import MissingEntry
-
-    from grader.grading.coordinator.gradebook import lateness_text
 
     config = _with_db_url(config, db_url)
     if not config.CourseDirectory.get("db_url"):
-        return {}
+        return None
     try:
         with open_gradebook(config) as gb:
-            submission = gb.find_submission(assignment, student)
-            handed_in, due, late = submission.timestamp, submission.duedate, submission.total_seconds_late
+            found = gb.find_submission(assignment, student)
+            return Submission(found.timestamp, found.duedate, found.total_seconds_late)
     except (MissingEntry, OSError, ValueError):
+        return None
+
+
+def submission_times(submission: Submission | None) -> dict:
+    """{"handed_in", "due", "late"} as the page says them: the submission's time, the due date with the
+    student's extension, how late ("" when on time); {} when unknown."""
+    from grader.grading.coordinator.gradebook import lateness_text
+
+    if submission is None:
         return {}
+    handed_in, due, late = submission.handed_in, submission.due, submission.seconds_late
     return {"handed_in": f"{handed_in:%Y-%m-%d %H:%M} UTC" if handed_in else "",
             "due": f"{due:%Y-%m-%d %H:%M} UTC" if due else "", "late": lateness_text(late) if late > 0 else ""}
 
 
-def checks_used(config, bank, assignment: str, student: str, db_url: str | None = None) -> dict[str, str]:
+def checks_used(config, bank, assignment: str, student: str, handed_in, db_url: str | None = None) -> dict[str, str]:
     """{problem: "2 of 3 checks used"} for the problems of an assignment with checks before the deadline:
-    the student's counted checks made by the time they handed in, as grading counted them
-    (grader.grading.coordinator.checks.counted_tries); {} without checks, a bank or a gradebook."""
-
+    the student's counted checks made by the time they handed in (`handed_in`, None when unknown), as
+    grading counted them (grader.grading.coordinator.checks.counted_tries); {} without checks, a bank or
+    a gradebook."""
     from grader.attempts.store import Store
-    from grader.grading.coordinator.checks import counted_tries, uses_checks
+    from grader.grading.coordinator.checks import counted_tries
 
     if bank is None or assignment not in bank.assignments or not student:
         return {}
     found = bank.assignments[assignment]
-    if not uses_checks(found.rules, found.problems):
+    if not found.checkable():
         return {}
     config = _with_db_url(config, db_url)
     if not config.CourseDirectory.get("db_url"):
         return {}
-    from nbgrader.api import MissingEntry
-    try:
-        with open_gradebook(config) as gb:
-            handed_in = gb.find_submission(assignment, student).timestamp
-    except (MissingEntry, OSError, ValueError):
-        handed_in = None
     tries = {one.problem: one for one in counted_tries(Store.of_course(config).attempts(assignment, student),
                                                         handed_in)}
     used = {}
@@ -353,14 +362,15 @@ class FeedbackPage(Exporter):
         assignment = info.get("assignment", "")
         title = bank.assignments[assignment].title if bank is not None and assignment in bank.assignments \
             else assignment
+        student, db_url = info.get("student", ""), info.get("db_url")
         problems = notebook_feedback(nb, bank)
-        used = checks_used(self.config, bank, assignment, info.get("student", ""), info.get("db_url"))
+        submission = submission_of(self.config, assignment, student, db_url)
+        used = checks_used(self.config, bank, assignment, student,
+                           submission.handed_in if submission is not None else None, db_url)
         for item in problems:
             item.checks = used.get(item.problem, "")
-        page = render_page(info.get("student", ""), assignment, title, problems,
-                           info.get("late_penalty", 0.0),
-                           submission_times(self.config, assignment, info.get("student", ""), info.get("db_url")),
-                           review_list(self.config, info.get("student", ""), bank, info.get("db_url")))
+        page = render_page(student, assignment, title, problems, info.get("late_penalty", 0.0),
+                           submission_times(submission), review_list(self.config, student, bank, db_url))
         return page, resources
 
 
