@@ -117,6 +117,10 @@ class Attempt:
     def practice(self) -> bool:
         return self.try_number is None
 
+    @property
+    def verdict(self) -> str:
+        return verdict_word(self.fraction, self.correct)
+
 
 @dataclass(frozen=True)
 class Extension:
@@ -127,6 +131,11 @@ class Extension:
 
 class TryTaken(Exception):
     """Another check took this try first (two requests at once): nothing was recorded."""
+
+
+def verdict_word(fraction: float, correct: bool) -> str:
+    """What a check tells of an answer: 'right', 'partly right' (some points) or 'not right'."""
+    return "right" if correct else ("partly right" if fraction > 0 else "not right")
 
 
 def answer_digest(answer_json: str) -> str:

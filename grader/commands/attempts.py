@@ -19,10 +19,6 @@ def add_arguments(parser):
     parser.add_argument("--student", metavar="S", help="one student's log (default: counts per student)")
 
 
-def verdict_word(fraction: float, correct: bool) -> str:
-    return "right" if correct else ("partly right" if fraction > 0 else "not right")
-
-
 def moment(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -34,7 +30,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def student_log(attempts) -> list[str]:
     rows = [[moment(one.at), one.problem, "practice" if one.practice else str(one.try_number),
-             verdict_word(one.fraction, one.correct), one.misconception or "",
+             one.verdict, one.misconception or "",
              "" if one.practice else f"{one.keeps:.0%}"] for one in attempts]
     return _table(["time", "problem", "try", "verdict", "misconception", "keeps"], rows)
 

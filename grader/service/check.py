@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.attempts.rules import answers_count
-from grader.attempts.store import Attempt, Extension, GroupRecorder, Store, TryTaken, answer_digest
+from grader.attempts.store import Attempt, Extension, GroupRecorder, Store, TryTaken, answer_digest, verdict_word
 from grader.bank import Bank
 from grader.bank.policy import REVEALS, CheckPolicy, duration_text
 from grader.grading.kernel.in_kernel import CodecError, encode
@@ -118,7 +118,7 @@ class Checker:
         """Read into this service's copies what `prepare` will need of the database and does not have
         (nothing for a request it refuses before reading)."""
         assignment, problem_id = request["assignment"], request["problem"]
-        found = self._problem(assignment, problem_id)
+        found = self.problem_and_policy(assignment, problem_id)
         if isinstance(found, Reply) or found[1].checks <= 0:
             return
         loop = asyncio.get_running_loop()
@@ -155,7 +155,7 @@ class Checker:
         if isinstance(request, Reply):
             return request
         assignment, problem_id = request["assignment"], request["problem"]
-        found = self._problem(assignment, problem_id)
+        found = self.problem_and_policy(assignment, problem_id)
         if isinstance(found, Reply):
             return found
         problem, policy = found
@@ -217,7 +217,7 @@ class Checker:
     def cases(self, student: str, assignment: str, problem_id: str, practice: int | None = None) -> Reply:
         """The argument lists a function answer is called on before it is checked (inputs are not
         secret: grading sends the same to the kernel); {"cases": null} for an answer that is a value."""
-        found = self._problem(assignment, problem_id)
+        found = self.problem_and_policy(assignment, problem_id)
         if isinstance(found, Reply):
             return found
         problem, _ = found
@@ -230,7 +230,7 @@ class Checker:
         if assignment not in self.bank.assignments:
             return Reply.refused(404, f"no assignment {assignment!r}")
         rows = [{"problem": one.problem, "at": moment(one.at).isoformat(timespec="seconds"),
-                 "try": one.try_number, "practice": one.practice, "verdict": _verdict_word(one.fraction, one.correct)}
+                 "try": one.try_number, "practice": one.practice, "verdict": one.verdict}
                 for one in self.store.attempts(assignment, student)]
         return Reply(200, {"assignment": assignment, "attempts": rows})
 
@@ -257,7 +257,8 @@ class Checker:
 
     # --- the parts -------------------------------------------------------------------------------
 
-    def _problem(self, assignment: str, problem_id: str) -> Reply | tuple[Any, CheckPolicy]:
+    def problem_and_policy(self, assignment: str, problem_id: str) -> Reply | tuple[Any, CheckPolicy]:
+        """The problem and its policy in the assignment, or the 404 of an unknown assignment or problem."""
         found = self.bank.assignments.get(assignment)
         if found is None:
             return Reply.refused(404, f"no assignment {assignment!r}")
@@ -296,7 +297,7 @@ class Checker:
     def _verdict(self, problem: Any, policy: CheckPolicy, result: Result, attempt: Attempt, used: int,
                  kept: float) -> dict:
         level = REVEALS.index(policy.reveal)
-        words = [_verdict_word(result.fraction, result.correct).capitalize() + "."]
+        words = [verdict_word(result.fraction, result.correct).capitalize() + "."]
         if result.code in FORMAT_CODES:
             words.append(result.message)
         if level >= 1 and result.misconception:
@@ -308,7 +309,7 @@ class Checker:
             words.append("Practice: this check counts for nothing.")
         elif result.correct:
             words.append(f"Submitted as it is, it keeps {kept:.0%} of its points.")
-        body = {"problem": problem.id, "verdict": _verdict_word(result.fraction, result.correct),
+        body = {"problem": problem.id, "verdict": verdict_word(result.fraction, result.correct),
                 "message": " ".join(word for word in words if word), "practice": attempt.practice,
                 "try": attempt.try_number, "keeps": attempt.keeps if not attempt.practice else None,
                 "checks_left": None if attempt.practice else max(0, policy.checks - used),
@@ -316,10 +317,6 @@ class Checker:
         if level >= 1 and result.misconception:
             body["misconception"] = result.misconception
         return body
-
-
-def _verdict_word(fraction: float, correct: bool) -> str:
-    return "right" if correct else ("partly right" if fraction > 0 else "not right")
 
 
 def moment(seconds: float) -> dt.datetime:

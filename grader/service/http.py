@@ -264,21 +264,6 @@ class AttemptsHandler(JSONHandler):
             self.send_reply(await self.service.run(self.service.checker.attempts_of, student, assignment))
 
 
-class CasesHandler(JSONHandler):
-    async def get(self, assignment: str, problem: str) -> None:
-        student = await self.authenticated_student()
-        if student is None:
-            return
-        practice_text = self.get_query_argument("practice", None)
-        practice = None
-        if practice_text is not None:
-            if not practice_text.isdigit() or not 1 <= int(practice_text) <= MAX_PRACTICE_VARIANT:
-                self.send_json(400, {"error": f"practice: a round number from 1 to {MAX_PRACTICE_VARIANT:,}"})
-                return
-            practice = int(practice_text)
-        self.send_reply(self.service.checker.cases(student, assignment, problem, practice))   # drawing only: on the loop
-
-
 def _round(handler: JSONHandler, name: str) -> int | None | Reply:
     """The practice round named by the query argument `name` (None without one), or the refusal."""
     text = handler.get_query_argument(name, None)
@@ -287,6 +272,18 @@ def _round(handler: JSONHandler, name: str) -> int | None | Reply:
     if not text.isdigit() or not 1 <= int(text) <= MAX_PRACTICE_VARIANT:
         return Reply.refused(400, f"{name}: a round number from 1 to {MAX_PRACTICE_VARIANT:,}")
     return int(text)
+
+
+class CasesHandler(JSONHandler):
+    async def get(self, assignment: str, problem: str) -> None:
+        student = await self.authenticated_student()
+        if student is None:
+            return
+        practice = _round(self, "practice")
+        if isinstance(practice, Reply):
+            self.send_reply(practice)
+            return
+        self.send_reply(self.service.checker.cases(student, assignment, problem, practice))   # drawing only: on the loop
 
 
 class PracticeHandler(JSONHandler):

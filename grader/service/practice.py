@@ -21,13 +21,13 @@ from .check import MAX_PRACTICE_VARIANT, Checker, Reply, moment, practice_key
 
 def practice_round(checker: Checker, student: str, assignment: str, problem_id: str, number: int) -> Reply:
     """The problem of practice round `number` for `student`: {"problem", "round", "prompt", "inputs"}."""
-    found = checker.bank.assignments.get(assignment)
-    if found is None:
-        return Reply.refused(404, f"no assignment {assignment!r}")
-    if problem_id not in found.problems:
-        return Reply.refused(404, f"{assignment} has no problem {problem_id!r}")
-    if found.rules.policy_for(problem_id).checks <= 0:
+    known = checker.problem_and_policy(assignment, problem_id)
+    if isinstance(known, Reply):
+        return known
+    problem, policy = known
+    if policy.checks <= 0:
         return Reply.refused(403, f"{problem_id} has no checks: it is checked when the assignment is graded")
+    found = checker.bank.assignments[assignment]
     if not 1 <= number <= MAX_PRACTICE_VARIANT:
         return Reply.refused(400, f"practice: a round number from 1 to {MAX_PRACTICE_VARIANT:,}")
     now = checker.clock()
@@ -37,7 +37,6 @@ def practice_round(checker: Checker, student: str, assignment: str, problem_id: 
         opens = found.rules.dates.closes(seconds).isoformat(timespec="minutes") if found.rules.dates else None
         return Reply.refused(403, "practice opens when answers stop counting" + (f", {opens}" if opens else
                                                                                   " (this assignment has no dates)"))
-    problem = checker.bank.problems[problem_id]
     values = checker.draw(assignment, problem_id, practice_key(student, number))
     variant = ProblemVariant(found.problems.index(problem_id) + 1, problem, values,
                              kind_of(problem).expected(problem, values))
