@@ -85,6 +85,19 @@ def missing_tools() -> list[str]:
     return missing
 
 
+def require_tools() -> None:
+    """Skip the calling test, with the reason, where missing_tools() finds something missing; under CI
+    (which installs them all) fail instead."""
+    import pytest
+
+    missing = missing_tools()
+    if missing:
+        reason = "a JupyterHub browser test needs " + ", ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -6,7 +6,6 @@ and from an ipywidgets button; another student's token is that student; no token
 a token without access to the service is refused; the service restarts (SIGKILL) and keeps what
 it wrote to disk."""
 
-import os
 import sys
 import textwrap
 import time
@@ -19,8 +18,8 @@ from hub_kit import (
     STUDENTS,
     Hub,
     log_in,
-    missing_tools,
     request,
+    require_tools,
     running_hub,
     server_token_scopes,
 )
@@ -82,12 +81,7 @@ BUTTON = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    missing = missing_tools()
-    if missing:
-        reason = "a JupyterHub browser test needs " + ", ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_tools()
     root = tmp_path_factory.mktemp("hub")
     (root / "state").mkdir()
     (root / "echo.py").write_text(ECHO)

@@ -34,7 +34,7 @@ import time
 
 import nbformat
 import pytest
-from hub_kit import CHROMIUM, CHROMIUM_FLAGS, SERVICE, log_in, missing_tools, request, running_hub, server_token_scopes
+from hub_kit import CHROMIUM, CHROMIUM_FLAGS, SERVICE, log_in, request, require_tools, running_hub, server_token_scopes
 from render_kit import make_course
 
 from grader import cli
@@ -150,12 +150,7 @@ def hand_in(notebook, course, student):
 
 @pytest.fixture
 def tools():
-    missing = missing_tools()
-    if missing:
-        reason = "a JupyterHub browser test needs " + ", ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_tools()
 
 
 @pytest.fixture
